@@ -1,0 +1,328 @@
+"""The default customer model: BG/NBD purchases and dropout, Gamma-Gamma spend, and the
+incentive response terms of :mod:`loyaltylab.agents.response`.
+
+For customer *i* (segment *s*) the population draws once
+
+- a weekly purchase rate :math:`\\lambda_i \\sim \\text{Gamma}(r_s, \\alpha_s)`,
+- a dropout probability after each purchase :math:`p_i \\sim \\text{Beta}(a_s, b_s)`,
+- a spend rate :math:`\\nu_i \\sim \\text{Gamma}(q_s, \\gamma_s)`, so each order is worth
+  :math:`z \\sim \\text{Gamma}(p_s, \\nu_i)` (mean :math:`p_s/\\nu_i`),
+
+and each week, while alive, the customer places :math:`N_{it} \\sim
+\\text{Poisson}(\\lambda_i m_{it})` orders, dropping out right after each one with
+probability :math:`p_i d_{it}`: a customer who would place three orders has three chances
+to drop out, and orders after the fatal one are not placed (as in BG/NBD's continuous
+time). Without a program :math:`m = d = 1` and the model is exactly BG/NBD (Fader, Hardie
+& Lee 2005) with Gamma-Gamma spend (Fader, Hardie & Lee 2005b; Colombo & Jiang 1999).
+
+Researchers change behaviour by subclassing :class:`CustomerBehaviour` and overriding
+any of its vectorised methods; each receives the model and the rows (or buyers) it
+concerns and returns arrays.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from loyaltylab.agents.response import ResponseCoefficients
+from loyaltylab.sim import LoyaltyModel, Offers, Sale
+from loyaltylab.sim.variates import (
+    geometric_trials,
+    poisson_count_given_positive,
+    standard_gamma,
+)
+
+
+class CustomerBehaviour:
+    """BG/NBD + Gamma-Gamma customers who respond to incentives.
+
+    Parameters
+    ----------
+    response : ResponseCoefficients, optional
+        Coefficients of the response terms; defaults from published effects.
+
+    Notes
+    -----
+    Hooks, in the order the engine uses them each week:
+
+    1. :meth:`purchase_rate` (uses :meth:`incentive_log_lift`) for every customer;
+    2. for buyers only: :meth:`dropout_probability`, :meth:`order_values`,
+       :meth:`choose_coupons`, :meth:`redemption_wish`;
+    3. :meth:`update` after the program has settled the sale.
+
+    The customers' luck comes from ``model.streams`` by purpose, so overriding one hook
+    never shifts the random numbers of another (common random numbers hold).
+    """
+
+    def __init__(self, response: ResponseCoefficients | None = None) -> None:
+        self.response = response if response is not None else ResponseCoefficients()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(response={self.response!r})"
+
+    def setup(self, model: LoyaltyModel) -> None:
+        """Nothing to prepare: memory columns are added when first needed."""
+
+    # ------------------------------------------------------------------ step 2
+    def decide(self, model: LoyaltyModel, rows: Any, offers: Offers, week: int) -> Sale:
+        """Who buys this week, how many orders, for how much; who drops out."""
+        xp = model.xp
+        pop = model.population
+        streams = model.streams
+        rate = self.purchase_rate(model, rows, offers, week)
+        u = streams.dense_uniform("purchase", week, pop.n)
+        if not isinstance(rows, slice):
+            u = u[rows]
+        buy = pop["alive"][rows] & (u < -xp.expm1(-rate))
+        local = xp.nonzero(buy)[0]
+        buyers = local if isinstance(rows, slice) else rows[local]
+
+        purchases = poisson_count_given_positive(
+            rate[local], streams.uniform("purchase", week, buyers), xp
+        )
+        p = self.dropout_probability(model, buyers, offers, week)
+        trials = geometric_trials(p, streams.uniform("dropout", week, buyers), xp)
+        dropout = trials <= purchases
+        purchases = xp.minimum(purchases, trials)
+
+        first, rest = self.order_values(model, buyers, purchases, week)
+        coupon, first = self.choose_coupons(model, buyers, first, offers)
+        return Sale(
+            rows=buyers,
+            purchases=purchases,
+            first_order=first,
+            gross=first + rest,
+            coupon=coupon,
+            redeem=self.redemption_wish(model, buyers, week),
+            dropout=dropout,
+            xp=xp,
+        )
+
+    def purchase_rate(self, model: LoyaltyModel, rows: Any, offers: Offers, week: int) -> Any:
+        """Expected orders this week, :math:`\\lambda_i m_{it}`, for ``rows``."""
+        lam = model.population["lam"][rows]
+        lift = self.incentive_log_lift(model, rows, offers, week)
+        return lam if lift is None else lam * model.xp.exp(lift)
+
+    def incentive_log_lift(
+        self, model: LoyaltyModel, rows: Any, offers: Offers, week: int
+    ) -> Any | None:
+        """:math:`\\log m_{it}` for ``rows``, or ``None`` when no incentive is on offer.
+
+        Sum of the response terms of :mod:`loyaltylab.agents.response`, scaled by the
+        customer's incentive sensitivity.
+        """
+        xp = model.xp
+        pop = model.population
+        r = self.response
+        terms: list[Any] = []
+        if offers.goal_progress is not None:
+            terms.append(xp.log1p(r.goal_gradient * offers.goal_progress[rows]))
+        if offers.rebate_share is not None:
+            terms.append(r.rebate_elasticity * offers.rebate_share[rows])
+        if offers.status is not None:
+            status = offers.status[rows]
+            terms.append(r.status_lift * (status - r.demotion_loss_weight
+                                          * self._status_lost(model, rows, status)))
+        if offers.coupons:
+            terms.append(r.coupon_lift * self.coupon_value_share(model, offers)[rows])
+        if offers.reminded is not None:
+            terms.append(r.reminder_lift * offers.reminded[rows])
+        if "reset_pending" in pop:
+            terms.append(math.log1p(-r.post_reward_reset) * pop["reset_pending"][rows])
+        if offers.enrolled is not None:
+            terms.append(self._novelty(model, rows, offers, week))
+        if not terms:
+            return None
+        total = terms[0]
+        for term in terms[1:]:
+            total = total + term
+        return pop["sensitivity"][rows] * total
+
+    def _status_lost(self, model: LoyaltyModel, rows: Any, status: Any) -> Any:
+        pop = model.population
+        if "peak_status" not in pop:
+            return 0.0
+        return model.xp.maximum(pop["peak_status"][rows] - status, 0.0)
+
+    def _novelty(self, model: LoyaltyModel, rows: Any, offers: Offers, week: int) -> Any:
+        xp = model.xp
+        r = self.response
+        enrolled = offers.enrolled[rows]
+        pop = model.population
+        since = week if "enrol_week" not in pop else xp.where(
+            pop["enrol_week"][rows] >= 0, pop["enrol_week"][rows], week)
+        weeks = xp.asarray(week - since, dtype=xp.float32)
+        return enrolled * (r.novelty_lift * xp.exp(-weeks / r.novelty_weeks))
+
+    def usual_order(self, model: LoyaltyModel, rows: Any) -> Any:
+        """Expected value of one order, :math:`p_s / \\nu_i`, currency units."""
+        pop = model.population
+        shape = model.segment_params["spend_shape"][pop["segment"][rows]]
+        return shape / pop["spend_rate"][rows]
+
+    def coupon_value_share(self, model: LoyaltyModel, offers: Offers) -> Any:
+        """Best usable coupon's value relative to the usual order, per customer row.
+
+        A coupon with a minimum spend counts only if the usual order reaches it within
+        the segment's top-up tolerance; its value is then the discount at the order
+        size it needs.
+        """
+        xp = model.xp
+        pop = model.population
+        share = xp.zeros(pop.n, dtype=xp.float32)
+        for c in offers.coupons:
+            usual = self.usual_order(model, c.rows)
+            topup = model.segment_params["topup_share"][pop["segment"][c.rows]]
+            order = xp.maximum(usual, c.min_spend)
+            usable = order - usual <= topup * usual
+            value = xp.where(usable, (c.amount_off + c.pct_off * order) / order, 0.0)
+            share[c.rows] = xp.maximum(share[c.rows], value)
+        return share
+
+    def dropout_probability(
+        self, model: LoyaltyModel, buyers: Any, offers: Offers, week: int
+    ) -> Any:
+        """Probability :math:`p_i d_{it}` of dropping out after each order, for buyers.
+
+        The incentive terms (status, demotion, post-reward) are scaled by the customer's
+        incentive sensitivity, like the purchase response; a service benefit's dropout
+        factor (``offers.dropout_multiplier``) applies as given.
+        """
+        xp = model.xp
+        pop = model.population
+        r = self.response
+        p = pop["p_drop"][buyers].astype(xp.float64)
+        log_d: Any = None
+        if offers.status is not None:
+            status = offers.status[buyers]
+            lost = self._status_lost(model, buyers, status)
+            log_d = r.status_dropout * (r.demotion_loss_weight * lost - status)
+        if "reset_pending" in pop:
+            reset = xp.log1p(r.post_reward_dropout * pop["reset_pending"][buyers])
+            log_d = reset if log_d is None else log_d + reset
+        if log_d is not None:
+            p = p * xp.exp(pop["sensitivity"][buyers] * log_d)
+        if offers.dropout_multiplier is not None:
+            p = p * offers.dropout_multiplier[buyers]
+        return xp.clip(p, 0.0, 1.0)
+
+    def order_values(
+        self, model: LoyaltyModel, buyers: Any, purchases: Any, week: int
+    ) -> tuple[Any, Any]:
+        """Value of the first order and of the week's other orders (Gamma-Gamma).
+
+        Orders are i.i.d. Gamma(:math:`p_s`, :math:`\\nu_i`); the sum of the other
+        :math:`k-1` orders is Gamma(:math:`(k-1)p_s`, :math:`\\nu_i`).
+        """
+        xp = model.xp
+        pop = model.population
+        streams = model.streams
+        shape = model.segment_params["spend_shape"][pop["segment"][buyers]]
+        nu = pop["spend_rate"][buyers]
+        first = standard_gamma(shape, streams, "spend", week, buyers, 0) / nu
+        rest = xp.zeros(first.shape, dtype=xp.float64)
+        more = xp.nonzero(purchases > 1)[0]
+        if more.size:
+            rest[more] = standard_gamma(
+                shape[more] * (purchases[more] - 1), streams, "spend", week, buyers[more], 64
+            ) / nu[more]
+        return first, rest
+
+    def choose_coupons(
+        self, model: LoyaltyModel, buyers: Any, first_order: Any, offers: Offers
+    ) -> tuple[Any, Any]:
+        """Which coupon each buyer uses on the first order, and that order's value.
+
+        Threshold rule (Zhou et al.: baskets bunch above thresholds): a buyer whose
+        order reaches the minimum spend uses the coupon (a subsidy if it would have been
+        bought anyway); one who falls short by at most the segment's top-up share tops
+        the order up to the threshold; one further below ignores it. Among usable
+        coupons the buyer takes the largest discount net of the extra spend.
+
+        Returns
+        -------
+        coupon : array of int64
+            Index in ``offers.coupons``, -1 for none.
+        first_order : array of float64
+            The first order's value after any top-up.
+        """
+        xp = model.xp
+        coupon = xp.full(first_order.shape, -1, dtype=xp.int64)
+        if not offers.coupons:
+            return coupon, first_order
+        pop = model.population
+        topup = model.segment_params["topup_share"][pop["segment"][buyers]]
+        best = xp.zeros(first_order.shape, dtype=xp.float64)
+        chosen = first_order.copy()
+        for k, c in enumerate(offers.coupons):
+            pos = xp.minimum(xp.searchsorted(c.rows, buyers), len(c.rows) - 1)
+            held = xp.nonzero(c.rows[pos] == buyers)[0]
+            at = pos[held]
+            order = first_order[held]
+            need = xp.maximum(_take(c.min_spend, at, xp) - order, 0.0)
+            usable = need <= topup[held] * order
+            gain = _take(c.amount_off, at, xp) + _take(c.pct_off, at, xp) * (order + need) - need
+            better = usable & (gain > best[held])
+            take = held[better]
+            best[take] = gain[better]
+            coupon[take] = k
+            chosen[take] = order[better] + need[better]
+        return coupon, chosen
+
+    def redemption_wish(self, model: LoyaltyModel, buyers: Any, week: int) -> Any:
+        """Whether each buyer wants to redeem points now (segment propensity)."""
+        pop = model.population
+        propensity = model.segment_params["redeem_propensity"][pop["segment"][buyers]]
+        return model.streams.uniform("redemption", week, buyers) < propensity
+
+    def interactions(self, model: LoyaltyModel, rows: Any, week: int) -> Any:
+        """Interactions (visits, check-ins) of ``rows`` this week: Poisson counts.
+
+        Drawn on demand (a policy that rewards interactions asks for them); dropped-out
+        customers do not interact.
+        """
+        xp = model.xp
+        pop = model.population
+        idx = xp.arange(pop.n)[rows]
+        eta = model.segment_params["interactions_per_week"][pop["segment"][idx]]
+        u = model.streams.uniform("interaction", week, idx)
+        p1 = -xp.expm1(-eta)
+        counts = xp.zeros(idx.shape, dtype=xp.int64)
+        some = xp.nonzero((u < p1) & pop["alive"][idx])[0]
+        counts[some] = poisson_count_given_positive(eta[some], u[some] / p1[some], xp)
+        return counts
+
+    # ------------------------------------------------------------------ step 4
+    def update(
+        self, model: LoyaltyModel, rows: Any, sale: Sale, offers: Offers, week: int
+    ) -> None:
+        """Apply dropout; remember rewards, peak status and enrolment."""
+        xp = model.xp
+        pop = model.population
+        pop["alive"][sale.rows[sale.dropout]] = False
+        redeemed = sale.points_redeemed > 0
+        if "reset_pending" in pop or bool(redeemed.any()):
+            # Post-reward resetting lasts until the next purchase.
+            pop.ensure_column("reset_pending", bool, False)
+            pop["reset_pending"][sale.rows] = redeemed
+        if offers.status is not None:
+            pop.ensure_column("peak_status", xp.float32, 0.0)
+            peak = pop["peak_status"]
+            peak[rows] = xp.maximum(peak[rows], offers.status[rows])
+        if offers.enrolled is not None:
+            pop.ensure_column("enrol_week", xp.int16, -1)
+            enrol = pop["enrol_week"]
+            new = xp.nonzero(offers.enrolled[rows] & (enrol[rows] < 0))[0]
+            if isinstance(rows, slice):
+                enrol[new] = week
+            else:
+                enrol[rows[new]] = week
+
+
+def _take(value: Any, at: Any, xp: Any) -> Any:
+    """``value[at]`` for a per-holder array, or the scalar itself."""
+    if hasattr(value, "shape") and getattr(value, "ndim", 0) > 0:
+        return xp.asarray(value)[at]
+    return value

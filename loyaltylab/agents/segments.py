@@ -1,0 +1,210 @@
+"""Customer segments and population specifications.
+
+A segment is a set of parameter distributions (BG/NBD for purchases and dropout,
+Gamma-Gamma for spend, incentive sensitivity, redemption and top-up habits) plus,
+optionally, its own behaviour class. A population specification is a size and a mix of
+segments; :class:`loyaltylab.sim.LoyaltyModel` draws the customers from it with the
+model's seed, so every arm of an experiment gets the same customers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+
+from loyaltylab.agents.behaviour import CustomerBehaviour
+from loyaltylab.sim.behaviour import Behaviour
+
+WEEKS_PER_YEAR = 52
+WEEKS_PER_MONTH = 52 / 12
+
+
+class BGNBD(BaseModel):
+    """BG/NBD parameters in weekly units (Fader, Hardie & Lee 2005).
+
+    Purchase rate :math:`\\lambda \\sim \\text{Gamma}(r, \\alpha)` (shape ``r``, rate
+    ``alpha`` per week, mean ``r / alpha`` purchases per week); dropout probability after
+    each purchase :math:`p \\sim \\text{Beta}(a, b)` (mean ``a / (a + b)``).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    r: float = Field(gt=0, description="shape of the purchase-rate distribution")
+    alpha: float = Field(gt=0, description="rate of the purchase-rate distribution, weeks")
+    a: float = Field(gt=0, description="Beta shape a of the dropout probability")
+    b: float = Field(gt=0, description="Beta shape b of the dropout probability")
+
+
+class GammaGamma(BaseModel):
+    """Gamma-Gamma spend parameters (Fader, Hardie & Lee 2005b).
+
+    Each order is worth :math:`z \\sim \\text{Gamma}(p, \\nu)` with
+    :math:`\\nu \\sim \\text{Gamma}(q, \\gamma)` per customer; the mean order across
+    customers is :math:`p\\gamma/(q-1)` currency units.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    p: float = Field(gt=0, description="shape of the order-value distribution")
+    q: float = Field(gt=1, description="shape of the spend-rate distribution (> 1: finite mean)")
+    gamma: float = Field(gt=0, description="rate of the spend-rate distribution, currency units")
+
+    @property
+    def mean_order(self) -> float:
+        """Mean order value across customers, currency units."""
+        return self.p * self.gamma / (self.q - 1)
+
+
+class Segment(BaseModel):
+    """A group of customers with the same parameter distributions.
+
+    Attributes
+    ----------
+    name : str
+        Segment name (``"core_loyal"``).
+    bgnbd : BGNBD
+        Purchase and dropout process, weekly units.
+    gamma_gamma : GammaGamma
+        Order values, currency units.
+    incentive_sensitivity : float
+        Scale of every incentive response term for deal-prone customers (0: none).
+    deal_prone_share : float
+        Share of deal-prone customers, in [0, 1] (P2: 40-60% of shoppers).
+    deal_averse_sensitivity : float
+        Sensitivity of the other customers relative to deal-prone ones, in [0, 1].
+    redeem_propensity : float
+        Probability that a buyer with a redeemable points balance redeems, in [0, 1];
+        the rest hoard, and hoarded points may expire (breakage).
+    topup_share : float
+        Largest shortfall, as a share of the order, that a buyer tops up to reach a
+        coupon's minimum spend, in [0, 1] (10-25%, stylized facts).
+    interactions_per_month : float
+        Mean interactions (app visits, check-ins) per month, >= 0.
+    behaviour : Behaviour or None
+        A behaviour for this segment only; ``None`` uses the population's.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+    name: str = Field(min_length=1)
+    bgnbd: BGNBD
+    gamma_gamma: GammaGamma
+    incentive_sensitivity: float = Field(1.0, ge=0)
+    deal_prone_share: float = Field(0.5, ge=0, le=1)
+    deal_averse_sensitivity: float = Field(0.25, ge=0, le=1)
+    redeem_propensity: float = Field(0.5, ge=0, le=1)
+    topup_share: float = Field(0.2, ge=0, le=1)
+    interactions_per_month: float = Field(1.0, ge=0)
+    behaviour: Any = None
+
+    @field_validator("behaviour")
+    @classmethod
+    def _is_behaviour(cls, value: Any) -> Any:
+        if value is not None and not isinstance(value, Behaviour):
+            raise ValueError("must have setup, decide and update methods (see CustomerBehaviour)")
+        return value
+
+
+class PopulationSpec(BaseModel):
+    """A population: its size and its mix of segments.
+
+    Attributes
+    ----------
+    size : int
+        Customers at week 0 (>= 1).
+    segments : list of Segment
+        The segments, with unique names.
+    shares : list of float
+        Share of each segment, in [0, 1], summing to 1.
+    behaviour : Behaviour or None
+        Behaviour of every segment without its own; ``None`` for
+        :class:`CustomerBehaviour` with default coefficients.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+    size: int = Field(ge=1)
+    segments: list[Segment] = Field(min_length=1)
+    shares: list[float]
+    behaviour: Any = None
+    _default_behaviour: Any = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _check_mix(self) -> PopulationSpec:
+        if len(self.shares) != len(self.segments):
+            raise ValueError(
+                f"shares: {len(self.shares)} shares for {len(self.segments)} segments"
+            )
+        for i, share in enumerate(self.shares):
+            if not 0.0 <= share <= 1.0:
+                raise ValueError(f"shares[{i}]: must be in [0, 1], got {share}")
+        if abs(sum(self.shares) - 1.0) > 1e-9:
+            raise ValueError(f"shares: must sum to 1, got {sum(self.shares):.6g}")
+        names = [s.name for s in self.segments]
+        if len(set(names)) != len(names):
+            raise ValueError(f"segments: names must be unique, got {names}")
+        if self.behaviour is not None and not isinstance(self.behaviour, Behaviour):
+            raise ValueError("behaviour: must have setup, decide and update methods")
+        self._default_behaviour = self.behaviour or CustomerBehaviour()
+        return self
+
+    # -- the CustomerSource protocol of loyaltylab.sim --------------------------
+    @property
+    def segment_names(self) -> list[str]:
+        """Names of the segments, by segment id."""
+        return [s.name for s in self.segments]
+
+    def initial_counts(self) -> list[int]:
+        """Customers per segment at week 0 (largest-remainder rounding of the shares)."""
+        exact = np.asarray(self.shares) * self.size
+        counts = np.floor(exact).astype(int)
+        order = np.argsort(-(exact - counts), kind="stable")
+        counts[order[: self.size - counts.sum()]] += 1
+        return [int(c) for c in counts]
+
+    def columns(self) -> dict[str, Any]:
+        """Per-customer parameters drawn for every customer, with their dtypes."""
+        return {
+            "lam": np.float32,
+            "p_drop": np.float32,
+            "spend_rate": np.float32,
+            "sensitivity": np.float32,
+        }
+
+    def draw(self, rng: np.random.Generator, segment: int, k: int) -> dict[str, np.ndarray]:
+        """Parameters of ``k`` customers of ``segment``, drawn from ``rng``."""
+        s = self.segments[segment]
+        deal_prone = rng.random(k) < s.deal_prone_share
+        return {
+            "lam": rng.gamma(s.bgnbd.r, 1.0 / s.bgnbd.alpha, k).astype(np.float32),
+            "p_drop": rng.beta(s.bgnbd.a, s.bgnbd.b, k).astype(np.float32),
+            "spend_rate": np.maximum(
+                rng.gamma(s.gamma_gamma.q, 1.0 / s.gamma_gamma.gamma, k), 1e-30
+            ).astype(np.float32),
+            "sensitivity": (
+                s.incentive_sensitivity * np.where(deal_prone, 1.0, s.deal_averse_sensitivity)
+            ).astype(np.float32),
+        }
+
+    def segment_parameters(self) -> dict[str, np.ndarray]:
+        """Per-segment parameters the behaviour reads, indexed by segment id."""
+        return {
+            "spend_shape": np.array([s.gamma_gamma.p for s in self.segments]),
+            "redeem_propensity": np.array([s.redeem_propensity for s in self.segments]),
+            "topup_share": np.array([s.topup_share for s in self.segments]),
+            "interactions_per_week": np.array(
+                [s.interactions_per_month / WEEKS_PER_MONTH for s in self.segments]
+            ),
+        }
+
+    def behaviours(self) -> list[Behaviour]:
+        """Behaviour of each segment."""
+        return [s.behaviour or self._default_behaviour for s in self.segments]
+
+    def with_size(self, size: int) -> PopulationSpec:
+        """The same mix with another size."""
+        return PopulationSpec(
+            size=size, segments=self.segments, shares=self.shares, behaviour=self.behaviour
+        )

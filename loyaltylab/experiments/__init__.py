@@ -1,0 +1,1 @@
+"""Experiments: scenarios, the A/B runner, metrics and reports."""

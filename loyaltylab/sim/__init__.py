@@ -1,0 +1,33 @@
+"""The engine: clock, customer state, ledgers, random streams and the policy contract."""
+
+from loyaltylab.sim.backend import get_namespace, to_numpy
+from loyaltylab.sim.behaviour import Behaviour
+from loyaltylab.sim.economics import Economics
+from loyaltylab.sim.ledger import COST_COMPONENTS, Ledger
+from loyaltylab.sim.model import ACTIVE_WINDOW_WEEKS, CustomerSource, LoyaltyModel
+from loyaltylab.sim.offers import CouponOffer, Offers
+from loyaltylab.sim.points_ledger import PointsLedger
+from loyaltylab.sim.policy import ORDER, Policy
+from loyaltylab.sim.population import Population
+from loyaltylab.sim.sale import Sale
+from loyaltylab.sim.streams import Streams
+
+__all__ = [
+    "ACTIVE_WINDOW_WEEKS",
+    "COST_COMPONENTS",
+    "ORDER",
+    "Behaviour",
+    "CouponOffer",
+    "CustomerSource",
+    "Economics",
+    "Ledger",
+    "LoyaltyModel",
+    "Offers",
+    "PointsLedger",
+    "Policy",
+    "Population",
+    "Sale",
+    "Streams",
+    "get_namespace",
+    "to_numpy",
+]

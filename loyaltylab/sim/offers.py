@@ -1,0 +1,109 @@
+"""What the program puts in front of customers in one week.
+
+Policies write offers in step 1 of the weekly pipeline; behaviours read them in step 2.
+Every field is ``None`` until a policy sets it, so a week without a program costs nothing
+here. Dense fields hold one value per customer row; coupons are sparse (their holders).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+
+@dataclass
+class CouponOffer:
+    """A coupon held by some customers this week.
+
+    Attributes
+    ----------
+    rows : array of int
+        Holders' rows, ascending and unique.
+    min_spend : float or array
+        Order value needed to use it (currency units; 0 for none).
+    amount_off : float or array
+        Fixed discount (currency units).
+    pct_off : float or array
+        Percentage discount as a share of the order value, in [0, 1].
+    source : object
+        The policy that issued it; it settles the redemption.
+    """
+
+    rows: Any
+    min_spend: Any
+    amount_off: Any
+    pct_off: Any
+    source: object
+
+
+class Offers:
+    """The offers of one week, for ``n`` customer rows.
+
+    Attributes
+    ----------
+    goal_progress : array of float32 or None
+        Share of the distance to the next reward already covered, in [0, 1].
+    rebate_share : array of float32 or None
+        Value returned to the customer per currency unit spent (points value, member
+        discount), e.g. 0.01 for 1 point per yuan at 0.01 yuan per point.
+    status : array of float32 or None
+        Tier status in [0, 1] (0 = base tier, 1 = top tier).
+    enrolled : array of bool or None
+        Member of the program this week.
+    dropout_multiplier : array of float32 or None
+        Factor on the dropout probability (service benefits; 1 = no effect).
+    reminded : array of bool or None
+        Received a repurchase reminder this week.
+    coupons : list of CouponOffer
+        Coupons held this week.
+    """
+
+    def __init__(self, n: int, xp: ModuleType) -> None:
+        self.n = n
+        self.xp = xp
+        self.goal_progress: Any = None
+        self.rebate_share: Any = None
+        self.status: Any = None
+        self.enrolled: Any = None
+        self.dropout_multiplier: Any = None
+        self.reminded: Any = None
+        self.coupons: list[CouponOffer] = []
+
+    def _dense(self, name: str, dtype: Any, fill: Any) -> Any:
+        array = getattr(self, name)
+        if array is None:
+            array = self.xp.full(self.n, fill, dtype=dtype)
+            setattr(self, name, array)
+        return array
+
+    def set_goal_progress(self, rows: Any, progress: Any) -> None:
+        """Set the goal progress (share in [0, 1]) of ``rows`` (``slice(None)`` for all)."""
+        self._dense("goal_progress", self.xp.float32, 0.0)[rows] = progress
+
+    def add_rebate(self, rows: Any, share: Any) -> None:
+        """Add ``share`` (value per currency unit spent) to the rebate of ``rows``."""
+        self._dense("rebate_share", self.xp.float32, 0.0)[rows] += share
+
+    def set_status(self, rows: Any, status: Any) -> None:
+        """Set the tier status (in [0, 1]) of ``rows``."""
+        self._dense("status", self.xp.float32, 0.0)[rows] = status
+
+    def enrol(self, rows: Any) -> None:
+        """Mark ``rows`` as program members this week."""
+        self._dense("enrolled", bool, False)[rows] = True
+
+    def scale_dropout(self, rows: Any, factor: Any) -> None:
+        """Multiply the dropout probability of ``rows`` by ``factor``."""
+        self._dense("dropout_multiplier", self.xp.float32, 1.0)[rows] *= factor
+
+    def remind(self, rows: Any) -> None:
+        """Send ``rows`` a repurchase reminder this week."""
+        self._dense("reminded", bool, False)[rows] = True
+
+    def add_coupon(
+        self, rows: Any, min_spend: Any, amount_off: Any, pct_off: Any, source: object
+    ) -> None:
+        """Give the customers in ``rows`` (ascending, unique) a coupon; see :class:`CouponOffer`."""
+        if len(rows):
+            self.coupons.append(CouponOffer(rows, min_spend, amount_off, pct_off, source))

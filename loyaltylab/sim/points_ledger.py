@@ -1,0 +1,164 @@
+"""The points ledger: integer points, earned, redeemed and expired oldest first.
+
+Points are integers and the ledger balances exactly at every moment::
+
+    earned = redeemed + expired + outstanding
+
+Per customer it keeps two running totals, points earned and points *consumed* (redeemed
+or expired); the balance is their difference. Expiry is per award: points earned in week
+``w`` expire in week ``w + expiry_weeks`` unless consumed before, oldest first (FIFO).
+Under FIFO the points of awards up to week ``w`` still outstanding in week ``t`` are
+``max(0, earned_through(w) - consumed(t))``, so the ledger only has to remember, for each
+week, the customers who earned that week and their running total after it: a sparse log
+whose size is the number of earning customers, not the number of customers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from loyaltylab.sim.population import Population
+
+
+class PointsLedger:
+    """Integer points of every customer, with per-award expiry.
+
+    Parameters
+    ----------
+    population : Population
+        The customers; the columns ``points_earned`` and ``points_consumed`` (int32)
+        are added when the first points are earned.
+
+    Attributes
+    ----------
+    expiry_weeks : int or None
+        Points expire this many weeks after the week they were earned; ``None``: never.
+        Set by the points policy before the first award.
+    """
+
+    def __init__(self, population: Population) -> None:
+        self.population = population
+        self.xp = population.xp
+        self.expiry_weeks: int | None = None
+        self._log: dict[int, list[tuple[Any, Any]]] = {}
+        self.total_earned = 0
+        self.total_redeemed = 0
+        self.total_expired = 0
+        self.begin_week(0)
+
+    def begin_week(self, week: int) -> None:
+        """Reset the week's totals."""
+        self.week = week
+        self.earned = 0
+        self.redeemed = 0
+        self.expired = 0
+
+    @property
+    def outstanding(self) -> int:
+        """Points earned and neither redeemed nor expired."""
+        return self.total_earned - self.total_redeemed - self.total_expired
+
+    def _columns(self) -> tuple[Any, Any]:
+        pop = self.population
+        pop.ensure_column("points_earned", self.xp.int32, 0)
+        pop.ensure_column("points_consumed", self.xp.int32, 0)
+        return pop["points_earned"], pop["points_consumed"]
+
+    def balance(self, rows: Any = slice(None)) -> Any:
+        """Outstanding points of ``rows``."""
+        earned, consumed = self._columns()
+        return earned[rows].astype(self.xp.int64) - consumed[rows]
+
+    def earn(self, rows: Any, points: Any) -> None:
+        """Award ``points`` (>= 0 integers) to ``rows`` (unique) in the current week."""
+        xp = self.xp
+        rows = xp.asarray(rows)
+        points = xp.broadcast_to(xp.asarray(points, dtype=xp.int64), rows.shape)
+        if points.size and int(points.min()) < 0:
+            raise ValueError("points: awards must be >= 0")
+        earned, _ = self._columns()
+        earned[rows] += points.astype(xp.int32)
+        total = int(points.sum())
+        self.earned += total
+        self.total_earned += total
+        if self.expiry_weeks is not None:
+            keep = xp.nonzero(points > 0)[0]
+            rows_kept = rows[keep]
+            self._log.setdefault(self.week, []).append((rows_kept, earned[rows_kept].copy()))
+
+    def redeem(self, rows: Any, points: Any) -> None:
+        """Burn ``points`` from ``rows`` (unique); never more than the balance."""
+        xp = self.xp
+        rows = xp.asarray(rows)
+        points = xp.broadcast_to(xp.asarray(points, dtype=xp.int64), rows.shape)
+        if points.size == 0:
+            return
+        if int(points.min()) < 0:
+            raise ValueError("points: redemptions must be >= 0")
+        if bool(xp.any(points > self.balance(rows))):
+            raise ValueError("points: cannot redeem more than the balance")
+        _, consumed = self._columns()
+        consumed[rows] += points.astype(xp.int32)
+        total = int(points.sum())
+        self.redeemed += total
+        self.total_redeemed += total
+
+    def expire(self) -> Any:
+        """Expire this week what is left of the awards made ``expiry_weeks`` ago.
+
+        Returns
+        -------
+        (rows, points) : tuple of arrays
+            Customers who lost points and how many.
+        """
+        xp = self.xp
+        if self.expiry_weeks is None:
+            return xp.zeros(0, dtype=xp.int64), xp.zeros(0, dtype=xp.int64)
+        parts = self._log.pop(self.week - self.expiry_weeks, None)
+        if parts is None:
+            return xp.zeros(0, dtype=xp.int64), xp.zeros(0, dtype=xp.int64)
+        rows, earned_then = parts[0]
+        if len(parts) > 1:
+            # Several awards that week: keep each customer's running total after the last.
+            rows = xp.concatenate([p[0] for p in parts])
+            earned_then = xp.concatenate([p[1] for p in parts])
+            order = xp.lexsort(xp.stack([earned_then, rows]))
+            rows, earned_then = rows[order], earned_then[order]
+            last = xp.ones(rows.shape[0], dtype=bool)
+            last[:-1] = rows[1:] != rows[:-1]
+            rows, earned_then = rows[last], earned_then[last]
+        _, consumed = self._columns()
+        lost = xp.maximum(earned_then.astype(xp.int64) - consumed[rows], 0)
+        consumed[rows] += lost.astype(xp.int32)
+        total = int(lost.sum())
+        self.expired += total
+        self.total_expired += total
+        return rows, lost
+
+    def check_balance(self) -> None:
+        """Raise if the books do not balance exactly (a broken policy)."""
+        if self.outstanding < 0:
+            raise AssertionError(f"points: outstanding is negative ({self.outstanding})")
+        if "points_earned" in self.population:
+            earned, consumed = self._columns()
+            per_customer = int(earned.astype(self.xp.int64).sum()) - int(
+                consumed.astype(self.xp.int64).sum()
+            )
+            if per_customer != self.outstanding or int(earned.sum(dtype=self.xp.int64)) != (
+                self.total_earned
+            ):
+                raise AssertionError(
+                    f"points: customer balances ({per_customer}) do not match the ledger "
+                    f"({self.outstanding})"
+                )
+            if bool(self.xp.any(consumed > earned)):
+                raise AssertionError("points: a customer has a negative balance")
+
+    def week_totals(self) -> dict[str, int]:
+        """The week's points totals, for the weekly table."""
+        return {
+            "points_earned": self.earned,
+            "points_redeemed": self.redeemed,
+            "points_expired": self.expired,
+            "points_outstanding": self.outstanding,
+        }

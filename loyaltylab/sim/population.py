@@ -1,0 +1,118 @@
+"""The customers as a structure of arrays: one array per variable, one row per customer."""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+
+class Population:
+    """Customer state stored column-wise, able to grow during a run.
+
+    Each column is one array with a row per customer. Columns are added by whoever owns
+    the variable (the segment specification, the behaviour, a policy, the ledger) with a
+    dtype as narrow as the values allow. Rows are only ever appended (customers who drop
+    out keep their row with ``alive = False``), so a row index identifies a customer for
+    the whole run.
+
+    Parameters
+    ----------
+    xp : module
+        Array namespace (numpy or cupy).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> pop = Population(np)
+    >>> pop.add_column("lam", np.float32)
+    >>> rows = pop.append(3, lam=np.array([0.1, 0.2, 0.3]))
+    >>> pop.n, pop["lam"].dtype.name, rows
+    (3, 'float32', slice(0, 3, None))
+    """
+
+    def __init__(self, xp: ModuleType = np) -> None:
+        self.xp = xp
+        self._data: dict[str, Any] = {}
+        self._fill: dict[str, Any] = {}
+        self._n = 0
+        self._capacity = 0
+
+    @property
+    def n(self) -> int:
+        """Number of customers (rows)."""
+        return self._n
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._data
+
+    @property
+    def columns(self) -> list[str]:
+        """Names of the columns, in the order they were added."""
+        return list(self._data)
+
+    def add_column(self, name: str, dtype: Any, fill: Any = 0) -> None:
+        """Add a column, filling existing and future rows with ``fill`` by default.
+
+        Raises
+        ------
+        ValueError
+            If a column of that name exists already.
+        """
+        if name in self._data:
+            raise ValueError(f"column {name!r} exists already")
+        self._data[name] = self.xp.full(self._capacity, fill, dtype=dtype)
+        self._fill[name] = fill
+
+    def ensure_column(self, name: str, dtype: Any, fill: Any = 0) -> None:
+        """Add the column unless it exists (for components that share a variable)."""
+        if name not in self._data:
+            self.add_column(name, dtype, fill)
+
+    def __getitem__(self, name: str) -> Any:
+        try:
+            return self._data[name][: self._n]
+        except KeyError:
+            raise KeyError(f"no column {name!r}; columns are {self.columns}") from None
+
+    def __setitem__(self, name: str, values: Any) -> None:
+        self._data[name][: self._n] = values
+
+    def append(self, k: int, **values: Any) -> slice:
+        """Append ``k`` customers; return the slice of their rows.
+
+        Columns not given in ``values`` take their fill value. Capacity grows
+        geometrically, so appending one customer at a time stays cheap on average.
+        """
+        if k < 0:
+            raise ValueError(f"k: must be >= 0, got {k}")
+        unknown = set(values) - set(self._data)
+        if unknown:
+            raise KeyError(f"unknown columns {sorted(unknown)}")
+        start, stop = self._n, self._n + k
+        if stop > self._capacity:
+            self._grow(max(stop, int(self._capacity * 1.5) + 16))
+        for name, array in self._data.items():
+            array[start:stop] = values[name] if name in values else self._fill[name]
+        self._n = stop
+        return slice(start, stop)
+
+    def _grow(self, capacity: int) -> None:
+        for name, old in self._data.items():
+            new = self.xp.full(capacity, self._fill[name], dtype=old.dtype)
+            new[: self._n] = old[: self._n]
+            self._data[name] = new
+        self._capacity = capacity
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the customers' rows (capacity beyond ``n`` excluded)."""
+        return sum(a.dtype.itemsize for a in self._data.values()) * self._n
+
+    def bytes_per_customer(self) -> int:
+        """Bytes of state per customer: the sum of the columns' item sizes."""
+        return sum(a.dtype.itemsize for a in self._data.values())

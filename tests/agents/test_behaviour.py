@@ -1,0 +1,208 @@
+"""The default customer model: BG/NBD + Gamma-Gamma, and its incentive responses."""
+
+import numpy as np
+import pytest
+
+from loyaltylab.agents import (
+    BGNBD,
+    CDNOW_GAMMA_GAMMA,
+    CustomerBehaviour,
+    GammaGamma,
+    PopulationSpec,
+    Segment,
+    btyd_population,
+    default_population,
+    expected_repeat_purchases,
+    probability_no_repeat,
+)
+from loyaltylab.sim import LoyaltyModel, Offers, Policy
+
+CDNOW = dict(r=0.243, alpha=4.414, a=0.793, b=2.426)
+
+
+def test_simulation_reproduces_bgnbd_expected_repeat_purchases():
+    """E[X(t)] (FHL 2005 eq. 7) at 13, 39, 78 weeks and P(X(39) = 0), within 4 s.e."""
+    n = 200_000
+    model = LoyaltyModel(btyd_population(n, **CDNOW), seed=20260101)
+    for week in range(1, 79):
+        model.step()
+        if week in (13, 39, 78):
+            x = model.population["purchases"].astype(float)
+            expected = float(expected_repeat_purchases(week, **CDNOW))
+            assert abs(x.mean() - expected) < 4 * x.std() / np.sqrt(n), week
+        if week == 39:
+            zero = float(probability_no_repeat(39, CDNOW["r"], CDNOW["alpha"]))
+            share = float(np.mean(x == 0))
+            assert abs(share - zero) < 4 * np.sqrt(zero * (1 - zero) / n)
+
+
+def test_heavy_buyers_buy_several_times_a_week():
+    model = LoyaltyModel(btyd_population(50_000, r=2.0, alpha=1.0, a=1.0, b=1e9), seed=1)
+    model.run(1)
+    weekly = model.weekly.iloc[0]
+    # Poisson(lambda) with lambda ~ Gamma(2, 1): E[N] = 2 and P(N >= 1) = 1 - (1/2)^2
+    assert weekly["purchases"] > 1.5 * weekly["buyers"]
+    assert abs(weekly["purchases"] / 50_000 - 2.0) < 4 * np.sqrt(2.0 + 2.0) / np.sqrt(50_000)
+
+
+def test_order_values_follow_gamma_gamma():
+    """Mean order over all transactions is p * gamma / (q - 1) (ratio estimator s.e.)."""
+    model = LoyaltyModel(btyd_population(100_000, **CDNOW), seed=3)
+    model.run(52)
+    g = model.population["net_revenue"]
+    k = model.population["purchases"].astype(float)
+    ratio = g.sum() / k.sum()
+    se = np.sqrt(np.sum((g - ratio * k) ** 2)) / k.sum()
+    assert abs(ratio - CDNOW_GAMMA_GAMMA.mean_order) < 4 * se
+
+
+def test_dropout_truncates_the_week_at_the_fatal_order():
+    spec = btyd_population(5_000, r=5.0, alpha=1.0, a=1.0, b=1.0)
+    model = LoyaltyModel(spec, seed=4)
+    model.population["p_drop"] = 1.0  # everyone drops out right after the next order
+    model.run(2)
+    buyers = model.population["purchases"] > 0
+    assert (model.population["purchases"][buyers] == 1).all()
+    assert not model.population["alive"][buyers].any()
+    assert model.weekly["buyers"].iloc[1] == 0 or model.weekly["alive"].iloc[0] < 5_000
+
+
+def _model_with_coupon_holders():
+    model = LoyaltyModel(btyd_population(10, **CDNOW), seed=1)
+    offers = Offers(model.population.n, np)
+    return model, offers
+
+
+def test_threshold_coupon_top_up_rule_hand_computed():
+    model, offers = _model_with_coupon_holders()
+    holders = np.array([0, 1, 2, 3])
+    offers.add_coupon(holders, min_spend=3000.0, amount_off=500.0, pct_off=0.0, source=None)
+    buyers = np.array([0, 1, 2, 3, 5])
+    first = np.array([3100.0, 2700.0, 2000.0, 2400.0, 2900.0])
+    coupon, order = CustomerBehaviour().choose_coupons(model, buyers, first, offers)
+    # above: used, unchanged; 300 short (11% <= 20%): topped up to 3000;
+    # 1000 short: ignored; 600 short is 25% > 20%: ignored; row 5 holds no coupon
+    assert coupon.tolist() == [0, 0, -1, -1, -1]
+    assert order.tolist() == [3100.0, 3000.0, 2000.0, 2400.0, 2900.0]
+
+
+def test_buyer_takes_the_coupon_worth_most_net_of_top_up():
+    model, offers = _model_with_coupon_holders()
+    rows = np.array([0, 1])
+    offers.add_coupon(rows, min_spend=200.0, amount_off=100.0, pct_off=0.0, source=None)
+    offers.add_coupon(rows, min_spend=0.0, amount_off=0.0, pct_off=0.10, source=None)
+    first = np.array([190.0, 2000.0])
+    coupon, order = CustomerBehaviour().choose_coupons(model, rows, first, offers)
+    # 190: win-back coupon gains 100 - 10 = 90 > 19; 2000: 10% off (200) beats 100 off
+    assert coupon.tolist() == [0, 1]
+    assert order.tolist() == [200.0, 2000.0]
+
+
+class Demote(Policy):
+    """Top status in weeks 1-10, base status afterwards."""
+
+    def make_offers(self, model, offers, week):
+        offers.set_status(slice(None), 1.0 if week <= 10 else 0.0)
+
+
+def test_demoted_customers_end_below_never_promoted_ones():
+    spec = default_population(40_000)
+    control = LoyaltyModel(spec, seed=11)
+    demoted = LoyaltyModel(spec, policies=[Demote()], seed=11)
+    control.run(30)
+    demoted.run(30)
+    after_c = control.weekly["purchases"].iloc[10:].sum()
+    after_d = demoted.weekly["purchases"].iloc[10:].sum()
+    before_c = control.weekly["purchases"].iloc[:10].sum()
+    before_d = demoted.weekly["purchases"].iloc[:10].sum()
+    assert before_d > before_c  # status lifts purchases while held (T2)
+    assert after_d < after_c  # and the loss outweighs it after the demotion (T4)
+    assert demoted.weekly["alive"].iloc[-1] < control.weekly["alive"].iloc[-1]
+
+
+def test_sensitivity_zero_means_no_response():
+    spec = btyd_population(20_000, **CDNOW)
+    control = LoyaltyModel(spec, seed=12)
+    treated = LoyaltyModel(spec, policies=[Demote()], seed=12)
+    control.run(15)
+    treated.run(15)
+    assert control.weekly["purchases"].sum() == treated.weekly["purchases"].sum()
+
+
+def test_interactions_and_redemption_wish_match_segment_rates():
+    spec = default_population(100_000)
+    model = LoyaltyModel(spec, seed=13)
+    behaviour = model.behaviours[0]
+    counts = behaviour.interactions(model, slice(None), 1)
+    seg = model.population["segment"]
+    for s, segment in enumerate(spec.segments):
+        rate = segment.interactions_per_month * 12 / 52
+        mine = counts[seg == s]
+        assert abs(mine.mean() - rate) < 4 * np.sqrt(rate / mine.size) + 1e-9
+    buyers = np.arange(model.population.n)
+    wish = behaviour.redemption_wish(model, buyers, 1)
+    for s, segment in enumerate(spec.segments):
+        share = wish[seg == s].mean()
+        p = segment.redeem_propensity
+        assert abs(share - p) < 4 * np.sqrt(p * (1 - p) / np.sum(seg == s))
+
+
+class HolidayRush(CustomerBehaviour):
+    """Worked example of extending the agent model: purchase rates double in December.
+
+    Overriding one vectorised hook is enough; everything else (dropout, spend, coupons,
+    common random numbers) is inherited.
+    """
+
+    def purchase_rate(self, model, rows, offers, week):
+        rate = super().purchase_rate(model, rows, offers, week)
+        return rate * 2.0 if week % 52 >= 48 else rate
+
+
+def test_worked_example_subclass_changes_only_what_it_overrides():
+    base = default_population(30_000)
+    rush = PopulationSpec(size=base.size, segments=base.segments, shares=base.shares,
+                          behaviour=HolidayRush())
+    plain, festive = LoyaltyModel(base, seed=14), LoyaltyModel(rush, seed=14)
+    plain.run(52)
+    festive.run(52)
+    p, f = plain.weekly["purchases"], festive.weekly["purchases"]
+    assert (p.iloc[:47] == f.iloc[:47]).all()  # same luck until the rush starts
+    assert f.iloc[47:].sum() > 1.6 * p.iloc[47:].sum()
+
+
+class CouponOnly(CustomerBehaviour):
+    """Deal seekers: they buy only in weeks they hold a coupon."""
+
+    def purchase_rate(self, model, rows, offers, week):
+        rate = super().purchase_rate(model, rows, offers, week)
+        holds = np.zeros(model.population.n, dtype=bool)
+        for c in offers.coupons:
+            holds[c.rows] = True
+        return rate * holds[rows]
+
+
+def test_segment_with_its_own_behaviour():
+    base = default_population(20_000)
+    deal = Segment(name="deal_seekers", bgnbd=BGNBD(r=2.0, alpha=20.0, a=1.0, b=9.0),
+                   gamma_gamma=GammaGamma(p=5.0, q=10.0, gamma=500.0), behaviour=CouponOnly())
+    mixed = PopulationSpec(size=22_000, segments=[*base.segments, deal],
+                           shares=[0.09, 0.18, 0.36, 0.27, 0.10])
+    model = LoyaltyModel(mixed, seed=15)
+    assert len(model.behaviours) == 2
+    model.run(10)
+    deal_rows = model.population["segment"] == 4
+    assert model.population["purchases"][deal_rows].sum() == 0
+    assert model.population["purchases"][~deal_rows].sum() > 0
+
+
+def test_response_coefficients_are_documented_and_validated():
+    from loyaltylab.agents import ResponseCoefficients
+
+    table = ResponseCoefficients.describe()
+    assert table["source"].str.len().min() > 10
+    assert ((table["low"] <= table["default"]) & (table["default"] <= table["high"])).all()
+    with pytest.raises(ValueError, match="goal_gradient"):
+        ResponseCoefficients(goal_gradient=-0.1)
+    with pytest.raises(ValueError, match="post_reward_reset"):
+        ResponseCoefficients(post_reward_reset=1.0)

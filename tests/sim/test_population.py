@@ -1,0 +1,50 @@
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from loyaltylab.sim import Population
+
+
+def test_columns_rows_and_fill_values():
+    pop = Population(np)
+    pop.add_column("lam", np.float32)
+    pop.add_column("alive", bool, True)
+    rows = pop.append(2, lam=np.array([0.5, 0.25]))
+    assert rows == slice(0, 2)
+    pop.add_column("tier", np.int8, -1)
+    pop.append(1, lam=np.array([1.0]))
+    assert pop.n == 3 and len(pop) == 3
+    assert pop["lam"].tolist() == [0.5, 0.25, 1.0]
+    assert pop["alive"].tolist() == [True, True, True]
+    assert pop["tier"].tolist() == [-1, -1, -1]
+    assert pop.bytes_per_customer() == 4 + 1 + 1
+    assert pop.nbytes == 3 * 6
+
+
+def test_errors_name_the_column():
+    pop = Population(np)
+    pop.add_column("x", np.int16)
+    with pytest.raises(ValueError, match="'x' exists"):
+        pop.add_column("x", np.int16)
+    with pytest.raises(KeyError, match="'y'"):
+        pop["y"]
+    with pytest.raises(KeyError, match="unknown columns"):
+        pop.append(1, y=np.zeros(1))
+    with pytest.raises(ValueError, match="k"):
+        pop.append(-1)
+
+
+@given(st.lists(st.integers(0, 40), max_size=12))
+def test_appending_in_chunks_equals_one_append(chunks):
+    values = np.arange(sum(chunks), dtype=np.int32)
+    one, many = Population(np), Population(np)
+    for pop in (one, many):
+        pop.add_column("v", np.int32, 7)
+    one.append(len(values), v=values)
+    start = 0
+    for k in chunks:
+        rows = many.append(k, v=values[start : start + k])
+        assert rows == slice(start, start + k)
+        start += k
+    np.testing.assert_array_equal(one["v"], many["v"])
