@@ -1,0 +1,7 @@
+"""``python -m loyaltylab``."""
+
+import sys
+
+from loyaltylab.cli import main
+
+sys.exit(main())

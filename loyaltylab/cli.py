@@ -1,0 +1,125 @@
+"""The ``loyaltylab`` command."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from loyaltylab.agents import default_population
+from loyaltylab.sim import ACTIVE_WINDOW_WEEKS, LoyaltyModel
+
+
+def _positive(name: str, upper: int | None = None) -> type:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{name}: expected an integer, got {text!r}") from None
+        if value < 1 or (upper is not None and value > upper):
+            bound = f" and <= {upper}" if upper is not None else ""
+            raise argparse.ArgumentTypeError(f"{name}: must be >= 1{bound}, got {value}")
+        return value
+
+    return parse  # type: ignore[return-value]
+
+
+def write_csv_atomically(frame: pd.DataFrame, path: Path) -> None:
+    """Write ``frame`` to ``path`` through a temporary file renamed into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", newline="") as fh:
+            frame.to_csv(fh, index=False)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def quarterly(weekly: pd.DataFrame) -> pd.DataFrame:
+    """Quarter totals of purchases and money, customer counts at each quarter's end."""
+    quarter = (weekly["week"] - 1) // 13 + 1
+    table = weekly.groupby(quarter).agg(
+        last_week=("week", "max"),
+        alive=("alive", "last"),
+        active=("active", "last"),
+        purchases=("purchases", "sum"),
+        net_revenue=("net_revenue", "sum"),
+        margin=("margin", "sum"),
+    )
+    return table.rename_axis("quarter").reset_index().round(0)
+
+
+def segment_outcomes(model: LoyaltyModel) -> pd.DataFrame:
+    """Per-segment outcomes at the end of a run: retention, purchases, revenue, value."""
+    frame = model.customers_frame(
+        ["segment", "alive", "purchases", "last_purchase", "net_revenue", "margin_pv"]
+    )
+    frame["active"] = frame["last_purchase"] > model.week - ACTIVE_WINDOW_WEEKS
+    table = frame.groupby("segment", observed=True).agg(
+        customers=("alive", "size"),
+        retention=("active", "mean"),
+        alive=("alive", "mean"),
+        purchases=("purchases", "mean"),
+        net_revenue=("net_revenue", "mean"),
+        margin_pv=("margin_pv", "mean"),
+    )
+    return table.round({"retention": 3, "alive": 3, "purchases": 2, "net_revenue": 0,
+                        "margin_pv": 0})
+
+
+def simulate(args: argparse.Namespace) -> int:
+    """Simulate the default customer base without a program and summarise it."""
+    model = LoyaltyModel(default_population(args.size), seed=args.seed)
+    model.run(args.weeks)
+    weekly = model.weekly
+    currency = model.economics.currency
+    print(f"loyaltylab: {args.size:,} customers (core loyal, potential loyal, basic, dormant), "
+          f"{args.weeks} weeks, no program, seed {args.seed}\n")
+    print(f"By quarter (13 weeks; customers at the quarter's end; money in {currency}):")
+    print(quarterly(weekly).to_string(index=False))
+    print(f"\nBy segment at week {args.weeks} (per customer; retention = share active, "
+          f"i.e. purchased in the last {ACTIVE_WINDOW_WEEKS} weeks):")
+    print(segment_outcomes(model).to_string())
+    if args.out:
+        write_csv_atomically(weekly, Path(args.out))
+        print(f"\nweekly series written to {args.out}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="loyaltylab", description="Design loyalty programs before they launch."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    sim = sub.add_parser("simulate", help="simulate the default customer base, no program")
+    sim.add_argument("--size", type=_positive("--size"), default=100_000,
+                     help="customers at week 0 (default 100000)")
+    sim.add_argument("--weeks", type=_positive("--weeks", 32767), default=52,
+                     help="weeks to simulate (default 52)")
+    sim.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    sim.add_argument("--out", help="write the weekly series to this CSV file")
+    sim.set_defaults(func=simulate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit code (2 for bad input)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except (ValueError, TypeError) as exc:
+        print(f"loyaltylab: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
