@@ -69,13 +69,18 @@ class PointsLedger:
         earned, consumed = self._columns()
         return earned[rows].astype(self.xp.int64) - consumed[rows]
 
-    def earn(self, rows: Any, points: Any) -> None:
-        """Award ``points`` (>= 0 integers) to ``rows`` (unique) in the current week."""
+    def _amounts(self, rows: Any, points: Any, what: str) -> tuple[Any, Any]:
         xp = self.xp
         rows = xp.asarray(rows)
         points = xp.broadcast_to(xp.asarray(points, dtype=xp.int64), rows.shape)
         if points.size and int(points.min()) < 0:
-            raise ValueError("points: awards must be >= 0")
+            raise ValueError(f"points: {what} must be >= 0")
+        return rows, points
+
+    def earn(self, rows: Any, points: Any) -> None:
+        """Award ``points`` (>= 0 integers) to ``rows`` (unique) in the current week."""
+        xp = self.xp
+        rows, points = self._amounts(rows, points, "awards")
         earned, _ = self._columns()
         earned[rows] += points.astype(xp.int32)
         total = int(points.sum())
@@ -89,12 +94,7 @@ class PointsLedger:
     def redeem(self, rows: Any, points: Any) -> None:
         """Burn ``points`` from ``rows`` (unique); never more than the balance."""
         xp = self.xp
-        rows = xp.asarray(rows)
-        points = xp.broadcast_to(xp.asarray(points, dtype=xp.int64), rows.shape)
-        if points.size == 0:
-            return
-        if int(points.min()) < 0:
-            raise ValueError("points: redemptions must be >= 0")
+        rows, points = self._amounts(rows, points, "redemptions")
         if bool(xp.any(points > self.balance(rows))):
             raise ValueError("points: cannot redeem more than the balance")
         _, consumed = self._columns()
