@@ -1,7 +1,8 @@
 """Engine throughput and memory: customer-weeks per second and bytes per customer.
 
 Runs the default population (the strategy's four segments) for 52 weeks on one core, at
-several population sizes, and prints one row per size:
+several population sizes, without a program and under the full strategy design
+(``loyaltylab.policies.full_strategy``), and prints one row per design and size:
 
 - build_s: drawing the customers; run_s: simulating the weeks;
 - Mcw_per_s: million customer-weeks simulated per second (size x weeks / run_s);
@@ -28,10 +29,11 @@ import tracemalloc  # noqa: E402
 from collections.abc import Callable, Sequence  # noqa: E402
 
 from loyaltylab.agents import default_population  # noqa: E402
+from loyaltylab.policies import full_strategy  # noqa: E402
 from loyaltylab.sim import LoyaltyModel, Policy  # noqa: E402
 
 Design = Callable[[], Sequence[Policy]]
-DESIGNS: dict[str, Design] = {"no program": lambda: ()}
+DESIGNS: dict[str, Design] = {"no program": lambda: (), "full strategy": full_strategy}
 
 
 def measure(size: int, weeks: int, design: Design, seed: int = 1) -> dict[str, float]:

@@ -74,7 +74,9 @@ class CustomerBehaviour:
         u = streams.dense_uniform("purchase", week, pop.n)
         if not isinstance(rows, slice):
             u = u[rows]
-        buy = pop["alive"][rows] & (u < -xp.expm1(-rate))
+        # P(at least one order) = 1 - exp(-rate): buy when u > exp(-rate)
+        buy = u > xp.exp(-rate)
+        buy &= pop["alive"][rows]
         local = xp.nonzero(buy)[0]
         buyers = local if isinstance(rows, slice) else rows[local]
 
@@ -88,6 +90,12 @@ class CustomerBehaviour:
 
         first, rest = self.order_values(model, buyers, purchases, week)
         coupon, first = self.choose_coupons(model, buyers, first, offers)
+        interaction_rows = interaction_counts = None
+        if offers.count_interactions:
+            counts = self.interactions(model, rows, week)
+            some = xp.nonzero(counts)[0]
+            interaction_rows = some if isinstance(rows, slice) else rows[some]
+            interaction_counts = counts[some]
         return Sale(
             rows=buyers,
             purchases=purchases,
@@ -96,6 +104,8 @@ class CustomerBehaviour:
             coupon=coupon,
             redeem=self.redemption_wish(model, buyers, week),
             dropout=dropout,
+            interaction_rows=interaction_rows,
+            interaction_counts=interaction_counts,
             xp=xp,
         )
 
@@ -103,7 +113,11 @@ class CustomerBehaviour:
         """Expected orders this week, :math:`\\lambda_i m_{it}`, for ``rows``."""
         lam = model.population["lam"][rows]
         lift = self.incentive_log_lift(model, rows, offers, week)
-        return lam if lift is None else lam * model.xp.exp(lift)
+        if lift is None:
+            return lam
+        rate = model.xp.exp(lift, out=lift)
+        rate *= lam
+        return rate
 
     def incentive_log_lift(
         self, model: LoyaltyModel, rows: Any, offers: Offers, week: int
@@ -116,29 +130,39 @@ class CustomerBehaviour:
         xp = model.xp
         pop = model.population
         r = self.response
-        terms: list[Any] = []
+        total: Any = None
+
+        def add(term: Any) -> None:
+            nonlocal total
+            if total is None:
+                total = xp.array(term, dtype=xp.float32)
+            else:
+                total += term
+
         if offers.goal_progress is not None:
-            terms.append(xp.log1p(r.goal_gradient * offers.goal_progress[rows]))
+            progress = offers.goal_progress[rows]
+            add(xp.log1p(xp.multiply(progress, xp.float32(r.goal_gradient))))
         if offers.rebate_share is not None:
-            terms.append(r.rebate_elasticity * offers.rebate_share[rows])
+            add(xp.multiply(offers.rebate_share[rows], xp.float32(r.rebate_elasticity)))
         if offers.status is not None:
             status = offers.status[rows]
-            terms.append(r.status_lift * (status - r.demotion_loss_weight
-                                          * self._status_lost(model, rows, status)))
+            term = xp.multiply(status, xp.float32(r.status_lift))
+            if "peak_status" in pop:
+                lost = xp.maximum(pop["peak_status"][rows] - status, 0.0)
+                term -= xp.float32(r.status_lift * r.demotion_loss_weight) * lost
+            add(term)
         if offers.coupons:
-            terms.append(r.coupon_lift * self.coupon_value_share(model, offers)[rows])
+            add(xp.float32(r.coupon_lift) * self.coupon_value_share(model, offers)[rows])
         if offers.reminded is not None:
-            terms.append(r.reminder_lift * offers.reminded[rows])
+            add(xp.float32(r.reminder_lift) * offers.reminded[rows])
         if "reset_pending" in pop:
-            terms.append(math.log1p(-r.post_reward_reset) * pop["reset_pending"][rows])
+            add(xp.float32(math.log1p(-r.post_reward_reset)) * pop["reset_pending"][rows])
         if offers.enrolled is not None:
-            terms.append(self._novelty(model, rows, offers, week))
-        if not terms:
+            add(self._novelty(model, rows, offers, week))
+        if total is None:
             return None
-        total = terms[0]
-        for term in terms[1:]:
-            total = total + term
-        return pop["sensitivity"][rows] * total
+        total *= pop["sensitivity"][rows]
+        return total
 
     def _status_lost(self, model: LoyaltyModel, rows: Any, status: Any) -> Any:
         pop = model.population
@@ -147,14 +171,19 @@ class CustomerBehaviour:
         return model.xp.maximum(pop["peak_status"][rows] - status, 0.0)
 
     def _novelty(self, model: LoyaltyModel, rows: Any, offers: Offers, week: int) -> Any:
+        """Novelty lift of enrolled customers, by weeks since enrolment (a table lookup)."""
         xp = model.xp
         r = self.response
+        horizon = math.ceil(20 * r.novelty_weeks)  # exp(-20) ~ 2e-9: nothing left
+        table = (r.novelty_lift * xp.exp(-xp.arange(horizon + 1) / r.novelty_weeks)).astype(
+            xp.float32)
         enrolled = offers.enrolled[rows]
         pop = model.population
-        since = week if "enrol_week" not in pop else xp.where(
-            pop["enrol_week"][rows] >= 0, pop["enrol_week"][rows], week)
-        weeks = xp.asarray(week - since, dtype=xp.float32)
-        return enrolled * (r.novelty_lift * xp.exp(-weeks / r.novelty_weeks))
+        if "enrol_week" not in pop:
+            return enrolled * table[0]
+        since = pop["enrol_week"][rows].astype(xp.int32)
+        age = xp.where(since < 0, 0, xp.minimum(week - since, horizon))
+        return table[age] * enrolled
 
     def usual_order(self, model: LoyaltyModel, rows: Any) -> Any:
         """Expected value of one order, :math:`p_s / \\nu_i`, currency units."""

@@ -169,6 +169,11 @@ class LoyaltyModel(mesa.Model):
                     f"policies[{i}]: expected a loyaltylab Policy, got {type(policy).__name__}"
                 )
         self.policies = sorted((p.clone() for p in policies), key=lambda p: p.order)
+        self._policy_keys: dict[int, str] = {}
+        for policy in self.policies:
+            base = policy.name or type(policy).__name__.lower()
+            taken = sum(k == base or k.startswith(f"{base}_") for k in self._policy_keys.values())
+            self._policy_keys[id(policy)] = base if taken == 0 else f"{base}_{taken + 1}"
         for behaviour in self.behaviours:
             behaviour.setup(self)
         for policy in self.policies:
@@ -230,6 +235,14 @@ class LoyaltyModel(mesa.Model):
             self._groups_cache = (n, groups)
         return self._groups_cache[1]
 
+    def policy_key(self, policy: Policy) -> str:
+        """Unique name of a policy in this model: its registry name, numbered if repeated."""
+        return self._policy_keys[id(policy)]
+
+    def find_policies(self, kind: type) -> list[Policy]:
+        """The model's policies that are instances of ``kind`` (e.g. the tier program)."""
+        return [p for p in self.policies if isinstance(p, kind)]
+
     def customer(self, row: int) -> dict[str, Any]:
         """Everything the model knows of one customer (for inspection, not for speed)."""
         if not 0 <= row < self.population.n:
@@ -288,10 +301,15 @@ class LoyaltyModel(mesa.Model):
 
     # ------------------------------------------------------------------ metrics
     def _metric_names(self) -> list[str]:
-        return [
+        names = [
             "week", "customers", "alive", "active", "buyers", "purchases",
             *self.ledger.week_totals(), *self.points.week_totals(),
         ]
+        for policy in self.policies:
+            names.extend(policy.metrics(self))
+        if len(set(names)) != len(names):
+            raise ValueError(f"policies: weekly metric names collide: {names}")
+        return names
 
     def _collect(self, sale: Sale) -> None:
         xp = self.xp
@@ -307,6 +325,8 @@ class LoyaltyModel(mesa.Model):
         }
         row.update(self.ledger.week_totals())
         row.update(self.points.week_totals())
+        for policy in self.policies:
+            row.update(policy.metrics(self))
         self.datacollector.add_table_row("weekly", row)
         self.datacollector.collect(self)
 

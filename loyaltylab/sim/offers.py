@@ -55,6 +55,11 @@ class Offers:
         Factor on the dropout probability (service benefits; 1 = no effect).
     reminded : array of bool or None
         Received a repurchase reminder this week.
+    earn_multiplier : array of float32 or None
+        Factor on the points earn rate (tier multipliers); read by the points policy.
+    count_interactions : bool
+        A policy rewards interactions (check-ins): the behaviour reports them in
+        ``sale.interaction_rows`` / ``sale.interaction_counts``.
     coupons : list of CouponOffer
         Coupons held this week.
     """
@@ -68,6 +73,8 @@ class Offers:
         self.enrolled: Any = None
         self.dropout_multiplier: Any = None
         self.reminded: Any = None
+        self.earn_multiplier: Any = None
+        self.count_interactions = False
         self.coupons: list[CouponOffer] = []
 
     def _dense(self, name: str, dtype: Any, fill: Any) -> Any:
@@ -101,9 +108,22 @@ class Offers:
         """Send ``rows`` a repurchase reminder this week."""
         self._dense("reminded", bool, False)[rows] = True
 
+    def scale_earn(self, rows: Any, factor: Any) -> None:
+        """Multiply the points earn rate of ``rows`` by ``factor``."""
+        self._dense("earn_multiplier", self.xp.float32, 1.0)[rows] *= factor
+
     def add_coupon(
         self, rows: Any, min_spend: Any, amount_off: Any, pct_off: Any, source: object
-    ) -> None:
-        """Give the customers in ``rows`` (ascending, unique) a coupon; see :class:`CouponOffer`."""
-        if len(rows):
-            self.coupons.append(CouponOffer(rows, min_spend, amount_off, pct_off, source))
+    ) -> int:
+        """Give ``rows`` (ascending, unique) a coupon; see :class:`CouponOffer`.
+
+        Returns
+        -------
+        int
+            Index of the offer in :attr:`coupons` (``sale.coupon`` refers to it), or -1
+            if nobody holds it.
+        """
+        if not len(rows):
+            return -1
+        self.coupons.append(CouponOffer(rows, min_spend, amount_off, pct_off, source))
+        return len(self.coupons) - 1

@@ -4,8 +4,8 @@ Points are integers and the ledger balances exactly at every moment::
 
     earned = redeemed + expired + outstanding
 
-Per customer it keeps two running totals, points earned and points *consumed* (redeemed
-or expired); the balance is their difference. Expiry is per award: points earned in week
+Per customer it keeps the running total of points earned and the balance; points
+*consumed* (redeemed or expired) are their difference. Expiry is per award: points earned in week
 ``w`` expire in week ``w + expiry_weeks`` unless consumed before, oldest first (FIFO).
 Under FIFO the points of awards up to week ``w`` still outstanding in week ``t`` are
 ``max(0, earned_through(w) - consumed(t))``, so the ledger only has to remember, for each
@@ -26,8 +26,8 @@ class PointsLedger:
     Parameters
     ----------
     population : Population
-        The customers; the columns ``points_earned`` and ``points_consumed`` (int32)
-        are added when the first points are earned.
+        The customers; the columns ``points_earned`` (running total) and
+        ``points_balance`` (int32) are added when the first points are earned.
 
     Attributes
     ----------
@@ -61,13 +61,12 @@ class PointsLedger:
     def _columns(self) -> tuple[Any, Any]:
         pop = self.population
         pop.ensure_column("points_earned", self.xp.int32, 0)
-        pop.ensure_column("points_consumed", self.xp.int32, 0)
-        return pop["points_earned"], pop["points_consumed"]
+        pop.ensure_column("points_balance", self.xp.int32, 0)
+        return pop["points_earned"], pop["points_balance"]
 
     def balance(self, rows: Any = slice(None)) -> Any:
-        """Outstanding points of ``rows``."""
-        earned, consumed = self._columns()
-        return earned[rows].astype(self.xp.int64) - consumed[rows]
+        """Outstanding points of ``rows`` (a view for a slice: do not write to it)."""
+        return self._columns()[1][rows]
 
     def _amounts(self, rows: Any, points: Any, what: str) -> tuple[Any, Any]:
         xp = self.xp
@@ -81,8 +80,9 @@ class PointsLedger:
         """Award ``points`` (>= 0 integers) to ``rows`` (unique) in the current week."""
         xp = self.xp
         rows, points = self._amounts(rows, points, "awards")
-        earned, _ = self._columns()
+        earned, balance = self._columns()
         earned[rows] += points.astype(xp.int32)
+        balance[rows] += points.astype(xp.int32)
         total = int(points.sum())
         self.earned += total
         self.total_earned += total
@@ -97,8 +97,8 @@ class PointsLedger:
         rows, points = self._amounts(rows, points, "redemptions")
         if bool(xp.any(points > self.balance(rows))):
             raise ValueError("points: cannot redeem more than the balance")
-        _, consumed = self._columns()
-        consumed[rows] += points.astype(xp.int32)
+        _, balance = self._columns()
+        balance[rows] -= points.astype(xp.int32)
         total = int(points.sum())
         self.redeemed += total
         self.total_redeemed += total
@@ -127,9 +127,10 @@ class PointsLedger:
             last = xp.ones(rows.shape[0], dtype=bool)
             last[:-1] = rows[1:] != rows[:-1]
             rows, earned_then = rows[last], earned_then[last]
-        _, consumed = self._columns()
-        lost = xp.maximum(earned_then.astype(xp.int64) - consumed[rows], 0)
-        consumed[rows] += lost.astype(xp.int32)
+        earned, balance = self._columns()
+        consumed = earned[rows].astype(xp.int64) - balance[rows]
+        lost = xp.maximum(earned_then.astype(xp.int64) - consumed, 0)
+        balance[rows] -= lost.astype(xp.int32)
         total = int(lost.sum())
         self.expired += total
         self.total_expired += total
@@ -139,20 +140,18 @@ class PointsLedger:
         """Raise if the books do not balance exactly (a broken policy)."""
         if self.outstanding < 0:
             raise AssertionError(f"points: outstanding is negative ({self.outstanding})")
+        earned_total = per_customer = 0
         if "points_earned" in self.population:
-            earned, consumed = self._columns()
-            per_customer = int(earned.astype(self.xp.int64).sum()) - int(
-                consumed.astype(self.xp.int64).sum()
-            )
-            if per_customer != self.outstanding or int(earned.sum(dtype=self.xp.int64)) != (
-                self.total_earned
-            ):
-                raise AssertionError(
-                    f"points: customer balances ({per_customer}) do not match the ledger "
-                    f"({self.outstanding})"
-                )
-            if bool(self.xp.any(consumed > earned)):
+            earned, balance = self._columns()
+            earned_total = int(earned.sum(dtype=self.xp.int64))
+            per_customer = int(balance.sum(dtype=self.xp.int64))
+            if bool(self.xp.any(balance < 0)) or bool(self.xp.any(balance > earned)):
                 raise AssertionError("points: a customer has a negative balance")
+        if per_customer != self.outstanding or earned_total != self.total_earned:
+            raise AssertionError(
+                f"points: customer balances ({per_customer}) do not match the ledger "
+                f"({self.outstanding})"
+            )
 
     def week_totals(self) -> dict[str, int]:
         """The week's points totals, for the weekly table."""

@@ -69,6 +69,14 @@ class Policy:
     def on_join(self, model: LoyaltyModel, rows: Any) -> None:
         """Customers in ``rows`` (a slice) joined the population this week."""
 
+    def metrics(self, model: LoyaltyModel) -> dict[str, float]:
+        """Step 6: extra weekly series of this policy (e.g. customers per tier).
+
+        Called once after ``setup`` to learn the names, then every week. Use
+        ``model.policy_key(self)`` as a prefix where two instances could collide.
+        """
+        return {}
+
     def get_params(self) -> dict[str, Any]:
         """The constructor's keyword arguments, read back from the attributes."""
         sig = inspect.signature(type(self).__init__)

@@ -39,6 +39,9 @@ class Sale:
         Discounts granted at checkout so far, currency units.
     points_earned, points_redeemed : array of int64
         Points awarded and burned this week.
+    interaction_rows, interaction_counts : array of int64 or None
+        Customers who interacted this week (visits, check-ins) and how often; reported
+        only when ``offers.count_interactions`` is set.
     """
 
     rows: Any
@@ -51,6 +54,8 @@ class Sale:
     discount: Any = None
     points_earned: Any = None
     points_redeemed: Any = None
+    interaction_rows: Any = None
+    interaction_counts: Any = None
     ledger: Ledger | None = field(default=None, repr=False)
     xp: Any = field(default=np, repr=False)
 
@@ -104,6 +109,8 @@ class Sale:
             discount=self.discount[where],
             points_earned=self.points_earned[where],
             points_redeemed=self.points_redeemed[where],
+            interaction_rows=self.interaction_rows,
+            interaction_counts=self.interaction_counts,
             ledger=self.ledger,
             xp=self.xp,
         )
@@ -117,4 +124,7 @@ class Sale:
         names = ("rows", "purchases", "first_order", "gross", "coupon", "redeem", "dropout",
                  "discount", "points_earned", "points_redeemed")
         joined = {k: xp.concatenate([getattr(p, k) for p in parts]) for k in names}
+        for k in ("interaction_rows", "interaction_counts"):
+            present = [getattr(p, k) for p in parts if getattr(p, k) is not None]
+            joined[k] = xp.concatenate(present) if present else None
         return cls(**joined, ledger=parts[0].ledger, xp=xp)

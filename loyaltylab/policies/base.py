@@ -1,0 +1,46 @@
+"""Base class of the built-in policies: parameters as a validated pydantic model."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from loyaltylab.sim import LoyaltyModel, Policy
+
+
+class ParamPolicy(BaseModel, Policy):
+    """A :class:`loyaltylab.sim.Policy` whose parameters are pydantic fields.
+
+    Parameters are validated at construction, so a bad value is rejected with its name
+    and the reason before anything runs (``min_spend: must be greater than amount_off``).
+    Runtime state lives in private attributes, which :meth:`clone` does not copy.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+    def get_params(self) -> dict[str, Any]:
+        """The parameters as plain data (what a scenario file would hold)."""
+        return self.model_dump()
+
+    def clone(self) -> ParamPolicy:
+        """A fresh policy with the same parameters and no runtime state."""
+        return type(self).model_validate(self.get_params())
+
+    def segment_ids(self, model: LoyaltyModel, names: list[str] | None, field: str) -> Any:
+        """Segment ids of ``names`` (None: all), with an error naming ``field``."""
+        if names is None:
+            return None
+        unknown = [n for n in names if n not in model.segment_names]
+        if unknown:
+            raise ValueError(
+                f"{field}: unknown segment(s) {unknown}; the population has {model.segment_names}"
+            )
+        return model.xp.asarray([model.segment_names.index(n) for n in names], dtype="uint8")
+
+    def in_segments(self, model: LoyaltyModel, segment_ids: Any, rows: Any = slice(None)) -> Any:
+        """Boolean mask over ``rows``: the customer's segment is in ``segment_ids``."""
+        seg = model.population["segment"][rows]
+        if segment_ids is None:
+            return model.xp.ones(seg.shape, dtype=bool)
+        return model.xp.isin(seg, segment_ids)

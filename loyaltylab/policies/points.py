@@ -1,0 +1,225 @@
+"""Points: earn on net spend, redeem in blocks at checkout, expire per award.
+
+Each week, for members (customers of the target segments):
+
+1. offers: goal progress ``min(balance / redemption_block, 1)`` (the goal gradient),
+   rebate share ``earn_per_currency x multipliers x value_per_point`` (the value returned
+   per currency unit spent), enrolment, and (with check-in points) a request to report
+   interactions;
+2. settle, after tier discounts and coupons: a buyer who wants to redeem burns whole
+   blocks of ``redemption_block`` points, as many as the balance allows and the order's
+   net amount can absorb; the value comes off the order as a ``rewards`` discount. Then
+   the buyer earns ``floor(net x earn_per_currency x tier multiplier x campaign
+   multiplier)`` points on what is left to pay, plus ``checkin_points`` per interaction,
+   capped at ``earn_cap_per_week`` points per customer and week;
+3. end of week: the sign-up bonus for members who joined this week, then expiry of the
+   points earned ``expiry_weeks`` ago that are still unused (oldest first).
+
+Campaign weeks are weeks of the year (1-52), so a campaign repeats every year.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+
+from loyaltylab.policies.base import ParamPolicy
+from loyaltylab.policies.registry import register
+from loyaltylab.sim import LoyaltyModel, Offers, Sale
+
+
+class Campaign(BaseModel):
+    """A bonus-points campaign: earn ``multiplier`` times the points in ``weeks``.
+
+    Attributes
+    ----------
+    weeks : list of int
+        Weeks of the year (1-52) the campaign runs.
+    multiplier : float
+        Factor on the earn rate (2.0 = double points).
+    segments : list of str or None
+        Segments it applies to (None: all members), e.g. dormant customers only.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    weeks: list[int] = Field(min_length=1)
+    multiplier: float = Field(2.0, gt=0)
+    segments: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _weeks_of_year(self) -> Campaign:
+        bad = [w for w in self.weeks if not 1 <= w <= 52]
+        if bad:
+            raise ValueError(f"weeks: weeks of the year are 1-52, got {bad}")
+        return self
+
+
+@register("points")
+class PointsPolicy(ParamPolicy):
+    """A points program (see module docstring).
+
+    Attributes
+    ----------
+    earn_per_currency : float
+        Points per currency unit of net spend (1 point per yuan).
+    value_per_point : float
+        Currency value of one point at redemption (0.1: "100 points = 10 yuan";
+        0.01: "100 points = 1 yuan").
+    redemption_block : int
+        Points are redeemed in whole blocks of this many; also the minimum to redeem.
+    expiry_weeks : int or None
+        Points expire this many weeks after the week they were earned (52: 12 months);
+        None: never.
+    campaigns : list of Campaign
+        Bonus campaigns (default: double points in weeks 6 and 46).
+    signup_bonus : int
+        Points given to each member in the week they join the program.
+    checkin_points : int
+        Points per interaction (check-in) of members in ``checkin_segments``.
+    checkin_segments : list of str or None
+        Segments whose check-ins earn points (None: all members).
+    earn_cap_per_week : int or None
+        Most points a customer can earn in a week (fraud control: 5000 a day = 35000).
+    segments : list of str or None
+        Members of the program (None: every customer).
+    expected_redemption_share : float
+        Share of outstanding points expected to be redeemed, for the liability
+        (IFRS 15: outstanding x value x expected redemption).
+    """
+
+    name: ClassVar[str] = "points"
+    order: ClassVar[int] = 30
+
+    earn_per_currency: float = Field(1.0, ge=0)
+    value_per_point: float = Field(0.1, gt=0)
+    redemption_block: int = Field(100, ge=1)
+    expiry_weeks: int | None = Field(52, ge=1, le=32767)
+    campaigns: list[Campaign] = Field(default_factory=lambda: [Campaign(weeks=[6, 46])])
+    signup_bonus: int = Field(100, ge=0)
+    checkin_points: int = Field(0, ge=0)
+    checkin_segments: list[str] | None = None
+    earn_cap_per_week: int | None = Field(35_000, ge=1)
+    segments: list[str] | None = None
+    expected_redemption_share: float = Field(0.7, ge=0, le=1)
+
+    _members: Any = PrivateAttr(default=None)
+    _checkin: Any = PrivateAttr(default=None)
+    _campaign_segments: list[Any] = PrivateAttr(default_factory=list)
+    _multiplier: Any = PrivateAttr(default=None)
+    _earn_multiplier: Any = PrivateAttr(default=None)
+    _new_members: list[Any] = PrivateAttr(default_factory=list)
+
+    def setup(self, model: LoyaltyModel) -> None:
+        """Check there is one points program; resolve segments; schedule sign-up bonuses."""
+        if len(model.find_policies(PointsPolicy)) > 1:
+            raise ValueError("policies: a model can run one points program (one points ledger)")
+        self._members = self.segment_ids(model, self.segments, "segments")
+        self._checkin = self.segment_ids(model, self.checkin_segments, "checkin_segments")
+        self._campaign_segments = [
+            self.segment_ids(model, c.segments, f"campaigns[{i}].segments")
+            for i, c in enumerate(self.campaigns)
+        ]
+        model.points.expiry_weeks = self.expiry_weeks
+        self._new_members = [slice(0, model.population.n)]
+
+    def on_join(self, model: LoyaltyModel, rows: Any) -> None:
+        """Joiners get the sign-up bonus at the end of the week."""
+        self._new_members.append(rows)
+
+    def _member_mask(self, model: LoyaltyModel, rows: Any = slice(None)) -> Any:
+        return self.in_segments(model, self._members, rows)
+
+    def make_offers(self, model: LoyaltyModel, offers: Offers, week: int) -> None:
+        """Goal progress, rebate share and enrolment of members; campaign multipliers."""
+        xp = model.xp
+        members: Any = slice(None) if self._members is None else xp.nonzero(
+            self._member_mask(model))[0]
+        week_of_year = (week - 1) % 52 + 1
+        multiplier = None
+        for campaign, seg_ids in zip(self.campaigns, self._campaign_segments, strict=True):
+            if week_of_year in campaign.weeks:
+                if multiplier is None:
+                    multiplier = xp.ones(model.population.n, dtype=xp.float32)
+                multiplier[self.in_segments(model, seg_ids)] *= campaign.multiplier
+        self._multiplier = multiplier
+        progress = model.points.balance(members).astype(xp.float32)
+        progress *= xp.float32(1.0 / self.redemption_block)
+        offers.set_goal_progress(members, xp.minimum(progress, 1.0, out=progress))
+        rate = self.earn_per_currency * self.value_per_point
+        if multiplier is not None:
+            rate = rate * multiplier[members]
+        if offers.earn_multiplier is not None:
+            rate = rate * offers.earn_multiplier[members]
+        offers.add_rebate(members, rate)
+        offers.enrol(members)
+        if self.checkin_points:
+            offers.count_interactions = True
+        self._earn_multiplier = offers.earn_multiplier
+
+    def settle(self, model: LoyaltyModel, sale: Sale, week: int) -> None:
+        """Redeem blocks at checkout, then earn on the net amount (and check-ins)."""
+        xp = model.xp
+        pos = xp.nonzero(self._member_mask(model, sale.rows))[0]
+        rows = sale.rows[pos]
+        if rows.size:
+            self._redeem(model, sale, pos, rows)
+        points = xp.floor(sale.net[pos] * self._earn_rate(model, rows)).astype(xp.int64)
+        if self.checkin_points and sale.interaction_rows is not None:
+            keep = self.in_segments(model, self._checkin, sale.interaction_rows)
+            keep &= self._member_mask(model, sale.interaction_rows)
+            extra_rows = sale.interaction_rows[keep]
+            extra = sale.interaction_counts[keep] * self.checkin_points
+            award_rows = xp.union1d(rows, extra_rows)
+            award = xp.zeros(award_rows.shape, dtype=xp.int64)
+            award[xp.searchsorted(award_rows, rows)] += points
+            award[xp.searchsorted(award_rows, extra_rows)] += extra
+        else:
+            award_rows, award = rows, points
+        if self.earn_cap_per_week is not None:
+            award = xp.minimum(award, self.earn_cap_per_week)
+        model.points.earn(award_rows, award)
+        if rows.size:
+            at = slice(None) if award_rows is rows else xp.searchsorted(award_rows, rows)
+            sale.points_earned[pos] += award[at]
+
+    def _earn_rate(self, model: LoyaltyModel, rows: Any) -> Any:
+        rate = model.xp.full(rows.shape, self.earn_per_currency, dtype=model.xp.float64)
+        if self._multiplier is not None:
+            rate *= self._multiplier[rows]
+        if self._earn_multiplier is not None:
+            rate *= self._earn_multiplier[rows]
+        return rate
+
+    def _redeem(self, model: LoyaltyModel, sale: Sale, pos: Any, rows: Any) -> None:
+        xp = model.xp
+        block_value = self.redemption_block * self.value_per_point
+        available = model.points.balance(rows) // self.redemption_block
+        affordable = xp.floor(sale.net[pos] / block_value + 1e-9).astype(xp.int64)
+        blocks = xp.where(sale.redeem[pos], xp.minimum(available, affordable), 0)
+        burn = xp.nonzero(blocks > 0)[0]
+        if not burn.size:
+            return
+        points = blocks[burn] * self.redemption_block
+        model.points.redeem(rows[burn], points)
+        sale.points_redeemed[pos[burn]] += points
+        sale.apply_discount("rewards", points * self.value_per_point, where=pos[burn])
+
+    def end_of_week(self, model: LoyaltyModel, week: int) -> None:
+        """Sign-up bonuses for this week's new members, then expiry."""
+        xp = model.xp
+        if self.signup_bonus:
+            for joined in self._new_members:
+                idx = xp.arange(model.population.n)[joined]
+                idx = idx[self._member_mask(model, idx)]
+                model.points.earn(idx, self.signup_bonus)
+        self._new_members = []
+        model.points.expire()
+
+    def metrics(self, model: LoyaltyModel) -> dict[str, float]:
+        """Points liability: outstanding x value per point x expected redemption share."""
+        return {
+            "points_liability": model.points.outstanding * self.value_per_point
+            * self.expected_redemption_share,
+        }
