@@ -40,8 +40,9 @@ class Scripted:
         sale = Sale(rows=buyers, purchases=np.ones(buyers.shape, dtype=np.int64),
                     first_order=value, gross=value.copy(), coupon=coupon, redeem=redeem,
                     dropout=np.zeros(buyers.shape, dtype=bool))
-        if offers.count_interactions:
-            got = sorted(self.interactions.get(week, []))
+        if offers.interaction_rows is not None:
+            asked = set(offers.interaction_rows.tolist())
+            got = sorted(g for g in self.interactions.get(week, []) if g[0] in asked)
             sale.interaction_rows = np.array([g[0] for g in got], dtype=np.int64)
             sale.interaction_counts = np.array([g[1] for g in got], dtype=np.int64)
         return sale

@@ -91,11 +91,13 @@ class CustomerBehaviour:
         first, rest = self.order_values(model, buyers, purchases, week)
         coupon, first = self.choose_coupons(model, buyers, first, offers)
         interaction_rows = interaction_counts = None
-        if offers.count_interactions:
-            counts = self.interactions(model, rows, week)
+        if offers.interaction_rows is not None:
+            asked = offers.interaction_rows
+            if not isinstance(rows, slice):
+                asked = xp.intersect1d(asked, rows, assume_unique=True)
+            counts = self.interactions(model, asked, week)
             some = xp.nonzero(counts)[0]
-            interaction_rows = some if isinstance(rows, slice) else rows[some]
-            interaction_counts = counts[some]
+            interaction_rows, interaction_counts = asked[some], counts[some]
         return Sale(
             rows=buyers,
             purchases=purchases,
@@ -171,25 +173,34 @@ class CustomerBehaviour:
         return model.xp.maximum(pop["peak_status"][rows] - status, 0.0)
 
     def _novelty(self, model: LoyaltyModel, rows: Any, offers: Offers, week: int) -> Any:
-        """Novelty lift of enrolled customers, by weeks since enrolment (a table lookup)."""
+        """Novelty lift of enrolled customers, by week of enrolment (a table lookup)."""
         xp = model.xp
         r = self.response
-        horizon = math.ceil(20 * r.novelty_weeks)  # exp(-20) ~ 2e-9: nothing left
-        table = (r.novelty_lift * xp.exp(-xp.arange(horizon + 1) / r.novelty_weeks)).astype(
-            xp.float32)
         enrolled = offers.enrolled[rows]
         pop = model.population
         if "enrol_week" not in pop:
-            return enrolled * table[0]
-        since = pop["enrol_week"][rows].astype(xp.int32)
-        age = xp.where(since < 0, 0, xp.minimum(week - since, horizon))
-        return table[age] * enrolled
+            return enrolled * xp.float32(r.novelty_lift)
+        # lift by enrolment week; index -1 (not yet recorded: enrols this week) is age 0
+        age = week - xp.arange(-1, week + 1)
+        age[0] = 0
+        by_week = (r.novelty_lift * xp.exp(-age / r.novelty_weeks)).astype(xp.float32)
+        return by_week[pop["enrol_week"][rows] + 1] * enrolled
 
     def usual_order(self, model: LoyaltyModel, rows: Any) -> Any:
-        """Expected value of one order, :math:`p_s / \\nu_i`, currency units."""
+        """Expected value of one order, :math:`p_s / \\nu_i`, currency units.
+
+        Cached per customer (float32) once coupons first ask for it.
+        """
         pop = model.population
-        shape = model.segment_params["spend_shape"][pop["segment"][rows]]
-        return shape / pop["spend_rate"][rows]
+        # A behaviour may serve several models: the bookkeeping lives in the population.
+        pop.ensure_column("usual_order", model.xp.float32, 0.0)
+        known = pop.meta.get("usual_order_rows", 0)
+        if known < pop.n:
+            new = slice(known, pop.n)
+            shape = model.segment_params["spend_shape"][pop["segment"][new]]
+            pop["usual_order"][new] = shape / pop["spend_rate"][new]
+            pop.meta["usual_order_rows"] = pop.n
+        return pop["usual_order"][rows]
 
     def coupon_value_share(self, model: LoyaltyModel, offers: Offers) -> Any:
         """Best usable coupon's value relative to the usual order, per customer row.
@@ -314,12 +325,14 @@ class CustomerBehaviour:
         """
         xp = model.xp
         pop = model.population
-        idx = xp.arange(pop.n)[rows]
-        eta = model.segment_params["interactions_per_week"][pop["segment"][idx]]
-        u = model.streams.uniform("interaction", week, idx)
+        if not isinstance(rows, slice) and len(rows) and int(rows[-1]) - int(rows[0]) + 1 == len(
+                rows):
+            rows = slice(int(rows[0]), int(rows[-1]) + 1)  # contiguous: views, not gathers
+        eta = model.segment_params["interactions_per_week"][pop["segment"][rows]]
+        u = model.streams.dense_uniform("interaction", week, pop.n)[rows]
         p1 = -xp.expm1(-eta)
-        counts = xp.zeros(idx.shape, dtype=xp.int64)
-        some = xp.nonzero((u < p1) & pop["alive"][idx])[0]
+        counts = xp.zeros(eta.shape, dtype=xp.int64)
+        some = xp.nonzero((u < p1) & pop["alive"][rows])[0]
         counts[some] = poisson_count_given_positive(eta[some], u[some] / p1[some], xp)
         return counts
 

@@ -40,7 +40,12 @@ class ParamPolicy(BaseModel, Policy):
 
     def in_segments(self, model: LoyaltyModel, segment_ids: Any, rows: Any = slice(None)) -> Any:
         """Boolean mask over ``rows``: the customer's segment is in ``segment_ids``."""
+        xp = model.xp
         seg = model.population["segment"][rows]
         if segment_ids is None:
-            return model.xp.ones(seg.shape, dtype=bool)
-        return model.xp.isin(seg, segment_ids)
+            return xp.ones(seg.shape, dtype=bool)
+        if len(segment_ids) == 1:
+            return seg == segment_ids[0]
+        table = xp.zeros(256, dtype=bool)
+        table[segment_ids] = True
+        return table[seg]

@@ -110,6 +110,7 @@ class PointsPolicy(ParamPolicy):
     _multiplier: Any = PrivateAttr(default=None)
     _earn_multiplier: Any = PrivateAttr(default=None)
     _new_members: list[Any] = PrivateAttr(default_factory=list)
+    _checkin_cache: Any = PrivateAttr(default=None)
 
     def setup(self, model: LoyaltyModel) -> None:
         """Check there is one points program; resolve segments; schedule sign-up bonuses."""
@@ -155,7 +156,7 @@ class PointsPolicy(ParamPolicy):
         offers.add_rebate(members, rate)
         offers.enrol(members)
         if self.checkin_points:
-            offers.count_interactions = True
+            offers.request_interactions(self._checkin_rows(model))
         self._earn_multiplier = offers.earn_multiplier
 
     def settle(self, model: LoyaltyModel, sale: Sale, week: int) -> None:
@@ -166,23 +167,35 @@ class PointsPolicy(ParamPolicy):
         if rows.size:
             self._redeem(model, sale, pos, rows)
         points = xp.floor(sale.net[pos] * self._earn_rate(model, rows)).astype(xp.int64)
-        if self.checkin_points and sale.interaction_rows is not None:
-            keep = self.in_segments(model, self._checkin, sale.interaction_rows)
-            keep &= self._member_mask(model, sale.interaction_rows)
-            extra_rows = sale.interaction_rows[keep]
-            extra = sale.interaction_counts[keep] * self.checkin_points
-            award_rows = xp.union1d(rows, extra_rows)
-            award = xp.zeros(award_rows.shape, dtype=xp.int64)
-            award[xp.searchsorted(award_rows, rows)] += points
-            award[xp.searchsorted(award_rows, extra_rows)] += extra
-        else:
-            award_rows, award = rows, points
         if self.earn_cap_per_week is not None:
-            award = xp.minimum(award, self.earn_cap_per_week)
-        model.points.earn(award_rows, award)
-        if rows.size:
-            at = slice(None) if award_rows is rows else xp.searchsorted(award_rows, rows)
-            sale.points_earned[pos] += award[at]
+            points = xp.minimum(points, self.earn_cap_per_week)
+        model.points.earn(rows, points)
+        sale.points_earned[pos] += points
+        if self.checkin_points and sale.interaction_rows is not None:
+            self._checkin_award(model, sale, rows, points)
+
+    def _checkin_award(self, model: LoyaltyModel, sale: Sale, rows: Any, points: Any) -> None:
+        """Check-in points, within what the weekly cap leaves after purchase points."""
+        xp = model.xp
+        award = sale.interaction_counts * self.checkin_points
+        if self.earn_cap_per_week is not None:
+            room = xp.full(award.shape, self.earn_cap_per_week, dtype=xp.int64)
+            order = xp.argsort(rows)
+            at = xp.minimum(xp.searchsorted(rows[order], sale.interaction_rows),
+                            max(len(rows) - 1, 0))
+            if len(rows):
+                bought = rows[order][at] == sale.interaction_rows
+                room[bought] -= points[order][at][bought]
+            award = xp.minimum(award, room)
+        model.points.earn(sale.interaction_rows, award)
+
+    def _checkin_rows(self, model: LoyaltyModel) -> Any:
+        """Members whose check-ins earn points (cached until customers join)."""
+        n = model.population.n
+        if self._checkin_cache is None or self._checkin_cache[0] != n:
+            mask = self._member_mask(model) & self.in_segments(model, self._checkin)
+            self._checkin_cache = (n, model.xp.nonzero(mask)[0])
+        return self._checkin_cache[1]
 
     def _earn_rate(self, model: LoyaltyModel, rows: Any) -> Any:
         rate = model.xp.full(rows.shape, self.earn_per_currency, dtype=model.xp.float64)

@@ -31,7 +31,9 @@ def register(name: str) -> Callable[[P], P]:
         if not (isinstance(cls, type) and issubclass(cls, Policy)):
             raise TypeError(f"{name}: only subclasses of loyaltylab.sim.Policy can be registered")
         existing = _REGISTRY.get(name)
-        if existing is not None and existing is not cls:
+        same = existing is not None and (existing.__module__, existing.__qualname__) == (
+            cls.__module__, cls.__qualname__)  # the same class, imported a second time
+        if existing is not None and not same:
             raise ValueError(f"policy name {name!r} is taken by {existing.__qualname__}")
         _REGISTRY[name] = cls
         return cls

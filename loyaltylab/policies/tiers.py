@@ -322,22 +322,31 @@ class TiersPolicy(ParamPolicy):
             tier[rows] = model.xp.where(self.members(model, rows), entry, 0)
 
     def make_offers(self, model: LoyaltyModel, offers: Offers, week: int) -> None:
-        """Enrolment, status, earn multiplier and member-discount rebate of members."""
-        xp = model.xp
+        """Enrolment, status, earn multiplier and member-discount rebate of members.
+
+        Base-tier members have status 0, multiplier 1 and no discount (the defaults of
+        the offers), so only members above the base tier are touched.
+        """
         rows = self._member_rows(model)
-        tier = model.population["tier"][rows]
         offers.enrol(rows)
-        offers.set_status(rows, self._tables["status"][tier])
+        upper = self._upper_rows(model)
+        tier = model.population["tier"][upper]
+        # status is offered even when nobody is above the base tier: a demotion to base
+        # must still register against the customer's peak status
+        offers.set_status(upper, self._tables["status"][tier])
+        if not upper.size:
+            return
         if any(t.earn_multiplier != 1.0 for t in self.tiers):
-            mult = self._tables["earn"][tier]
-            sel = xp.nonzero(mult != 1.0)[0]
-            if sel.size:
-                offers.scale_earn(self._at(model, rows, sel), mult[sel])
+            offers.scale_earn(upper, self._tables["earn"][tier])
         if any(t.discount_pct > 0 for t in self.tiers):
-            pct = self._tables["discount"][tier]
-            sel = xp.nonzero(pct > 0)[0]
-            if sel.size:
-                offers.add_rebate(self._at(model, rows, sel), pct[sel])
+            offers.add_rebate(upper, self._tables["discount"][tier])
+
+    def _upper_rows(self, model: LoyaltyModel) -> Any:
+        """Members above the base tier (ascending rows)."""
+        mask = model.population["tier"] > 0
+        if self._segment_ids is not None:
+            mask &= self.members(model)
+        return model.xp.nonzero(mask)[0]
 
     def settle(self, model: LoyaltyModel, sale: Sale, week: int) -> None:
         """Member discounts at checkout; keep the sale to read its final net amounts."""
@@ -532,12 +541,9 @@ class TiersPolicy(ParamPolicy):
         """Service cost per active member-week of the tiers that have one."""
         if not any(t.service_cost_per_week > 0 for t in self.tiers):
             return
-        xp = model.xp
         pop = model.population
-        cost = self._tables["service"][pop["tier"]]
-        charged = (cost > 0) & (pop["last_purchase"] > week - ACTIVE_WINDOW_WEEKS)
-        if self._segment_ids is not None:
-            charged &= self.members(model)
-        rows = xp.nonzero(charged)[0]
-        if rows.size:
-            model.ledger.add_cost("service", rows, cost[rows])
+        upper = self._upper_rows(model)
+        cost = self._tables["service"][pop["tier"][upper]]
+        charged = (cost > 0) & (pop["last_purchase"][upper] > week - ACTIVE_WINDOW_WEEKS)
+        if charged.any():
+            model.ledger.add_cost("service", upper[charged], cost[charged])

@@ -57,9 +57,10 @@ class Offers:
         Received a repurchase reminder this week.
     earn_multiplier : array of float32 or None
         Factor on the points earn rate (tier multipliers); read by the points policy.
-    count_interactions : bool
-        A policy rewards interactions (check-ins): the behaviour reports them in
-        ``sale.interaction_rows`` / ``sale.interaction_counts``.
+    interaction_rows : array of int or None
+        Customers whose interactions (check-ins) a policy rewards this week, ascending;
+        the behaviour reports theirs in ``sale.interaction_rows`` /
+        ``sale.interaction_counts``.
     coupons : list of CouponOffer
         Coupons held this week.
     """
@@ -74,7 +75,7 @@ class Offers:
         self.dropout_multiplier: Any = None
         self.reminded: Any = None
         self.earn_multiplier: Any = None
-        self.count_interactions = False
+        self.interaction_rows: Any = None
         self.coupons: list[CouponOffer] = []
 
     def _dense(self, name: str, dtype: Any, fill: Any) -> Any:
@@ -107,6 +108,13 @@ class Offers:
     def remind(self, rows: Any) -> None:
         """Send ``rows`` a repurchase reminder this week."""
         self._dense("reminded", bool, False)[rows] = True
+
+    def request_interactions(self, rows: Any) -> None:
+        """Ask the behaviour to report the interactions of ``rows`` (ascending, unique)."""
+        if self.interaction_rows is None:
+            self.interaction_rows = rows
+        else:
+            self.interaction_rows = self.xp.union1d(self.interaction_rows, rows)
 
     def scale_earn(self, rows: Any, factor: Any) -> None:
         """Multiply the points earn rate of ``rows`` by ``factor``."""

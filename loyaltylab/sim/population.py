@@ -22,6 +22,13 @@ class Population:
     xp : module
         Array namespace (numpy or cupy).
 
+    Attributes
+    ----------
+    meta : dict
+        Bookkeeping of the components that own columns (e.g. how many rows of a
+        derived column are filled); a component shared by several models keeps its
+        per-model state here.
+
     Examples
     --------
     >>> import numpy as np
@@ -35,6 +42,7 @@ class Population:
     def __init__(self, xp: ModuleType = np) -> None:
         self.xp = xp
         self._data: dict[str, Any] = {}
+        self.meta: dict[str, Any] = {}
         self._fill: dict[str, Any] = {}
         self._n = 0
         self._capacity = 0

@@ -41,7 +41,7 @@ class Sale:
         Points awarded and burned this week.
     interaction_rows, interaction_counts : array of int64 or None
         Customers who interacted this week (visits, check-ins) and how often; reported
-        only when ``offers.count_interactions`` is set.
+        only for the rows in ``offers.interaction_rows``.
     """
 
     rows: Any

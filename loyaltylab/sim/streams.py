@@ -75,7 +75,7 @@ class Streams:
             self.seed_sequence = np.random.SeedSequence(seed)
         self.xp = xp
         self._keys: dict[tuple[int, ...], int] = {}
-        self._dense: tuple[tuple[str, int], Any] | None = None
+        self._dense: dict[tuple[str, int], Any] = {}
 
     @property
     def entropy(self) -> int:
@@ -99,13 +99,12 @@ class Streams:
     def dense_uniform(self, purpose: str, week: int, n: int) -> Any:
         """One float32 uniform on [0, 1) for each of the first ``n`` customer rows.
 
-        Row ``i`` gets the same value for any ``n > i``. The last array is cached, so
-        several behaviours asking for the same week's draws share one array.
+        Row ``i`` gets the same value for any ``n > i``. The week's arrays are cached
+        (read-only), so several behaviours asking for the same draws share one array.
         """
-        if self._dense is not None and self._dense[0] == (purpose, week):
-            cached = self._dense[1]
-            if cached.shape[0] == n:
-                return cached
+        cached = self._dense.get((purpose, week))
+        if cached is not None and cached.shape[0] == n:
+            return cached
         child = self._child(purpose, (week, _DENSE))
         if self.xp is np:
             values = np.random.Generator(np.random.PCG64(child)).random(n, dtype=np.float32)
@@ -114,7 +113,9 @@ class Streams:
             values = self.xp.random.default_rng(seed).random(n, dtype=self.xp.float32)
         if self.xp is np:
             values.flags.writeable = False
-        self._dense = ((purpose, week), values)
+        if any(w != week for _, w in self._dense):
+            self._dense.clear()
+        self._dense[(purpose, week)] = values
         return values
 
     def _key(self, purpose: str, week: int) -> int:

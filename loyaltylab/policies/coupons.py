@@ -1,0 +1,319 @@
+"""Coupons: "spend 3000, get 500 off", first-order welcome discounts, win-back offers.
+
+A coupon policy issues coupons of one kind (a fixed amount and/or a percentage off the
+first order of a week, above a minimum spend) to the customers of its target segments
+(and tiers) when its trigger fires:
+
+- ``always``: whenever the customer is targeted and does not hold one;
+- ``first_purchase``: customers who have not bought again since joining (welcome
+  discount for new customers);
+- ``inactive``: no purchase for ``inactive_weeks`` weeks (win-back);
+- ``birthday``: the customer's birthday week of the year;
+- ``near_tier``: the customer has covered at least ``near_tier_share`` of the way to
+  the next tier of the tiers policy (and is not at the top tier).
+
+A coupon issued in week ``t`` can be used in weeks ``t .. t + validity_weeks - 1``; a
+customer holds at most one coupon of a policy at a time. Whether a holder uses it is the
+customer's decision (:meth:`loyaltylab.agents.CustomerBehaviour.choose_coupons`: the
+threshold top-up rule); the policy grants the discount and books it as program cost
+``coupons`` only when a coupon is redeemed.
+
+Eligibility does not look at latent dropout (the firm cannot see it): churned customers
+are sent coupons too, which cost nothing unless redeemed.
+
+Budget: each issued coupon commits its face value ``amount_off + pct_off * min_spend``.
+Each week the eligible customers are served in a random priority order, and issuance
+stops as soon as spent (redeemed discounts) + committed (face value of the outstanding
+coupons) + the next coupon's face value would exceed the budget. An expired coupon
+releases its commitment; a redeemed one replaces it by the actual discount. With
+fixed-amount coupons the budget is never exceeded; a percentage discount on an order
+above the minimum spend can cost more than its face value.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import Field, PrivateAttr, model_validator
+
+from loyaltylab.policies.base import ParamPolicy
+from loyaltylab.policies.registry import register
+from loyaltylab.sim import LoyaltyModel, Offers, Sale
+
+#: Weeks in a year of the birthday calendar (week of year is ``(week - 1) % 52 + 1``).
+WEEKS_PER_YEAR = 52
+#: Shared per-customer column: the customer's birthday week of the year, 1..52 (uint8).
+BIRTHDAY_COLUMN = "birthday_week"
+
+Trigger = Literal["always", "first_purchase", "inactive", "birthday", "near_tier"]
+Names = Annotated[list[str], Field(min_length=1)]
+
+
+def week_of_year(week: int) -> int:
+    """Week of the year, 1..52, of simulation week ``week`` (week 1 is week 1 of a year)."""
+    return (week - 1) % WEEKS_PER_YEAR + 1
+
+
+def ensure_birthdays(model: LoyaltyModel, rows: Any = slice(None)) -> None:
+    """Draw the birthday week (1..52) of ``rows`` into the shared ``birthday_week`` column.
+
+    A customer has one birthday whatever the policies, so the column is shared by every
+    policy that needs it; the draw is counter-based (purpose ``"birthday"``, week 0, the
+    customer's row), so it is the same in every arm and for customers who join later.
+    """
+    xp = model.xp
+    pop = model.population
+    pop.ensure_column(BIRTHDAY_COLUMN, xp.uint8, 0)
+    idx = xp.arange(pop.n)[rows]
+    u = model.streams.uniform("birthday", 0, idx)
+    day = xp.minimum(xp.floor(u * WEEKS_PER_YEAR), WEEKS_PER_YEAR - 1) + 1
+    pop[BIRTHDAY_COLUMN][idx] = day.astype(xp.uint8)
+
+
+def tiers_policy(model: LoyaltyModel, field: str, why: str) -> Any:
+    """The model's tiers policy, or an error naming ``field`` (imported lazily)."""
+    try:
+        from loyaltylab.policies.tiers import TiersPolicy
+    except ImportError:
+        found: list[Any] = []
+    else:
+        found = model.find_policies(TiersPolicy)
+    if not found:
+        raise ValueError(f"{field}: {why} needs a tiers policy (TiersPolicy) in the model")
+    return found[0]
+
+
+def tier_names(policy: Any) -> list[str]:
+    """Tier names of a tiers policy, lowest first (attribute or method)."""
+    names = policy.tier_names
+    return list(names() if callable(names) else names)
+
+
+@register("coupons")
+class CouponPolicy(ParamPolicy):
+    """Coupons of one kind for a target group (see module docstring).
+
+    Attributes
+    ----------
+    amount_off : float
+        Fixed discount, currency units (>= 0).
+    pct_off : float
+        Percentage discount as a share of the first order's value, in [0, 1).
+    min_spend : float
+        Order value needed to use the coupon, currency units (>= 0; 0: none). Must be
+        greater than ``amount_off`` when both are positive.
+    segments : list of str or None
+        Target segments; None: all customers.
+    tiers : list of str or None
+        Target tiers (needs a tiers policy in the model); None: any tier.
+    trigger : {"always", "first_purchase", "inactive", "birthday", "near_tier"}
+        When a targeted customer gets a coupon.
+    inactive_weeks : int
+        Weeks without a purchase that make a customer inactive (trigger ``inactive``).
+    near_tier_share : float
+        Share of the way to the next tier, in (0, 1] (trigger ``near_tier``).
+    validity_weeks : int
+        Weeks a coupon can be used, counting the week it is issued (>= 1).
+    per_customer_limit : int or None
+        Coupons issued to one customer over the run (>= 1); None: no limit.
+    budget : float or None
+        Most the coupons may cost over the run, currency units (> 0); None: no cap.
+
+    Examples
+    --------
+    >>> CouponPolicy(min_spend=200, amount_off=100, trigger="inactive").face_value
+    100.0
+    """
+
+    name: ClassVar[str] = "coupons"
+    order: ClassVar[int] = 20
+
+    amount_off: float = Field(500.0, ge=0, allow_inf_nan=False)
+    pct_off: float = Field(0.0, ge=0, lt=1)
+    min_spend: float = Field(3000.0, ge=0, allow_inf_nan=False)
+    segments: Names | None = None
+    tiers: Names | None = None
+    trigger: Trigger = "always"
+    inactive_weeks: int = Field(26, ge=1)
+    near_tier_share: float = Field(0.8, gt=0, le=1)
+    validity_weeks: int = Field(4, ge=1)
+    per_customer_limit: int | None = Field(1, ge=1)
+    budget: float | None = Field(None, gt=0, allow_inf_nan=False)
+
+    _key: str = PrivateAttr(default="")
+    _segment_ids: Any = PrivateAttr(default=None)
+    _tier_ids: Any = PrivateAttr(default=None)
+    _tiers: Any = PrivateAttr(default=None)
+    _index: int = PrivateAttr(default=-1)
+    _outstanding: int = PrivateAttr(default=0)
+    _spent: float = PrivateAttr(default=0.0)
+    _week: dict[str, int] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check_discount(self) -> CouponPolicy:
+        if self.amount_off <= 0 and self.pct_off <= 0:
+            raise ValueError("amount_off: at least one of amount_off and pct_off must be > 0")
+        if self.min_spend > 0 and self.amount_off > 0 and self.min_spend <= self.amount_off:
+            raise ValueError(
+                f"min_spend: must be greater than amount_off ({self.amount_off:g}), "
+                f"got {self.min_spend:g}"
+            )
+        return self
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def face_value(self) -> float:
+        """Value one coupon commits against the budget, currency units."""
+        return self.amount_off + self.pct_off * self.min_spend
+
+    @property
+    def spent(self) -> float:
+        """Discounts granted so far (redeemed coupons), currency units."""
+        return self._spent
+
+    @property
+    def outstanding(self) -> int:
+        """Coupons issued and neither redeemed nor expired."""
+        return self._outstanding
+
+    @property
+    def committed(self) -> float:
+        """Face value of the outstanding coupons, currency units."""
+        return self._outstanding * self.face_value
+
+    def column(self, model: LoyaltyModel, what: str) -> str:
+        """Name of this policy's per-customer column ``what`` (prefixed by its key)."""
+        return f"{model.policy_key(self)}_{what}"
+
+    # ------------------------------------------------------------------ hooks
+    def setup(self, model: LoyaltyModel) -> None:
+        """Resolve targets and add the columns ``<key>_issued_week`` (int16, -1: none held)
+        and, with a limit, ``<key>_issued`` (uint16: coupons issued to the customer)."""
+        xp = model.xp
+        pop = model.population
+        self._key = model.policy_key(self)
+        self._segment_ids = self.segment_ids(model, self.segments, "segments")
+        if self.tiers is not None:
+            self._tiers = tiers_policy(model, "tiers", "targeting by tier")
+            names = tier_names(self._tiers)
+            unknown = [t for t in self.tiers if t not in names]
+            if unknown:
+                raise ValueError(f"tiers: unknown tier(s) {unknown}; the tiers are {names}")
+            self._tier_ids = xp.asarray([names.index(t) for t in self.tiers], dtype=xp.int16)
+        if self.trigger == "near_tier":
+            self._tiers = tiers_policy(model, "trigger", "trigger='near_tier'")
+        pop.add_column(f"{self._key}_issued_week", xp.int16, -1)
+        if self.per_customer_limit is not None:
+            pop.add_column(f"{self._key}_issued", xp.uint16, 0)
+        if self.trigger == "birthday":
+            ensure_birthdays(model)
+        self._index = -1
+        self._outstanding = 0
+        self._spent = 0.0
+        self._week = dict.fromkeys(("issued", "redeemed", "expired", "holders"), 0)
+
+    def on_join(self, model: LoyaltyModel, rows: Any) -> None:
+        """Joiners hold no coupon (column defaults); draw their birthdays if needed."""
+        if self.trigger == "birthday":
+            ensure_birthdays(model, rows)
+
+    def eligible(self, model: LoyaltyModel, week: int) -> Any:
+        """Boolean mask over all customers: targeted, triggered, not holding one, under
+        the limit (the budget is applied by :meth:`make_offers`)."""
+        xp = model.xp
+        pop = model.population
+        mask = pop[f"{self._key}_issued_week"] < 0
+        if self.per_customer_limit is not None:
+            mask &= pop[f"{self._key}_issued"] < self.per_customer_limit
+        if self._segment_ids is not None:
+            mask &= self.in_segments(model, self._segment_ids)
+        if self._tier_ids is not None:
+            tier = xp.asarray(self._tiers.tier_of(model, slice(None)))
+            mask &= xp.isin(tier, self._tier_ids)
+        trigger = self.trigger
+        if trigger == "first_purchase":
+            mask &= pop["purchases"] == 0
+        elif trigger == "inactive":
+            cut = week - self.inactive_weeks  # last purchase at or before this week
+            if cut < 0:
+                mask[:] = False
+            else:
+                mask &= pop["last_purchase"] <= cut
+        elif trigger == "birthday":
+            mask &= pop[BIRTHDAY_COLUMN] == week_of_year(week)
+        elif trigger == "near_tier":
+            tier = xp.asarray(self._tiers.tier_of(model, slice(None)))
+            progress = xp.asarray(self._tiers.next_tier_progress(model, slice(None)))
+            top = len(tier_names(self._tiers)) - 1
+            mask &= (tier < top) & (progress >= self.near_tier_share)
+        return mask
+
+    def _affordable(self) -> int | None:
+        """Coupons the budget still allows this week (None: no cap)."""
+        if self.budget is None:
+            return None
+        room = self.budget - self._spent - self.committed
+        if self.face_value <= 0:
+            return None if room >= 0 else 0
+        return max(math.floor(room / self.face_value + 1e-9), 0)
+
+    def make_offers(self, model: LoyaltyModel, offers: Offers, week: int) -> None:
+        """Issue this week's coupons and put every valid coupon in front of its holder."""
+        xp = model.xp
+        pop = model.population
+        self._week = dict.fromkeys(("issued", "redeemed", "expired", "holders"), 0)
+        new = xp.nonzero(self.eligible(model, week))[0]
+        room = self._affordable()
+        if room is not None and room < new.shape[0]:
+            priority = model.streams.uniform("coupon_priority", week, new)
+            new = xp.sort(new[xp.argsort(priority)[:room]])
+        issued_week = pop[f"{self._key}_issued_week"]
+        if new.shape[0]:
+            issued_week[new] = week
+            if self.per_customer_limit is not None:
+                pop[f"{self._key}_issued"][new] += xp.uint16(1)
+            self._outstanding += int(new.shape[0])
+        holders = xp.nonzero(issued_week >= 0)[0]
+        self._week["issued"] = int(new.shape[0])
+        self._week["holders"] = int(holders.shape[0])
+        self._index = offers.add_coupon(
+            holders, self.min_spend, self.amount_off, self.pct_off, source=self
+        )
+
+    def settle(self, model: LoyaltyModel, sale: Sale, week: int) -> None:
+        """Grant the discount on the first order of the buyers who use this coupon."""
+        if self._index < 0 or len(sale) == 0:
+            return
+        xp = model.xp
+        # the top-up rule makes the order exactly the minimum spend, up to rounding
+        reached = sale.first_order >= self.min_spend * (1.0 - 1e-12)
+        pos = xp.nonzero((sale.coupon == self._index) & reached)[0]
+        if not pos.shape[0]:
+            return
+        first = sale.first_order[pos]
+        before = sale.discount[pos].copy()
+        sale.apply_discount(
+            "coupons", xp.minimum(self.amount_off + self.pct_off * first, first), where=pos
+        )
+        self._spent += float(xp.sum(sale.discount[pos] - before))
+        model.population[f"{self._key}_issued_week"][sale.rows[pos]] = -1
+        self._outstanding -= int(pos.shape[0])
+        self._week["redeemed"] = int(pos.shape[0])
+
+    def end_of_week(self, model: LoyaltyModel, week: int) -> None:
+        """Expire the coupons whose last valid week was this week."""
+        last_issue = week - self.validity_weeks + 1  # coupons issued up to then expire
+        if last_issue < 0:
+            return
+        issued_week = model.population[f"{self._key}_issued_week"]
+        expired = model.xp.nonzero((issued_week >= 0) & (issued_week <= last_issue))[0]
+        issued_week[expired] = -1
+        self._outstanding -= int(expired.shape[0])
+        self._week["expired"] = int(expired.shape[0])
+
+    def metrics(self, model: LoyaltyModel) -> dict[str, float]:
+        """Coupons issued, redeemed and expired this week, and customers holding one."""
+        key = model.policy_key(self)
+        return {f"{key}_{k}": self._week.get(k, 0)
+                for k in ("issued", "redeemed", "expired", "holders")}

@@ -1,0 +1,98 @@
+"""Repurchase reminders ("potential loyal: repurchase reminders").
+
+Customers of the target segments whose last purchase was at least ``after_weeks`` weeks
+ago get a reminder (an e-mail, an app notification), at most one every ``every_weeks``
+weeks. A reminder lifts the week's purchase rate (``reminder_lift`` of
+:class:`loyaltylab.agents.ResponseCoefficients`) and costs ``cost_per_reminder``, booked
+as the program cost component ``reminders``.
+
+The firm cannot see latent dropout, so churned customers are reminded (and paid for) too.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar
+
+from pydantic import Field, PrivateAttr
+
+from loyaltylab.policies.base import ParamPolicy
+from loyaltylab.policies.registry import register
+from loyaltylab.sim import LoyaltyModel, Offers
+
+#: Program cost component of the reminders.
+COST_COMPONENT = "reminders"
+
+
+@register("reminders")
+class ReminderPolicy(ParamPolicy):
+    """Repurchase reminders for lapsing customers (see module docstring).
+
+    Attributes
+    ----------
+    segments : list of str or None
+        Target segments; None: all customers.
+    after_weeks : int
+        Remind customers whose last purchase was at least this many weeks ago (>= 1).
+    every_weeks : int
+        At most one reminder per customer in any ``every_weeks`` consecutive weeks (>= 1).
+    cost_per_reminder : float
+        Cost of sending one reminder, currency units (>= 0).
+
+    Examples
+    --------
+    >>> ReminderPolicy(segments=["potential_loyal"]).after_weeks
+    8
+    """
+
+    name: ClassVar[str] = "reminders"
+    order: ClassVar[int] = 25
+
+    segments: Annotated[list[str], Field(min_length=1)] | None = None
+    after_weeks: int = Field(8, ge=1)
+    every_weeks: int = Field(4, ge=1)
+    cost_per_reminder: float = Field(0.05, ge=0, allow_inf_nan=False)
+
+    _key: str = PrivateAttr(default="")
+    _segment_ids: Any = PrivateAttr(default=None)
+    _sent: int = PrivateAttr(default=0)
+
+    def setup(self, model: LoyaltyModel) -> None:
+        """Resolve the segments, register the cost component ``reminders`` and add the
+        column ``<key>_reminded_week`` (int16, week of the last reminder, -1: never)."""
+        self._key = model.policy_key(self)
+        self._segment_ids = self.segment_ids(model, self.segments, "segments")
+        model.ledger.register_component(COST_COMPONENT)
+        model.population.add_column(f"{self._key}_reminded_week", model.xp.int16, -1)
+        self._sent = 0
+
+    def due(self, model: LoyaltyModel, week: int) -> Any:
+        """Boolean mask over all customers: targeted, lapsing, not reminded recently."""
+        pop = model.population
+        lapsed = week - self.after_weeks  # last purchase at or before this week
+        if lapsed < 0:
+            return model.xp.zeros(pop.n, dtype=bool)
+        mask = pop["last_purchase"] <= lapsed
+        if self._segment_ids is not None:
+            mask &= self.in_segments(model, self._segment_ids)
+        last = pop[f"{self._key}_reminded_week"]
+        quiet = week - self.every_weeks  # last reminder at or before this week
+        if quiet >= 0:
+            mask &= (last < 0) | (last <= quiet)
+        else:
+            mask &= last < 0
+        return mask
+
+    def make_offers(self, model: LoyaltyModel, offers: Offers, week: int) -> None:
+        """Remind the customers who are due and book the cost."""
+        rows = model.xp.nonzero(self.due(model, week))[0]
+        self._sent = int(rows.shape[0])
+        if not self._sent:
+            return
+        offers.remind(rows)
+        model.population[f"{self._key}_reminded_week"][rows] = week
+        if self.cost_per_reminder > 0:
+            model.ledger.add_cost(COST_COMPONENT, rows, self.cost_per_reminder)
+
+    def metrics(self, model: LoyaltyModel) -> dict[str, float]:
+        """Reminders sent this week."""
+        return {f"{model.policy_key(self)}_sent": self._sent}
