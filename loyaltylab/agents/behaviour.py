@@ -10,10 +10,15 @@ For customer *i* (segment *s*) the population draws once
 
 and each week, while alive, the customer places :math:`N_{it} \\sim
 \\text{Poisson}(\\lambda_i m_{it})` orders, dropping out right after each one with
-probability :math:`p_i d_{it}`: a customer who would place three orders has three chances
-to drop out, and orders after the fatal one are not placed (as in BG/NBD's continuous
-time). Without a program :math:`m = d = 1` and the model is exactly BG/NBD (Fader, Hardie
-& Lee 2005) with Gamma-Gamma spend (Fader, Hardie & Lee 2005b; Colombo & Jiang 1999).
+probability :math:`p_i d_{it} / m_{it}`: a customer who would place three orders has three
+chances to drop out, and orders after the fatal one are not placed (as in BG/NBD's
+continuous time). Dividing by :math:`m` keeps the weekly dropout hazard at
+:math:`\\lambda_i p_i d_{it}`: orders that an incentive adds do not, by themselves, hasten
+churn (in plain BG/NBD every extra order is an extra chance to leave, so a program that
+raised frequency would mechanically shorten lifetimes); only the dropout terms
+:math:`d` (status, demotion, rewards, service) move it. Without a program
+:math:`m = d = 1` and the model is exactly BG/NBD (Fader, Hardie & Lee 2005) with
+Gamma-Gamma spend (Fader, Hardie & Lee 2005b; Colombo & Jiang 1999).
 
 Researchers change behaviour by subclassing :class:`CustomerBehaviour` and overriding
 any of its vectorised methods; each receives the model and the rows (or buyers) it
@@ -84,6 +89,11 @@ class CustomerBehaviour:
             rate[local], streams.uniform("purchase", week, buyers), xp
         )
         p = self.dropout_probability(model, buyers, offers, week)
+        # Orders that incentives add (or remove) do not change the weekly dropout hazard
+        # lambda * p * d: the chance per order is divided by the purchase multiplier m.
+        lam = pop["lam"][buyers]
+        m = rate[local] / xp.maximum(lam, xp.float32(1e-30))
+        p = xp.clip(p / m, 0.0, 1.0)
         trials = geometric_trials(p, streams.uniform("dropout", week, buyers), xp)
         dropout = trials <= purchases
         purchases = xp.minimum(purchases, trials)

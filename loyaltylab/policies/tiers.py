@@ -372,9 +372,11 @@ class TiersPolicy(ParamPolicy):
         xp = model.xp
         pop = model.population
         alive = pop["alive"]
-        if self._segment_ids is not None:
-            alive = alive & self.members(model)
-        counts = xp.bincount(pop["tier"][alive].astype(xp.int64), minlength=len(self.tiers))
+        members = alive if self._segment_ids is None else alive & self.members(model)
+        upper = self._upper_rows(model)
+        upper = upper[alive[upper]]
+        counts = xp.bincount(pop["tier"][upper].astype(xp.int64), minlength=len(self.tiers))
+        counts[0] = int(xp.count_nonzero(members)) - int(upper.shape[0])
         return {
             f"tier_{t.name.lower()}": int(c)
             for t, c in zip(self.tiers, counts.tolist(), strict=True)
