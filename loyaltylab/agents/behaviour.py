@@ -75,24 +75,38 @@ class CustomerBehaviour:
         xp = model.xp
         pop = model.population
         streams = model.streams
-        rate = self.purchase_rate(model, rows, offers, week)
         u = streams.dense_uniform("purchase", week, pop.n)
         if not isinstance(rows, slice):
             u = u[rows]
-        # P(at least one order) = 1 - exp(-rate): buy when u > exp(-rate)
-        buy = u > xp.exp(-rate)
-        buy &= pop["alive"][rows]
-        local = xp.nonzero(buy)[0]
+        bound = self._log_lift_bound(model, offers)
+        if bound is None:
+            rate = self.purchase_rate(model, rows, offers, week)
+            # P(at least one order) = 1 - exp(-rate): buy when u > exp(-rate)
+            buy = u > xp.exp(-rate)
+            buy &= pop["alive"][rows]
+            local = xp.nonzero(buy)[0]
+            rate = rate[local]
+        else:
+            # Thinning: with m <= exp(bound), only customers with u > exp(-lambda e^bound)
+            # can buy; their exact rate decides. Same decisions as the dense path.
+            lam = pop["lam"][rows]
+            local = xp.nonzero(u > xp.exp(lam * xp.float32(-math.exp(bound))))[0]
+            cand = local if isinstance(rows, slice) else rows[local]
+            alive = pop["alive"][cand]
+            local, cand = local[alive], cand[alive]
+            rate = self.purchase_rate(model, cand, offers, week)
+            buy = u[local] > xp.exp(-rate)
+            local, rate = local[buy], rate[buy]
         buyers = local if isinstance(rows, slice) else rows[local]
 
         purchases = poisson_count_given_positive(
-            rate[local], streams.uniform("purchase", week, buyers), xp
+            rate, streams.uniform("purchase", week, buyers), xp
         )
         p = self.dropout_probability(model, buyers, offers, week)
         # Orders that incentives add (or remove) do not change the weekly dropout hazard
         # lambda * p * d: the chance per order is divided by the purchase multiplier m.
         lam = pop["lam"][buyers]
-        m = rate[local] / xp.maximum(lam, xp.float32(1e-30))
+        m = rate / xp.maximum(lam, xp.float32(1e-30))
         p = xp.clip(p / m, 0.0, 1.0)
         trials = geometric_trials(p, streams.uniform("dropout", week, buyers), xp)
         dropout = trials <= purchases
@@ -120,6 +134,38 @@ class CustomerBehaviour:
             interaction_counts=interaction_counts,
             xp=xp,
         )
+
+    def _log_lift_bound(self, model: LoyaltyModel, offers: Offers) -> float | None:
+        """An upper bound of :meth:`incentive_log_lift` over all customers this week.
+
+        ``None`` (compute every customer's rate) when a subclass overrides
+        :meth:`purchase_rate` or :meth:`incentive_log_lift`, whose bound is unknown.
+        """
+        cls = type(self)
+        if (cls.purchase_rate is not CustomerBehaviour.purchase_rate
+                or cls.incentive_log_lift is not CustomerBehaviour.incentive_log_lift):
+            return None
+        xp = model.xp
+        r = self.response
+        bound = 0.0
+        if offers.goal_progress is not None:  # progress is a share, at most 1
+            bound += math.log1p(r.goal_gradient)
+        if offers.rebate_share is not None:
+            bound += r.rebate_elasticity * float(xp.max(offers.rebate_share, initial=0))
+        if offers.status is not None:  # status is at most 1
+            bound += r.status_lift
+        if offers.coupons:
+            bound += r.coupon_lift * max(_coupon_share_bound(c) for c in offers.coupons)
+        if offers.reminded is not None:
+            bound += r.reminder_lift
+        if offers.enrolled is not None:
+            bound += r.novelty_lift
+        pop = model.population
+        if pop.meta.get("max_sensitivity_rows") != pop.n:
+            pop.meta["max_sensitivity"] = float(xp.max(pop["sensitivity"], initial=0))
+            pop.meta["max_sensitivity_rows"] = pop.n
+        # the margin covers float32 rounding in the sum of the terms
+        return bound * pop.meta["max_sensitivity"] + 1e-3
 
     def purchase_rate(self, model: LoyaltyModel, rows: Any, offers: Offers, week: int) -> Any:
         """Expected orders this week, :math:`\\lambda_i m_{it}`, for ``rows``."""
@@ -228,6 +274,7 @@ class CustomerBehaviour:
             order = xp.maximum(usual, c.min_spend)
             usable = order - usual <= topup * usual
             value = xp.where(usable, (c.amount_off + c.pct_off * order) / order, 0.0)
+            value = xp.minimum(value, 1.0)  # worth at most the order
             share[c.rows] = xp.maximum(share[c.rows], value)
         return share
 
@@ -335,15 +382,26 @@ class CustomerBehaviour:
         """
         xp = model.xp
         pop = model.population
-        if not isinstance(rows, slice) and len(rows) and int(rows[-1]) - int(rows[0]) + 1 == len(
-                rows):
+        if not isinstance(rows, slice) and len(rows) and (
+                int(rows[-1]) - int(rows[0]) + 1 == len(rows)):
             rows = slice(int(rows[0]), int(rows[-1]) + 1)  # contiguous: views, not gathers
-        eta = model.segment_params["interactions_per_week"][pop["segment"][rows]]
+        eta_by_segment = model.segment_params["interactions_per_week"]
         u = model.streams.dense_uniform("interaction", week, pop.n)[rows]
+        # thinning: only draws below the largest P(N >= 1) can mean an interaction
+        counts = xp.zeros(u.shape, dtype=xp.int64)
+        # (over the segments in ``rows``; the margin covers float32 rounding)
+        seg = pop["segment"][rows]
+        if not seg.shape[0]:
+            return counts
+        eta_max = float(xp.max(eta_by_segment[int(seg.min()) : int(seg.max()) + 1]))
+        largest = -math.expm1(-eta_max) + 1e-6
+        some = xp.nonzero(u < largest)[0]
+        idx = some + (rows.start or 0) if isinstance(rows, slice) else rows[some]
+        eta = eta_by_segment[pop["segment"][idx]]
         p1 = -xp.expm1(-eta)
-        counts = xp.zeros(eta.shape, dtype=xp.int64)
-        some = xp.nonzero((u < p1) & pop["alive"][rows])[0]
-        counts[some] = poisson_count_given_positive(eta[some], u[some] / p1[some], xp)
+        hit = (u[some] < p1) & pop["alive"][idx]
+        some, eta, p1 = some[hit], eta[hit], p1[hit]
+        counts[some] = poisson_count_given_positive(eta, u[some] / p1, xp)
         return counts
 
     # ------------------------------------------------------------------ step 4
@@ -371,6 +429,15 @@ class CustomerBehaviour:
                 enrol[new] = week
             else:
                 enrol[rows[new]] = week
+
+
+def _coupon_share_bound(c: Any) -> float:
+    """Largest value share (discount / order, at most 1) a coupon offer can have."""
+    if any(getattr(v, "ndim", 0) for v in (c.min_spend, c.amount_off, c.pct_off)):
+        return 1.0
+    if c.min_spend > 0:
+        return min(1.0, float(c.amount_off) / float(c.min_spend) + float(c.pct_off))
+    return 1.0 if c.amount_off > 0 else float(c.pct_off)
 
 
 def _take(value: Any, at: Any, xp: Any) -> Any:

@@ -49,6 +49,7 @@ class ServicePolicy(ParamPolicy):
     _segment_ids: Any = PrivateAttr(default=None)
     _tier_ids: Any = PrivateAttr(default=None)
     _tiers_policy: Any = PrivateAttr(default=None)
+    _cache: Any = PrivateAttr(default=None)
 
     def setup(self, model: LoyaltyModel) -> None:
         """Resolve the target segments and tiers."""
@@ -65,9 +66,16 @@ class ServicePolicy(ParamPolicy):
             )
 
     def members(self, model: LoyaltyModel) -> Any:
-        """Rows of the customers the benefit is for."""
+        """Rows of the customers the benefit is for (cached until customers join, unless
+        tiers, which change every week, decide)."""
         xp = model.xp
+        n = model.population.n
+        if self._tiers_policy is None and self._cache is not None and self._cache[0] == n:
+            return self._cache[1]
         mask = self.in_segments(model, self._segment_ids)
+        if self._tiers_policy is None:
+            self._cache = (n, xp.nonzero(mask)[0])
+            return self._cache[1]
         if self._tiers_policy is not None:
             mask &= xp.isin(self._tiers_policy.tier_of(model), self._tier_ids)
             mask &= self._tiers_policy.members(model)
