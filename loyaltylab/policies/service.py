@@ -91,4 +91,5 @@ class ServicePolicy(ParamPolicy):
         if self.cost_per_member_week:
             rows = self.members(model)
             active = model.population["last_purchase"][rows] > week - ACTIVE_WINDOW_WEEKS
-            model.ledger.add_cost("service", rows[active], self.cost_per_member_week)
+            # zero for inactive members keeps the rows contiguous (cheap for the ledger)
+            model.ledger.add_cost("service", rows, active * self.cost_per_member_week)

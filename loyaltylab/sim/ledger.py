@@ -90,6 +90,7 @@ class Ledger:
             self.costs[component] += float(amount)
             return
         pop = self.population
+        rows = _as_slice(rows)
         cost = pop["program_cost"]
         selected = cost[rows]
         amount = xp.broadcast_to(xp.asarray(amount, dtype=xp.float64), selected.shape)
@@ -125,3 +126,14 @@ class Ledger:
         }
         totals.update({f"cost_{k}": v for k, v in self.costs.items()})
         return totals
+
+
+def _as_slice(rows: Any) -> Any:
+    """An ascending run of consecutive rows as a slice (views instead of gathers)."""
+    if getattr(rows, "dtype", None) is None or rows.dtype == bool or rows.ndim != 1:
+        return rows
+    n = rows.shape[0]
+    contiguous = n and int(rows[-1]) - int(rows[0]) + 1 == n and int(rows[0]) >= 0
+    if contiguous and (n < 3 or bool((rows[1:] > rows[:-1]).all())):
+        return slice(int(rows[0]), int(rows[-1]) + 1)
+    return rows

@@ -85,21 +85,32 @@ class Offers:
             setattr(self, name, array)
         return array
 
+    def _set(self, name: str, dtype: Any, fill: Any, rows: Any, values: Any) -> None:
+        """``field[rows] = values``; a first write to every row builds the array at once."""
+        if getattr(self, name) is None and isinstance(rows, slice) and rows == slice(None):
+            setattr(self, name, self.xp.array(
+                self.xp.broadcast_to(self.xp.asarray(values, dtype=dtype), (self.n,))))
+        else:
+            self._dense(name, dtype, fill)[rows] = values
+
     def set_goal_progress(self, rows: Any, progress: Any) -> None:
         """Set the goal progress (share in [0, 1]) of ``rows`` (``slice(None)`` for all)."""
-        self._dense("goal_progress", self.xp.float32, 0.0)[rows] = progress
+        self._set("goal_progress", self.xp.float32, 0.0, rows, progress)
 
     def add_rebate(self, rows: Any, share: Any) -> None:
         """Add ``share`` (value per currency unit spent) to the rebate of ``rows``."""
-        self._dense("rebate_share", self.xp.float32, 0.0)[rows] += share
+        if self.rebate_share is None:
+            self._set("rebate_share", self.xp.float32, 0.0, rows, share)
+        else:
+            self.rebate_share[rows] += share
 
     def set_status(self, rows: Any, status: Any) -> None:
         """Set the tier status (in [0, 1]) of ``rows``."""
-        self._dense("status", self.xp.float32, 0.0)[rows] = status
+        self._set("status", self.xp.float32, 0.0, rows, status)
 
     def enrol(self, rows: Any) -> None:
         """Mark ``rows`` as program members this week."""
-        self._dense("enrolled", bool, False)[rows] = True
+        self._set("enrolled", bool, False, rows, True)
 
     def scale_dropout(self, rows: Any, factor: Any) -> None:
         """Multiply the dropout probability of ``rows`` by ``factor``."""
