@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from loyaltylab.agents import default_population
+from loyaltylab.policies import full_strategy
 from loyaltylab.sim import ACTIVE_WINDOW_WEEKS, LoyaltyModel
 
 
@@ -75,14 +76,50 @@ def segment_outcomes(model: LoyaltyModel) -> pd.DataFrame:
                         "margin_pv": 0})
 
 
+def compare_twins(control: LoyaltyModel, program: LoyaltyModel) -> pd.DataFrame:
+    """Totals of a program run next to its no-program twin (same customers, same luck)."""
+    rows = {}
+    components = [c for c in program.weekly.columns if c.startswith("cost_")]
+    for name, model in (("no program", control), ("program", program)):
+        w = model.weekly
+        totals = {
+            "active at end": w["active"].iloc[-1],
+            "alive at end": w["alive"].iloc[-1],
+            "purchases": w["purchases"].sum(),
+            "gross revenue": w["gross_revenue"].sum(),
+            "net revenue": w["net_revenue"].sum(),
+            "program cost": w["program_cost"].sum(),
+            **{f"  {c[5:]}": w[c].sum() if c in w else 0.0 for c in components},
+            "margin": w["margin"].sum(),
+            "points earned": w["points_earned"].sum(),
+            "points redeemed": w["points_redeemed"].sum(),
+            "points expired": w["points_expired"].sum(),
+            "points outstanding": w["points_outstanding"].iloc[-1],
+        }
+        rows[name] = totals
+    table = pd.DataFrame(rows)
+    table["difference"] = table["program"] - table["no program"]
+    return table.round(0)
+
+
 def simulate(args: argparse.Namespace) -> int:
-    """Simulate the default customer base without a program and summarise it."""
-    model = LoyaltyModel(default_population(args.size), seed=args.seed)
+    """Simulate the default customer base, with no program or under a design."""
+    spec = default_population(args.size)
+    model = LoyaltyModel(spec, seed=args.seed)
     model.run(args.weeks)
-    weekly = model.weekly
     currency = model.economics.currency
+    design = "no program" if args.program == "none" else args.program
     print(f"loyaltylab: {args.size:,} customers (core loyal, potential loyal, basic, dormant), "
-          f"{args.weeks} weeks, no program, seed {args.seed}\n")
+          f"{args.weeks} weeks, {design}, seed {args.seed}\n")
+    if args.program != "none":
+        program = LoyaltyModel(spec, policies=full_strategy(), seed=args.seed)
+        program.run(args.weeks)
+        print(f"The full strategy against no program, same customers and luck "
+              f"(totals over {args.weeks} weeks; money in {currency}):")
+        print(compare_twins(model, program).to_string())
+        print()
+        model = program
+    weekly = model.weekly
     print(f"By quarter (13 weeks; customers at the quarter's end; money in {currency}):")
     print(quarterly(weekly).to_string(index=False))
     print(f"\nBy segment at week {args.weeks} (per customer; retention = share active, "
@@ -99,12 +136,14 @@ def build_parser() -> argparse.ArgumentParser:
         prog="loyaltylab", description="Design loyalty programs before they launch."
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    sim = sub.add_parser("simulate", help="simulate the default customer base, no program")
+    sim = sub.add_parser("simulate", help="simulate the default customer base")
     sim.add_argument("--size", type=_positive("--size"), default=100_000,
                      help="customers at week 0 (default 100000)")
     sim.add_argument("--weeks", type=_positive("--weeks", 32767), default=52,
                      help="weeks to simulate (default 52)")
     sim.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    sim.add_argument("--program", choices=("none", "full-strategy"), default="none",
+                     help="program design: none, or the full strategy compared with none")
     sim.add_argument("--out", help="write the weekly series to this CSV file")
     sim.set_defaults(func=simulate)
     return parser

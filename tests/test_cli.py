@@ -27,6 +27,16 @@ def test_simulate_prints_a_summary_and_writes_the_weekly_series(tmp_path):
     pd.testing.assert_frame_equal(weekly, pd.read_csv(again))
 
 
+def test_simulate_compares_the_full_strategy_with_no_program():
+    result = run("simulate", "--size", "4000", "--weeks", "14", "--program", "full-strategy")
+    assert result.returncode == 0, result.stderr
+    assert "The full strategy against no program" in result.stdout
+    for line in ("program cost", "  rewards", "  coupons", "  service", "  reminders",
+                 "points outstanding"):
+        assert line in result.stdout
+    assert "NaN" not in result.stdout
+
+
 def test_bad_input_exits_2_naming_the_option(tmp_path):
     result = run("simulate", "--size", "0", "--out", str(tmp_path / "w.csv"))
     assert result.returncode == 2

@@ -401,7 +401,8 @@ class CustomerBehaviour:
         p1 = -xp.expm1(-eta)
         hit = (u[some] < p1) & pop["alive"][idx]
         some, eta, p1 = some[hit], eta[hit], p1[hit]
-        counts[some] = poisson_count_given_positive(eta, u[some] / p1, xp)
+        # u lies on the float32 grid k / 2^24: its cell's midpoint is uniform on (0, 1)
+        counts[some] = poisson_count_given_positive(eta, (u[some] + 2.0**-25) / p1, xp)
         return counts
 
     # ------------------------------------------------------------------ step 4

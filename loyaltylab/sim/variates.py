@@ -21,7 +21,8 @@ def poisson_count_given_positive(mu: Any, u: Any, xp: Any) -> Any:
     mu : array of float
         Poisson means (> 0).
     u : array of float
-        Uniforms on [0, 1), one per mean.
+        Uniforms on (0, 1), one per mean (0 gives the count at which the
+        probabilities underflow).
 
     Notes
     -----
@@ -44,7 +45,9 @@ def poisson_count_given_positive(mu: Any, u: Any, xp: Any) -> Any:
         surv_a = surv[active] - pmf_a
         pmf[active] = pmf_a
         surv[active] = surv_a
-        active = active[target[active] < surv_a]
+        # pmf_a > 0 ends the loop even for u = 0, where the survival never drops below
+        # the target in floating point
+        active = active[(target[active] < surv_a) & (pmf_a > 0)]
     return count
 
 

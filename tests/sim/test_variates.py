@@ -58,3 +58,8 @@ def test_normal_variates():
     z = standard_normal(Streams(4), "n", 1, np.arange(N), 0)
     assert abs(z.mean()) < 4 / np.sqrt(N)
     assert stats.kstest(z, "norm").pvalue > 0.001
+
+
+def test_conditional_poisson_terminates_for_a_zero_uniform():
+    counts = poisson_count_given_positive(np.array([0.1, 2.0]), np.zeros(2), np)
+    assert counts.min() >= 1 and counts.max() < 1000
