@@ -79,7 +79,7 @@ class CustomerBehaviour:
         if not isinstance(rows, slice):
             u = u[rows]
         bound = self._log_lift_bound(model, offers)
-        if bound is None:
+        if bound is None or bound == 0.0:  # rates unknown in advance, or no incentive
             rate = self.purchase_rate(model, rows, offers, week)
             # P(at least one order) = 1 - exp(-rate): buy when u > exp(-rate)
             buy = u > xp.exp(-rate)
@@ -160,6 +160,8 @@ class CustomerBehaviour:
             bound += r.reminder_lift
         if offers.enrolled is not None:
             bound += r.novelty_lift
+        if bound == 0.0:
+            return 0.0
         pop = model.population
         if pop.meta.get("max_sensitivity_rows") != pop.n:
             pop.meta["max_sensitivity"] = float(xp.max(pop["sensitivity"], initial=0))
