@@ -512,10 +512,10 @@ def test_part_of_the_coupon_cost_subsidises_purchases_that_happen_anyway(thresho
     cost = treated.weekly["cost_coupons"].sum()
     d_net = treated.weekly["net_revenue"].sum() - control.weekly["net_revenue"].sum()
     d_gross = treated.weekly["gross_revenue"].sum() - control.weekly["gross_revenue"].sum()
-    # measured: cost 1.28M, incremental net revenue -0.82M, incremental gross +0.45M
+    # measured: cost 1.28M, incremental net revenue -0.82M, incremental gross +0.46M
     assert cost > 0 and d_gross > 0
-    assert 1 - d_net / cost > 0  # the brief's subsidised share (1.65 measured)
-    assert 1 - d_gross / cost > 0  # even gross sales rise by less than the cost (0.65)
+    assert 1 - d_net / cost > 0  # the brief's subsidised share (1.64 measured)
+    assert 1 - d_gross / cost > 0  # even gross sales rise by less than the cost (0.64)
     # directly: coupon orders whose customer bought in the same week without the coupon
     sc, st_ = spy_of(control), spy_of(treated)
     key_c = set(zip(np.concatenate(sc.weeks).tolist(), np.concatenate(sc.rows).tolist(),
