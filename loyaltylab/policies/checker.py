@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from loyaltylab.agents import default_population
-from loyaltylab.sim import LoyaltyModel, Policy
+from loyaltylab.sim import LoyaltyModel, Policy, to_numpy
 from loyaltylab.sim.model import CustomerSource
 
 
@@ -67,7 +67,8 @@ def check_policy(
     try:
         pd.testing.assert_frame_equal(a.weekly, b.weekly)
         for column in a.population.columns:
-            np.testing.assert_array_equal(a.population[column], b.population[column])
+            np.testing.assert_array_equal(to_numpy(a.population[column]),
+                                          to_numpy(b.population[column]))
     except AssertionError as exc:
         raise PolicyCheckError(f"{policy!r}: not deterministic for a seed: {exc}") from None
 
