@@ -66,15 +66,18 @@ class ServicePolicy(ParamPolicy):
             )
 
     def members(self, model: LoyaltyModel) -> Any:
-        """Rows of the customers the benefit is for (cached until customers join, unless
-        tiers, which change every week, decide)."""
+        """Rows of the customers the benefit is for: an ascending array, or a slice when
+        they are consecutive (cached until customers join, unless tiers decide)."""
         xp = model.xp
         n = model.population.n
         if self._tiers_policy is None and self._cache is not None and self._cache[0] == n:
             return self._cache[1]
         mask = self.in_segments(model, self._segment_ids)
         if self._tiers_policy is None:
-            self._cache = (n, xp.nonzero(mask)[0])
+            rows = xp.nonzero(mask)[0]
+            if rows.shape[0] and int(rows[-1]) - int(rows[0]) + 1 == rows.shape[0]:
+                rows = slice(int(rows[0]), int(rows[-1]) + 1)  # contiguous: views
+            self._cache = (n, rows)
             return self._cache[1]
         if self._tiers_policy is not None:
             mask &= xp.isin(self._tiers_policy.tier_of(model), self._tier_ids)

@@ -187,6 +187,7 @@ class TiersPolicy(ParamPolicy):
 
     _segment_ids: Any = PrivateAttr(default=None)
     _member_cache: Any = PrivateAttr(default=None)
+    _upper: Any = PrivateAttr(default=None)
     _tables: dict[str, Any] = PrivateAttr(default_factory=dict)
     _sale: Any = PrivateAttr(default=None)
     _log: Any = PrivateAttr(default_factory=deque)
@@ -314,6 +315,7 @@ class TiersPolicy(ParamPolicy):
     def _enter(self, model: LoyaltyModel, rows: slice) -> None:
         """New members start in the highest tier that asks for nothing (the base tier,
         unless tiers above it have zero thresholds)."""
+        self._upper = None
         entry = max(i for i, t in enumerate(self.tiers)
                     if t.min_spend <= SPEND_TOLERANCE and t.min_purchases == 0
                     and t.top_share is None)
@@ -342,11 +344,14 @@ class TiersPolicy(ParamPolicy):
             offers.add_rebate(upper, self._tables["discount"][tier])
 
     def _upper_rows(self, model: LoyaltyModel) -> Any:
-        """Members above the base tier (ascending rows)."""
-        mask = model.population["tier"] > 0
-        if self._segment_ids is not None:
-            mask &= self.members(model)
-        return model.xp.nonzero(mask)[0]
+        """Members above the base tier (ascending rows), cached between tier changes
+        (tiers change only in ``end_of_week`` and when customers join)."""
+        if self._upper is None:
+            mask = model.population["tier"] > 0
+            if self._segment_ids is not None:
+                mask &= self.members(model)
+            self._upper = model.xp.nonzero(mask)[0]
+        return self._upper
 
     def settle(self, model: LoyaltyModel, sale: Sale, week: int) -> None:
         """Member discounts at checkout; keep the sale to read its final net amounts."""
@@ -363,8 +368,10 @@ class TiersPolicy(ParamPolicy):
 
     def end_of_week(self, model: LoyaltyModel, week: int) -> None:
         """Window update, upgrades, reviews and resets, then service cost."""
+        self._upper = None
         self._record_week(model, week)
         self._review_due(model, week)
+        self._upper = None
         self._charge_service(model, week)
 
     def metrics(self, model: LoyaltyModel) -> dict[str, float]:

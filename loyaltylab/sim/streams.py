@@ -34,6 +34,7 @@ import numpy as np
 #: Draws per customer, week and purpose available to the counter-based generator.
 DRAWS_PER_ROW = 256
 
+_MOD = 2**64
 _GOLDEN = 0x9E3779B97F4A7C15
 _MIX1 = 0xBF58476D1CE4E5B9
 _MIX2 = 0x94D049BB133111EB
@@ -142,12 +143,28 @@ class Streams:
         draw : int
             Index of the draw for the same row, week and purpose, ``0 <= draw < 256``.
         """
-        if not 0 <= draw < DRAWS_PER_ROW:
-            raise ValueError(f"draw: must be in [0, {DRAWS_PER_ROW}), got {draw}")
+        return self.uniforms(purpose, week, rows, draw, 1)[0]
+
+    def uniforms(self, purpose: str, week: int, rows: Any, first_draw: int, k: int) -> list[Any]:
+        """Draws ``first_draw .. first_draw + k - 1`` of :meth:`uniform`, sharing the work
+        on ``rows`` (the values are the same as ``k`` separate calls)."""
+        if not (first_draw >= 0 and first_draw + k <= DRAWS_PER_ROW and k >= 1):
+            raise ValueError(f"draw: draws must be in [0, {DRAWS_PER_ROW}), got "
+                             f"{first_draw}..{first_draw + k - 1}")
         xp = self.xp
-        z = xp.asarray(rows).astype(xp.uint64) * xp.uint64(DRAWS_PER_ROW) + xp.uint64(draw)
-        z = z * xp.uint64(_GOLDEN) + xp.uint64(self._key(purpose, week))
-        z = (z ^ (z >> xp.uint64(30))) * xp.uint64(_MIX1)
-        z = (z ^ (z >> xp.uint64(27))) * xp.uint64(_MIX2)
-        z ^= z >> xp.uint64(31)
-        return (z >> xp.uint64(11)).astype(xp.float64) * (1.0 / 9007199254740992.0)
+        # (row * 256 + draw) * golden + key, modulo 2^64, with the constants folded
+        base = xp.asarray(rows).astype(xp.uint64) * xp.uint64(DRAWS_PER_ROW * _GOLDEN % _MOD)
+        offset = (first_draw * _GOLDEN + self._key(purpose, week)) % _MOD
+        out = []
+        for j in range(k):
+            z = base + xp.uint64((offset + j * _GOLDEN) % _MOD)
+            z ^= z >> xp.uint64(30)
+            z *= xp.uint64(_MIX1)
+            z ^= z >> xp.uint64(27)
+            z *= xp.uint64(_MIX2)
+            z ^= z >> xp.uint64(31)
+            z >>= xp.uint64(11)
+            u = z.astype(xp.float64)
+            u *= 1.0 / 9007199254740992.0
+            out.append(u)
+        return out

@@ -67,9 +67,14 @@ def geometric_trials(p: Any, u: Any, xp: Any) -> Any:
 def standard_normal(streams: Streams, purpose: str, week: int, rows: Any, draw: int) -> Any:
     """Standard normals by Box-Muller from draws ``draw`` and ``draw + 1``."""
     xp = streams.xp
-    u1 = streams.uniform(purpose, week, rows, draw)
-    u2 = streams.uniform(purpose, week, rows, draw + 1)
-    return xp.sqrt(-2.0 * xp.log1p(-u1)) * xp.cos(2.0 * xp.pi * u2)
+    u1, u2 = streams.uniforms(purpose, week, rows, draw, 2)
+    return _box_muller(u1, u2, xp)
+
+
+def _box_muller(u1: Any, u2: Any, xp: Any) -> Any:
+    radius = xp.sqrt(-2.0 * xp.log1p(-u1))
+    u2 *= 2.0 * xp.pi
+    return radius * xp.cos(u2, out=u2)
 
 
 def standard_gamma(
@@ -112,9 +117,8 @@ def standard_gamma(
             # probability below 1e-27; finish with the (excellent) mean-matched value.
             out[pending] = d[pending]
             break
-        r = rows[pending]
-        z = standard_normal(streams, purpose, week, r, draw)
-        u = streams.uniform(purpose, week, r, draw + 2)
+        u1, u2, u = streams.uniforms(purpose, week, rows[pending], draw, 3)
+        z = _box_muller(u1, u2, xp)
         draw += 3
         v = (1.0 + c[pending] * z) ** 3
         with _quiet(xp):
