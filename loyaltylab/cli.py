@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from loyaltylab.agents import default_population
+from loyaltylab.experiments import ScenarioError, load_scenario
 from loyaltylab.policies import full_strategy
 from loyaltylab.sim import ACTIVE_WINDOW_WEEKS, LoyaltyModel
 
@@ -131,6 +132,19 @@ def simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def validate(args: argparse.Namespace) -> int:
+    """Check a scenario file without running it."""
+    scenario = load_scenario(args.scenario)
+    print(f"{args.scenario}: valid scenario {scenario.name!r}: {scenario.population.size:,} "
+          f"customers, {scenario.horizon_weeks} weeks, {scenario.replications} replications, "
+          f"{scenario.mode} mode")
+    for arm in scenario.arms:
+        program = arm.design or ", ".join(p.type for p in arm.policies) or "no program"
+        role = " (control)" if arm is scenario.control else ""
+        print(f"  arm {arm.name!r}{role}: {program}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="loyaltylab", description="Design loyalty programs before they launch."
@@ -146,6 +160,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="program design: none, or the full strategy compared with none")
     sim.add_argument("--out", help="write the weekly series to this CSV file")
     sim.set_defaults(func=simulate)
+    val = sub.add_parser("validate", help="check a scenario file without running it")
+    val.add_argument("scenario", help="scenario TOML file")
+    val.set_defaults(func=validate)
     return parser
 
 
@@ -155,6 +172,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))
+    except ScenarioError as exc:
+        print(f"loyaltylab: invalid scenario {args.scenario}:", file=sys.stderr)
+        for error in exc.errors:
+            print(f"  {error}", file=sys.stderr)
+        return 2
     except (ValueError, TypeError) as exc:
         print(f"loyaltylab: error: {exc}", file=sys.stderr)
         return 2

@@ -1,0 +1,252 @@
+"""Scenario files: a question a user asks, as TOML, validated before anything runs.
+
+A scenario is a population, the economics, a horizon, replications and a seed, and two
+or more arms, each a list of policies (one arm is the control)::
+
+    name = "winback"
+    horizon_weeks = 52
+    replications = 10
+    seed = 2026
+
+    [population]
+    size = 100000
+    # shares of the default segments; leave out for the default mix
+    segments = { core_loyal = 0.1, potential_loyal = 0.2, basic = 0.4, dormant = 0.3 }
+
+    [economics]
+    gross_margin = 0.3
+
+    [[arms]]
+    name = "no program"
+    control = true
+
+    [[arms]]
+    name = "win-back"
+    [[arms.policies]]
+    type = "coupons"
+    segments = ["dormant"]
+    trigger = "inactive"
+    min_spend = 200
+    amount_off = 100
+
+An arm may name a ready-made design instead of listing policies
+(``design = "full_strategy"``). Every error names the field path and the reason
+(``arms[1].policies[0].min_spend: must be greater than amount_off (500), got 300``).
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from loyaltylab.agents import SEGMENT_NAMES, PopulationSpec, default_population
+from loyaltylab.policies import full_strategy, policy_class
+from loyaltylab.sim import Economics, LoyaltyModel, Policy
+
+#: Ready-made designs an arm can name.
+DESIGNS: dict[str, Callable[[], list[Policy]]] = {"full_strategy": full_strategy}
+
+
+class ScenarioError(ValueError):
+    """A scenario file is invalid; ``errors`` holds one ``"path: reason"`` per problem."""
+
+    def __init__(self, errors: list[str], source: str = "scenario") -> None:
+        self.errors = errors
+        super().__init__(f"{source}: " + "; ".join(errors))
+
+
+class PolicyConfig(BaseModel):
+    """One policy of an arm: its registered ``type`` and its parameters."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    type: str
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The policy's parameters (every key but ``type``)."""
+        return dict(self.model_extra or {})
+
+
+class Arm(BaseModel):
+    """An arm of the experiment: a name and a program (policies or a named design)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1)
+    control: bool = False
+    design: str | None = None
+    policies: list[PolicyConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _one_program(self) -> Arm:
+        if self.design is not None:
+            if self.policies:
+                raise ValueError("design: give a design or policies, not both")
+            if self.design not in DESIGNS:
+                raise ValueError(f"design: unknown design {self.design!r}; known: "
+                                 f"{sorted(DESIGNS)}")
+        return self
+
+
+class PopulationConfig(BaseModel):
+    """Who the customers are: a size and a mix of the default segments."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    size: int = Field(ge=1)
+    segments: dict[str, float] | None = None
+
+    @model_validator(mode="after")
+    def _known_segments(self) -> PopulationConfig:
+        if self.segments is not None:
+            unknown = sorted(set(self.segments) - set(SEGMENT_NAMES))
+            if unknown:
+                raise ValueError(f"segments: unknown segment(s) {unknown}; the default "
+                                 f"segments are {list(SEGMENT_NAMES)}")
+        return self
+
+    def spec(self, size: int | None = None) -> PopulationSpec:
+        """The population specification (optionally with another size)."""
+        size = size or self.size
+        if self.segments is None:
+            return default_population(size)
+        shares = tuple(float(self.segments.get(name, 0.0)) for name in SEGMENT_NAMES)
+        return default_population(size, shares)
+
+
+class Scenario(BaseModel):
+    """A validated scenario (see the module docstring)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    population: PopulationConfig
+    economics: Economics = Field(default_factory=Economics)
+    horizon_weeks: int = Field(52, ge=1, le=32767)
+    replications: int = Field(10, ge=1)
+    seed: int = Field(0, ge=0)
+    mode: Literal["twin", "field"] = "twin"
+    arms: list[Arm] = Field(min_length=2)
+
+    @model_validator(mode="after")
+    def _arms(self) -> Scenario:
+        names = [a.name for a in self.arms]
+        if len(set(names)) != len(names):
+            raise ValueError(f"arms: names must be unique, got {names}")
+        controls = [i for i, a in enumerate(self.arms) if a.control]
+        if len(controls) > 1:
+            raise ValueError(f"arms: one control arm, got {len(controls)}")
+        return self
+
+    @property
+    def control(self) -> Arm:
+        """The control arm: the one marked ``control = true``, else the first."""
+        return next((a for a in self.arms if a.control), self.arms[0])
+
+    def policies(self, arm: Arm) -> list[Policy]:
+        """Fresh policy objects for ``arm``."""
+        if arm.design is not None:
+            return DESIGNS[arm.design]()
+        return [policy_class(p.type)(**p.params) for p in arm.policies]
+
+
+def _path(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _join(path: str, message: str) -> str:
+    """``path: message``, folding a message that starts with a field name into the path."""
+    message = re.sub(r"^(Value|Assertion) error, ", "", message)
+    match = re.match(r"^([A-Za-z_][\w\[\]\.]*): (.*)$", message, flags=re.S)
+    if match:
+        field, rest = match.groups()
+        path = f"{path}.{field}" if path else field
+        message = rest
+    return f"{path}: {message}" if path else message
+
+
+def _pydantic_errors(exc: ValidationError, prefix: str = "") -> list[str]:
+    errors = []
+    for err in exc.errors():
+        loc = _path(tuple(err["loc"]))
+        path = f"{prefix}.{loc}" if prefix and loc else (prefix or loc)
+        errors.append(_join(path, err["msg"]))
+    return errors
+
+
+def _setup_error(scenario: Scenario, policies: list[Policy]) -> str | None:
+    """The error of setting ``policies`` up on a small copy of the population, if any."""
+    try:
+        LoyaltyModel(scenario.population.spec(size=50), policies=policies,
+                     economics=scenario.economics, seed=scenario.seed)
+    except (ValueError, TypeError) as exc:
+        return str(exc)
+    return None
+
+
+def _culprit(scenario: Scenario, arm: Arm, i: int, message: str) -> str:
+    """Path of the policy whose set-up fails with ``message`` (with the arm's tiers)."""
+    if arm.design is not None:
+        return f"arms[{i}].design"
+    policies = scenario.policies(arm)
+    tiers = [p for p in policies if p.name == "tiers"]
+    for j, policy in enumerate(policies):
+        companions = [t for t in tiers if t is not policy]
+        if _setup_error(scenario, [*companions, policy]) == message:
+            return f"arms[{i}].policies[{j}]"
+    return f"arms[{i}]"
+
+
+def validate_scenario(data: dict[str, Any], source: str = "scenario") -> Scenario:
+    """Validate a scenario given as a dict (parsed TOML); raise :class:`ScenarioError`.
+
+    Beyond the schema, every policy is built from its parameters, and every arm is set up
+    on a small copy of the population, so errors that need the population (an unknown
+    segment or tier in a target) are caught before anything runs.
+    """
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(_pydantic_errors(exc), source) from None
+    errors: list[str] = []
+    for i, arm in enumerate(scenario.arms):
+        policies: list[Policy] = []
+        for j, p in enumerate(arm.policies):
+            where = f"arms[{i}].policies[{j}]"
+            try:
+                policies.append(policy_class(p.type)(**p.params))
+            except ValidationError as exc:
+                errors.extend(_pydantic_errors(exc, where))
+            except (ValueError, TypeError) as exc:
+                errors.append(_join(f"{where}.type" if "policy" in str(exc) else where,
+                                    str(exc)))
+        if errors:
+            continue
+        message = _setup_error(scenario, scenario.policies(arm))
+        if message is not None:
+            errors.append(_join(_culprit(scenario, arm, i, message), message))
+    if errors:
+        raise ScenarioError(errors, source)
+    return scenario
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario file; raise :class:`ScenarioError` if it is invalid."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ScenarioError([f"no such file: {path}"], str(path)) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError([f"not valid TOML: {exc}"], str(path)) from None
+    return validate_scenario(data, str(path))

@@ -1,0 +1,101 @@
+"""Scenario files: the shipped ones load; bad ones are rejected with the field path."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from loyaltylab.experiments import ScenarioError, load_scenario, validate_scenario
+from loyaltylab.policies import CouponPolicy, PointsPolicy, TiersPolicy
+
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
+BASE = {"name": "t", "population": {"size": 1000},
+        "arms": [{"name": "control", "control": True}, {"name": "treated", "policies": []}]}
+
+
+def with_policy(**policy):
+    arms = [BASE["arms"][0], {"name": "treated", "policies": [policy]}]
+    return {**BASE, "arms": arms}
+
+
+def errors_of(data):
+    with pytest.raises(ScenarioError) as info:
+        validate_scenario(data)
+    return info.value.errors
+
+
+@pytest.mark.parametrize("name", ["full_strategy", "points_vs_coupons", "tier_designs",
+                                  "winback", "aa_test"])
+def test_shipped_scenarios_load_and_build_their_programs(name):
+    scenario = load_scenario(SCENARIOS / f"{name}.toml")
+    assert scenario.name == name and len(scenario.arms) >= 2
+    assert scenario.control in scenario.arms
+    assert (SCENARIOS / f"{name}.toml").read_text().startswith("# Question:")
+    for arm in scenario.arms:
+        for policy in scenario.policies(arm):
+            assert policy.clone().get_params() == policy.get_params()
+
+
+def test_scenario_contents_are_what_the_files_say():
+    tiers = load_scenario(SCENARIOS / "tier_designs.toml")
+    b = tiers.policies(tiers.arms[1])
+    assert isinstance(b[0], PointsPolicy) and isinstance(b[1], TiersPolicy)
+    assert b[1].window == "calendar" and b[1].tiers[3].top_share == 0.10
+    aa = load_scenario(SCENARIOS / "aa_test.toml")
+    assert aa.mode == "field"
+    assert [p.get_params() for p in aa.policies(aa.arms[0])] == [
+        p.get_params() for p in aa.policies(aa.arms[1])]
+    winback = load_scenario(SCENARIOS / "winback.toml")
+    coupon = winback.policies(winback.arms[1])[0]
+    assert isinstance(coupon, CouponPolicy) and (coupon.min_spend, coupon.amount_off) == (
+        200, 100)
+
+
+@pytest.mark.parametrize("data,expected", [
+    (with_policy(type="coupons", min_spend=300, amount_off=500),
+     "arms[1].policies[0].min_spend: must be greater than amount_off (500), got 300"),
+    (with_policy(type="pionts"), "arms[1].policies[0].type: unknown policy 'pionts'; "
+                                 "did you mean 'points'?"),
+    (with_policy(type="points", value_per_point=-1),
+     "arms[1].policies[0].value_per_point: Input should be greater than 0"),
+    (with_policy(type="points", earn_rate=2), "arms[1].policies[0].earn_rate: Extra inputs"),
+    (with_policy(type="coupons", segments=["vip"]),
+     "arms[1].policies[0].segments: unknown segment(s) ['vip']"),
+    (with_policy(type="coupons", tiers=["Gold"]),
+     "arms[1].policies[0].tiers: targeting by tier"),
+    ({**BASE, "population": {"size": 0}}, "population.size: Input should be greater"),
+    ({**BASE, "population": {"size": 10, "segments": {"vips": 1.0}}},
+     "population.segments: unknown segment(s) ['vips']"),
+    ({**BASE, "arms": BASE["arms"][:1]}, "arms: List should have at least 2 items"),
+    ({**BASE, "arms": [{"name": "a", "control": True}, {"name": "b", "control": True}]},
+     "arms: one control arm"),
+    ({**BASE, "arms": [BASE["arms"][0], {"name": "x", "design": "everything"}]},
+     "arms[1].design: unknown design 'everything'"),
+    ({**BASE, "horizon": 52}, "horizon: Extra inputs are not permitted"),
+    ({**BASE, "economics": {"gross_margin": 2}}, "economics.gross_margin: Input should be"),
+])
+def test_bad_scenarios_name_the_field_and_the_reason(data, expected):
+    assert any(e.startswith(expected) for e in errors_of(data)), errors_of(data)
+
+
+def test_validate_command(tmp_path):
+    def run(path):
+        return subprocess.run([sys.executable, "-m", "loyaltylab", "validate", str(path)],
+                              capture_output=True, text=True, cwd=tmp_path, timeout=120)
+
+    ok = run(SCENARIOS / "winback.toml")
+    assert ok.returncode == 0, ok.stderr
+    assert "valid scenario 'winback'" in ok.stdout and "(control)" in ok.stdout
+    bad = tmp_path / "bad.toml"
+    bad.write_text((SCENARIOS / "points_vs_coupons.toml").read_text().replace(
+        "amount_off = 500", "amount_off = 5000"))
+    result = run(bad)
+    assert result.returncode == 2
+    assert "arms[2].policies[0].min_spend: must be greater than amount_off (5000)" in (
+        result.stderr)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.toml"]  # nothing written
+    broken = tmp_path / "broken.toml"
+    broken.write_text("name = [")
+    assert run(broken).returncode == 2
+    assert "not valid TOML" in run(broken).stderr
