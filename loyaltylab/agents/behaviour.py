@@ -31,7 +31,7 @@ import math
 from typing import Any
 
 from loyaltylab.agents.response import ResponseCoefficients
-from loyaltylab.sim import LoyaltyModel, Offers, Sale
+from loyaltylab.sim import LoyaltyModel, Offers, Sale, as_slice
 from loyaltylab.sim.variates import (
     geometric_trials,
     poisson_count_given_positive,
@@ -206,11 +206,8 @@ class CustomerBehaviour:
             add(xp.multiply(offers.rebate_share[rows], xp.float32(r.rebate_elasticity)))
         if offers.status is not None:
             status = offers.status[rows]
-            term = xp.multiply(status, xp.float32(r.status_lift))
-            if "peak_status" in pop:
-                lost = xp.maximum(pop["peak_status"][rows] - status, 0.0)
-                term -= xp.float32(r.status_lift * r.demotion_loss_weight) * lost
-            add(term)
+            lost = self._status_lost(model, rows, status)
+            add(xp.float32(r.status_lift) * (status - xp.float32(r.demotion_loss_weight) * lost))
         if offers.coupons:
             add(xp.float32(r.coupon_lift) * self.coupon_value_share(model, offers)[rows])
         if offers.reminded is not None:
@@ -384,9 +381,7 @@ class CustomerBehaviour:
         """
         xp = model.xp
         pop = model.population
-        if not isinstance(rows, slice) and len(rows) and (
-                int(rows[-1]) - int(rows[0]) + 1 == len(rows)):
-            rows = slice(int(rows[0]), int(rows[-1]) + 1)  # contiguous: views, not gathers
+        rows = as_slice(rows)
         eta_by_segment = model.segment_params["interactions_per_week"]
         u = model.streams.dense_uniform("interaction", week, pop.n)[rows]
         # thinning: only draws below the largest P(N >= 1) can mean an interaction

@@ -39,6 +39,7 @@ from pydantic import Field, PrivateAttr, model_validator
 
 from loyaltylab.policies.base import ParamPolicy
 from loyaltylab.policies.registry import register
+from loyaltylab.policies.tiers import find_tiers
 from loyaltylab.sim import LoyaltyModel, Offers, Sale
 
 #: Weeks in a year of the birthday calendar (week of year is ``(week - 1) % 52 + 1``).
@@ -69,25 +70,6 @@ def ensure_birthdays(model: LoyaltyModel, rows: Any = slice(None)) -> None:
     u = model.streams.uniform("birthday", 0, idx)
     day = xp.minimum(xp.floor(u * WEEKS_PER_YEAR), WEEKS_PER_YEAR - 1) + 1
     pop[BIRTHDAY_COLUMN][idx] = day.astype(xp.uint8)
-
-
-def tiers_policy(model: LoyaltyModel, field: str, why: str) -> Any:
-    """The model's tiers policy, or an error naming ``field`` (imported lazily)."""
-    try:
-        from loyaltylab.policies.tiers import TiersPolicy
-    except ImportError:
-        found: list[Any] = []
-    else:
-        found = model.find_policies(TiersPolicy)
-    if not found:
-        raise ValueError(f"{field}: {why} needs a tiers policy (TiersPolicy) in the model")
-    return found[0]
-
-
-def tier_names(policy: Any) -> list[str]:
-    """Tier names of a tiers policy, lowest first (attribute or method)."""
-    names = policy.tier_names
-    return list(names() if callable(names) else names)
 
 
 @register("coupons")
@@ -195,14 +177,10 @@ class CouponPolicy(ParamPolicy):
         self._key = model.policy_key(self)
         self._segment_ids = self.segment_ids(model, self.segments, "segments")
         if self.tiers is not None:
-            self._tiers = tiers_policy(model, "tiers", "targeting by tier")
-            names = tier_names(self._tiers)
-            unknown = [t for t in self.tiers if t not in names]
-            if unknown:
-                raise ValueError(f"tiers: unknown tier(s) {unknown}; the tiers are {names}")
-            self._tier_ids = xp.asarray([names.index(t) for t in self.tiers], dtype=xp.int16)
+            self._tiers = find_tiers(model, "tiers", "targeting by tier")
+            self._tier_ids = self._tiers.tier_ids(model, self.tiers, "tiers")
         if self.trigger == "near_tier":
-            self._tiers = tiers_policy(model, "trigger", "trigger='near_tier'")
+            self._tiers = find_tiers(model, "trigger", "trigger='near_tier'")
         pop.add_column(f"{self._key}_issued_week", xp.int16, -1)
         if self.per_customer_limit is not None:
             pop.add_column(f"{self._key}_issued", xp.uint16, 0)
@@ -245,7 +223,7 @@ class CouponPolicy(ParamPolicy):
         elif trigger == "near_tier":
             tier = xp.asarray(self._tiers.tier_of(model, slice(None)))
             progress = xp.asarray(self._tiers.next_tier_progress(model, slice(None)))
-            top = len(tier_names(self._tiers)) - 1
+            top = len(self._tiers.tier_names) - 1
             mask &= (tier < top) & (progress >= self.near_tier_share)
         return mask
 

@@ -16,7 +16,8 @@ from pydantic import Field, PrivateAttr
 
 from loyaltylab.policies.base import ParamPolicy
 from loyaltylab.policies.registry import register
-from loyaltylab.sim import ACTIVE_WINDOW_WEEKS, LoyaltyModel, Offers
+from loyaltylab.policies.tiers import find_tiers
+from loyaltylab.sim import ACTIVE_WINDOW_WEEKS, LoyaltyModel, Offers, as_slice
 
 
 @register("service")
@@ -55,15 +56,8 @@ class ServicePolicy(ParamPolicy):
         """Resolve the target segments and tiers."""
         self._segment_ids = self.segment_ids(model, self.segments, "segments")
         if self.tiers is not None:
-            from loyaltylab.policies.tiers import TiersPolicy
-
-            found = model.find_policies(TiersPolicy)
-            if not found:
-                raise ValueError("tiers: targeting by tier needs a tiers policy in the design")
-            self._tiers_policy = found[0]
-            self._tier_ids = model.xp.asarray(
-                [self._tiers_policy.tier_index(t) for t in self.tiers], dtype="int8"
-            )
+            self._tiers_policy = find_tiers(model, "tiers", "targeting by tier")
+            self._tier_ids = self._tiers_policy.tier_ids(model, self.tiers, "tiers")
 
     def members(self, model: LoyaltyModel) -> Any:
         """Rows of the customers the benefit is for: an ascending array, or a slice when
@@ -74,10 +68,7 @@ class ServicePolicy(ParamPolicy):
             return self._cache[1]
         mask = self.in_segments(model, self._segment_ids)
         if self._tiers_policy is None:
-            rows = xp.nonzero(mask)[0]
-            if rows.shape[0] and int(rows[-1]) - int(rows[0]) + 1 == rows.shape[0]:
-                rows = slice(int(rows[0]), int(rows[-1]) + 1)  # contiguous: views
-            self._cache = (n, rows)
+            self._cache = (n, as_slice(xp.nonzero(mask)[0]))
             return self._cache[1]
         if self._tiers_policy is not None:
             mask &= xp.isin(self._tiers_policy.tier_of(model), self._tier_ids)

@@ -232,6 +232,14 @@ class TiersPolicy(ParamPolicy):
         """Names of the tiers, from the base tier up."""
         return [t.name for t in self.tiers]
 
+    def tier_ids(self, model: LoyaltyModel, names: list[str], field: str) -> Any:
+        """Indices of the tiers ``names`` (int8), with an error naming ``field``."""
+        unknown = [n for n in names if n not in self.tier_names]
+        if unknown:
+            raise ValueError(f"{field}: unknown tier(s) {unknown}; the tiers are "
+                             f"{self.tier_names}")
+        return model.xp.asarray([self.tier_names.index(n) for n in names], dtype=model.xp.int8)
+
     def tier_index(self, name: str) -> int:
         """Index of the tier called ``name`` (0 = base tier).
 
@@ -556,3 +564,12 @@ class TiersPolicy(ParamPolicy):
         charged = (cost > 0) & (pop["last_purchase"][upper] > week - ACTIVE_WINDOW_WEEKS)
         if charged.any():
             model.ledger.add_cost("service", upper[charged], cost[charged])
+
+
+def find_tiers(model: LoyaltyModel, field: str, why: str) -> TiersPolicy:
+    """The model's tiers policy, or an error naming ``field``: ``{field}: {why} needs a
+    tiers policy``."""
+    found = model.find_policies(TiersPolicy)
+    if not found:
+        raise ValueError(f"{field}: {why} needs a tiers policy in the design")
+    return found[0]

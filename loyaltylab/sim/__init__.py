@@ -8,7 +8,7 @@ from loyaltylab.sim.model import ACTIVE_WINDOW_WEEKS, CustomerSource, LoyaltyMod
 from loyaltylab.sim.offers import CouponOffer, Offers
 from loyaltylab.sim.points_ledger import PointsLedger
 from loyaltylab.sim.policy import ORDER, Policy
-from loyaltylab.sim.population import Population
+from loyaltylab.sim.population import Population, as_slice
 from loyaltylab.sim.sale import Sale
 from loyaltylab.sim.streams import Streams
 
@@ -28,6 +28,7 @@ __all__ = [
     "Population",
     "Sale",
     "Streams",
+    "as_slice",
     "get_namespace",
     "to_numpy",
 ]

@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from loyaltylab.sim.economics import Economics
-from loyaltylab.sim.population import Population
+from loyaltylab.sim.population import Population, as_slice
 
 #: Built-in program cost components; plugins add theirs with :meth:`Ledger.register_component`.
 COST_COMPONENTS = ("rewards", "coupons", "tier_discounts", "service", "referral", "fixed")
@@ -90,7 +90,7 @@ class Ledger:
             self.costs[component] += float(amount)
             return
         pop = self.population
-        rows = _as_slice(rows)
+        rows = as_slice(rows)
         cost = pop["program_cost"]
         selected = cost[rows]
         amount = xp.broadcast_to(xp.asarray(amount, dtype=xp.float64), selected.shape)
@@ -127,13 +127,3 @@ class Ledger:
         totals.update({f"cost_{k}": v for k, v in self.costs.items()})
         return totals
 
-
-def _as_slice(rows: Any) -> Any:
-    """An ascending run of consecutive rows as a slice (views instead of gathers)."""
-    if getattr(rows, "dtype", None) is None or rows.dtype == bool or rows.ndim != 1:
-        return rows
-    n = rows.shape[0]
-    contiguous = n and int(rows[-1]) - int(rows[0]) + 1 == n and int(rows[0]) >= 0
-    if contiguous and (n < 3 or bool((rows[1:] > rows[:-1]).all())):
-        return slice(int(rows[0]), int(rows[-1]) + 1)
-    return rows

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
@@ -170,10 +171,12 @@ class LoyaltyModel(mesa.Model):
                 )
         self.policies = sorted((p.clone() for p in policies), key=lambda p: p.order)
         self._policy_keys: dict[int, str] = {}
+        repeats: Counter[str] = Counter()
         for policy in self.policies:
             base = policy.name or type(policy).__name__.lower()
-            taken = sum(k == base or k.startswith(f"{base}_") for k in self._policy_keys.values())
-            self._policy_keys[id(policy)] = base if taken == 0 else f"{base}_{taken + 1}"
+            repeats[base] += 1
+            k = repeats[base]
+            self._policy_keys[id(policy)] = base if k == 1 else f"{base}_{k}"
         for behaviour in self.behaviours:
             behaviour.setup(self)
         for policy in self.policies:

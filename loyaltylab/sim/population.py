@@ -124,3 +124,18 @@ class Population:
     def bytes_per_customer(self) -> int:
         """Bytes of state per customer: the sum of the columns' item sizes."""
         return sum(a.dtype.itemsize for a in self._data.values())
+
+
+def as_slice(rows: Any) -> Any:
+    """``rows`` as a slice if it is an ascending run of consecutive rows, else unchanged.
+
+    Indexing with a slice gives views instead of gathers and scatters, which matters for
+    the large contiguous blocks a segment occupies (customers are stored by segment).
+    """
+    if getattr(rows, "dtype", None) is None or rows.dtype == bool or rows.ndim != 1:
+        return rows
+    n = rows.shape[0]
+    contiguous = n and int(rows[-1]) - int(rows[0]) + 1 == n and int(rows[0]) >= 0
+    if contiguous and (n < 3 or bool((rows[1:] > rows[:-1]).all())):
+        return slice(int(rows[0]), int(rows[-1]) + 1)
+    return rows

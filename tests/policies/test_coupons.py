@@ -7,8 +7,10 @@ from hypothesis import strategies as st
 from scripted import scripted_model
 
 from loyaltylab.agents import btyd_population, default_population
+from loyaltylab.policies.checker import check_policy
 from loyaltylab.policies.coupons import BIRTHDAY_COLUMN, CouponPolicy, week_of_year
 from loyaltylab.policies.registry import make
+from loyaltylab.policies.tiers import Tier, TiersPolicy
 from loyaltylab.sim import LoyaltyModel, Offers, Policy, Sale
 
 CDNOW = dict(r=0.243, alpha=4.414, a=0.793, b=2.426)  # orders of ~35, far below 3000
@@ -102,10 +104,9 @@ def test_bad_input_is_named():
 
 
 def test_unknown_tier_is_named():
-    tiers = pytest.importorskip("loyaltylab.policies.tiers")
     with pytest.raises(ValueError, match="tiers"):
         LoyaltyModel(default_population(100),
-                     policies=[tiers.TiersPolicy(), CouponPolicy(tiers=["Platinum"])])
+                     policies=[TiersPolicy(), CouponPolicy(tiers=["Platinum"])])
 
 
 # ---------------------------------------------------------------- hand-computed
@@ -345,9 +346,8 @@ def test_birthday_trigger_and_birthdays_are_common_and_uniform():
 
 
 def test_near_tier_trigger_and_tier_targeting():
-    tiers = pytest.importorskip("loyaltylab.policies.tiers")
-    two = [tiers.Tier(name="Regular"), tiers.Tier(name="Silver", min_spend=1000)]
-    tp = tiers.TiersPolicy(tiers=two, extension=None)
+    two = [Tier(name="Regular"), Tier(name="Silver", min_spend=1000)]
+    tp = TiersPolicy(tiers=two, extension=None)
     # row 0: 850 of 1000 (85%); row 1: 50%; row 2 reaches Silver, the top tier; row 3: none
     script = {1: [(0, 850.0, False), (1, 500.0, False), (2, 1200.0, False)]}
     near = CouponPolicy(trigger="near_tier", amount_off=50, min_spend=100, validity_weeks=1,
@@ -369,7 +369,7 @@ def test_near_tier_trigger_and_tier_targeting():
         order = 21
 
         def make_offers(self, model, offers, week):
-            t = model.find_policies(tiers.TiersPolicy)[0]
+            t = model.find_policies(TiersPolicy)[0]
             want = (t.next_tier_progress(model) >= 0.3) & (t.tier_of(model) < 3)
             got = np.zeros(model.population.n, bool)
             for c in offers.coupons:
@@ -378,7 +378,7 @@ def test_near_tier_trigger_and_tier_targeting():
             self.seen = getattr(self, "seen", 0) + int(want.sum())
 
     model = LoyaltyModel(spec, policies=[
-        tiers.TiersPolicy(), Check(),
+        TiersPolicy(), Check(),
         CouponPolicy(trigger="near_tier", near_tier_share=0.3, validity_weeks=1,
                      per_customer_limit=None)], seed=6)
     model.run(12)
@@ -410,10 +410,9 @@ def test_state_is_narrow():
 
 
 def test_passes_the_policy_checker():
-    checker = pytest.importorskip("loyaltylab.policies.checker")
-    checker.check_policy(CouponPolicy(min_spend=1000, amount_off=100, budget=50_000,
+    check_policy(CouponPolicy(min_spend=1000, amount_off=100, budget=50_000,
                                       per_customer_limit=None), weeks=12)
-    checker.check_policy(CouponPolicy(trigger="birthday", pct_off=0.2, amount_off=0,
+    check_policy(CouponPolicy(trigger="birthday", pct_off=0.2, amount_off=0,
                                       min_spend=0), weeks=12)
 
 

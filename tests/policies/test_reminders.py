@@ -5,6 +5,7 @@ import pytest
 from scripted import scripted_model
 
 from loyaltylab.agents import default_population
+from loyaltylab.policies.checker import check_policy
 from loyaltylab.policies.registry import make
 from loyaltylab.policies.reminders import ReminderPolicy
 from loyaltylab.sim import LoyaltyModel, Policy
@@ -123,5 +124,4 @@ def test_two_reminder_policies_share_the_cost_component():
 
 
 def test_passes_the_policy_checker():
-    checker = pytest.importorskip("loyaltylab.policies.checker")
-    checker.check_policy(ReminderPolicy(), weeks=15)
+    check_policy(ReminderPolicy(), weeks=15)
