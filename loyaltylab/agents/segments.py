@@ -82,6 +82,9 @@ class Segment(BaseModel):
         coupon's minimum spend, in [0, 1] (10-25%, stylized facts).
     interactions_per_month : float
         Mean interactions (app visits, check-ins) per month, >= 0.
+    satisfaction_mean : float
+        Mean latent satisfaction with no program, on the 0-10 scale of the NPS question
+        (see :mod:`loyaltylab.agents.satisfaction`).
     behaviour : Behaviour or None
         A behaviour for this segment only; ``None`` uses the population's.
     """
@@ -97,6 +100,7 @@ class Segment(BaseModel):
     redeem_propensity: float = Field(0.5, ge=0, le=1)
     topup_share: float = Field(0.2, ge=0, le=1)
     interactions_per_month: float = Field(1.0, ge=0)
+    satisfaction_mean: float = Field(7.5, ge=0, le=10)
     behaviour: Any = None
 
     @field_validator("behaviour")
@@ -197,6 +201,7 @@ class PopulationSpec(BaseModel):
             "interactions_per_week": np.array(
                 [s.interactions_per_month / WEEKS_PER_MONTH for s in self.segments]
             ),
+            "satisfaction_mean": np.array([s.satisfaction_mean for s in self.segments]),
         }
 
     def behaviours(self) -> list[Behaviour]:

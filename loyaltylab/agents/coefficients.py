@@ -1,0 +1,53 @@
+"""Behavioural coefficients with a default, a plausible range, a unit and a source.
+
+A coefficient class is a frozen dataclass whose fields are made with :func:`coef`;
+:class:`Coefficients` checks them on construction and lists them with ``describe()``.
+Codes in the sources (GG1, T4, ...) are the rows of the project's table of stylized
+facts; "U" marks a value that is a judgement, not a published estimate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+import pandas as pd
+
+
+def coef(default: float, low: float, high: float, unit: str, source: str) -> Any:
+    """A coefficient field: its default, plausible range ``[low, high]``, unit and source."""
+    return field(default=default, metadata={"range": (low, high), "unit": unit, "source": source})
+
+
+@dataclass(frozen=True)
+class Coefficients:
+    """Base of coefficient tables: every field a number >= 0, listed by ``describe()``.
+
+    Values outside the plausible range are allowed (for sensitivity analysis) but must
+    respect the hard bounds checked at construction.
+    """
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if not isinstance(value, int | float) or value != value or value < 0:
+                raise ValueError(f"{f.name}: must be a number >= 0, got {value!r}")
+
+    @classmethod
+    def describe(cls, values: Coefficients | None = None) -> pd.DataFrame:
+        """Table of the coefficients: name, value, default, range, unit, source."""
+        values = values or cls()
+        return pd.DataFrame(
+            [
+                {
+                    "name": f.name,
+                    "value": getattr(values, f.name),
+                    "default": f.default,
+                    "low": f.metadata["range"][0],
+                    "high": f.metadata["range"][1],
+                    "unit": f.metadata["unit"],
+                    "source": f.metadata["source"],
+                }
+                for f in fields(cls)
+            ]
+        )

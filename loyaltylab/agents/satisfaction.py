@@ -1,0 +1,181 @@
+"""Latent satisfaction and the NPS survey.
+
+Each customer has a latent satisfaction on the 0-10 scale of the "how likely are you to
+recommend us" question:
+
+.. math::
+
+    S_i(t) = \\mu_{s(i)} + \\sigma_u u_i + G_i(t)
+
+with the segment's mean :math:`\\mu_s` (``Segment.satisfaction_mean``), a persistent
+individual offset :math:`u_i \\sim N(0, 1)` and the program's *goodwill* :math:`G_i`.
+Every purchase is an experience worth
+
+.. math::
+
+    x = \\beta_v \\frac{\\text{discount}}{\\text{order}} + \\beta_s \\sigma
+        - \\beta_s w_d (\\hat\\sigma - \\sigma) - \\beta_f \\log d^{\\text{service}}
+
+(money off, tier status :math:`\\sigma`, status lost since its peak :math:`\\hat\\sigma`,
+service benefits through their dropout factor), and moves goodwill part of the way
+towards it, :math:`G \\leftarrow G + \\ell (x - G)`; between purchases goodwill fades
+with a half-life of ``memory_weeks``. Customers without a program have no goodwill, so
+the model is neutral when nothing is offered.
+
+The survey asks every customer who is active (purchased in the last 26 weeks); the
+answer is :math:`\\mathrm{round}(S_i + \\sigma_e e_i)` clipped to 0-10, with fresh
+noise :math:`e_i`. Promoters answer 9-10, detractors 0-6, and
+NPS = 100 x (promoters - detractors) / respondents (Reichheld 2003). Satisfaction does
+not feed back into purchases or dropout: it is an outcome to report, not a driver.
+
+Only buyers are updated (sparse); the fading is applied lazily from the week of the
+last update.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from loyaltylab.agents.coefficients import Coefficients, coef
+from loyaltylab.sim.variates import standard_normal
+
+if TYPE_CHECKING:
+    from loyaltylab.sim import LoyaltyModel, Offers, Sale
+
+#: Key of the satisfaction model in ``population.meta``.
+META_KEY = "satisfaction"
+
+
+@dataclass(frozen=True)
+class SatisfactionCoefficients(Coefficients):
+    """Coefficients of the latent satisfaction model (see module docstring)."""
+
+    learning_rate: float = coef(
+        0.3, 0.1, 0.5, "share of the gap to a purchase's experience closed by it",
+        "adaptive expectations; U",
+    )
+    memory_weeks: float = coef(
+        26.0, 13.0, 52.0, "weeks (half-life of goodwill without purchases)",
+        "LP3: Meyer-Waarden 2007, program effects erode over 6-9 months; U",
+    )
+    value: float = coef(
+        3.0, 1.0, 6.0, "points per unit of discount / order value",
+        "a 10% saving is worth 0.3 points on the 0-10 scale; U",
+    )
+    status: float = coef(
+        0.5, 0.2, 1.0, "points at top tier status",
+        "T2: Tanford 2013, elite members prefer their brand most; U",
+    )
+    demotion_loss_weight: float = coef(
+        2.0, 1.5, 2.5, "loss per unit of status lost / gain per unit held",
+        "T4: Wagner, Hennig-Thurau & Rudolph 2009 JM 73(3); U",
+    )
+    service: float = coef(
+        2.0, 1.0, 4.0, "points per unit of -log(service dropout factor)",
+        "a dedicated manager (factor 0.85) is worth about a third of a point; U",
+    )
+    individual_sd: float = coef(
+        1.2, 0.8, 1.6, "points (sd of the persistent individual offset)",
+        "spread of 0-10 answers in retail NPS surveys; U",
+    )
+    response_sd: float = coef(
+        0.8, 0.4, 1.2, "points (sd of answer noise)",
+        "test-retest noise of single-item scales; U",
+    )
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not 0 < self.learning_rate <= 1:
+            raise ValueError("learning_rate: must be in (0, 1]")
+        if self.memory_weeks <= 0:
+            raise ValueError("memory_weeks: must be > 0")
+
+
+class Satisfaction:
+    """Latent satisfaction of the customers: goodwill updates and the NPS survey.
+
+    Parameters
+    ----------
+    coefficients : SatisfactionCoefficients, optional
+        Defaults from :class:`SatisfactionCoefficients`.
+    """
+
+    def __init__(self, coefficients: SatisfactionCoefficients | None = None) -> None:
+        self.coefficients = coefficients or SatisfactionCoefficients()
+
+    def setup(self, model: LoyaltyModel) -> None:
+        """Register with the model (``population.meta``); add the goodwill columns."""
+        pop = model.population
+        pop.meta[META_KEY] = self
+        pop.ensure_column("goodwill", model.xp.float32, 0.0)
+        pop.ensure_column("goodwill_week", model.xp.int16, 0)
+
+    def _faded(self, model: LoyaltyModel, rows: Any, week: int) -> Any:
+        pop = model.population
+        age = (week - pop["goodwill_week"][rows]).astype(model.xp.float32)
+        return pop["goodwill"][rows] * model.xp.exp2(-age / self.coefficients.memory_weeks)
+
+    def experience(self, model: LoyaltyModel, sale: Sale, offers: Offers) -> Any:
+        """Worth of each buyer's purchase experience, in satisfaction points."""
+        xp = model.xp
+        c = self.coefficients
+        rows = sale.rows
+        share = xp.minimum(sale.discount / xp.maximum(sale.gross, 1e-9), 1.0)
+        x = c.value * share
+        if offers.status is not None:
+            status = offers.status[rows]
+            x = x + c.status * status
+            if "peak_status" in model.population:
+                lost = xp.maximum(model.population["peak_status"][rows] - status, 0.0)
+                x = x - c.status * c.demotion_loss_weight * lost
+        if offers.dropout_multiplier is not None:
+            x = x - c.service * xp.log(offers.dropout_multiplier[rows])
+        return x
+
+    def update(self, model: LoyaltyModel, sale: Sale, offers: Offers, week: int) -> None:
+        """Move the buyers' goodwill towards the worth of this week's experience."""
+        if len(sale) == 0:
+            return
+        xp = model.xp
+        pop = model.population
+        rows = sale.rows
+        goodwill = self._faded(model, rows, week)
+        goodwill += self.coefficients.learning_rate * (
+            self.experience(model, sale, offers) - goodwill)
+        pop["goodwill"][rows] = goodwill.astype(xp.float32)
+        pop["goodwill_week"][rows] = week
+
+    def latent(self, model: LoyaltyModel, rows: Any) -> Any:
+        """Latent satisfaction of ``rows`` now (0-10 scale, unclipped)."""
+        xp = model.xp
+        pop = model.population
+        mean = xp.asarray(model.segment_params["satisfaction_mean"])[pop["segment"][rows]]
+        offset = standard_normal(model.streams, "satisfaction", 0, rows, 0)
+        return mean + self.coefficients.individual_sd * offset + self._faded(
+            model, rows, model.week)
+
+    def survey(self, model: LoyaltyModel, rows: Any) -> Any:
+        """Answers (int8, 0-10) of ``rows`` to the recommendation question this week."""
+        xp = model.xp
+        noise = standard_normal(model.streams, "satisfaction", model.week, rows, 2)
+        answer = xp.rint(self.latent(model, rows) + self.coefficients.response_sd * noise)
+        return xp.clip(answer, 0, 10).astype(xp.int8)
+
+
+def net_promoter_score(answers: Any) -> float:
+    """NPS of 0-10 answers: % promoters (9-10) minus % detractors (0-6); NaN if none.
+
+    >>> import numpy as np
+    >>> net_promoter_score(np.array([10, 9, 8, 7, 6]))
+    20.0
+    """
+    n = len(answers)
+    if n == 0:
+        return float("nan")
+    return 100.0 * (float((answers >= 9).sum()) - float((answers <= 6).sum())) / n
+
+
+def satisfaction_of(model: LoyaltyModel) -> Satisfaction | None:
+    """The model's satisfaction model, or None if its behaviours keep none."""
+    return model.population.meta.get(META_KEY)
