@@ -31,6 +31,7 @@ import math
 from typing import Any
 
 from loyaltylab.agents.response import ResponseCoefficients
+from loyaltylab.agents.satisfaction import Satisfaction, SatisfactionCoefficients
 from loyaltylab.sim import LoyaltyModel, Offers, Sale, as_slice
 from loyaltylab.sim.variates import (
     geometric_trials,
@@ -60,14 +61,21 @@ class CustomerBehaviour:
     never shifts the random numbers of another (common random numbers hold).
     """
 
-    def __init__(self, response: ResponseCoefficients | None = None) -> None:
+    def __init__(
+        self,
+        response: ResponseCoefficients | None = None,
+        satisfaction: SatisfactionCoefficients | None = None,
+    ) -> None:
         self.response = response if response is not None else ResponseCoefficients()
+        self.satisfaction = Satisfaction(satisfaction)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(response={self.response!r})"
+        return (f"{type(self).__name__}(response={self.response!r}, "
+                f"satisfaction={self.satisfaction.coefficients!r})")
 
     def setup(self, model: LoyaltyModel) -> None:
-        """Nothing to prepare: memory columns are added when first needed."""
+        """Set up satisfaction; other memory columns are added when first needed."""
+        self.satisfaction.setup(model)
 
     # ------------------------------------------------------------------ step 2
     def decide(self, model: LoyaltyModel, rows: Any, offers: Offers, week: int) -> Sale:
@@ -427,6 +435,7 @@ class CustomerBehaviour:
                 enrol[new] = week
             else:
                 enrol[rows[new]] = week
+        self.satisfaction.update(model, sale, offers, week)
 
 
 def _coupon_share_bound(c: Any) -> float:
