@@ -11,9 +11,9 @@ Accounting used everywhere in loyaltylab:
   goods handed over (their list value), and each discount is counted once, as program
   cost. (``net revenue x gross margin - program cost`` would count a discount twice.)
 
-Per customer the ledger keeps the net revenue, the program cost attributed to the
-customer and the present value of the margin, discounted weekly at the annual rate of
-the economics: the customer's realised lifetime value over the horizon.
+Per customer the ledger keeps the gross and net revenue, the program cost attributed to
+the customer and the present value of the margin, discounted weekly at the annual rate
+of the economics: the customer's realised lifetime value over the horizon.
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ class Ledger:
     Parameters
     ----------
     population : Population
-        The customers; the ledger adds the columns ``net_revenue``, ``program_cost`` and
-        ``margin_pv`` (float64, currency units).
+        The customers; the ledger adds the columns ``gross_revenue``, ``net_revenue``,
+        ``program_cost`` and ``margin_pv`` (float64, currency units).
     economics : Economics
         Gross margin and discount rate.
     """
@@ -44,7 +44,7 @@ class Ledger:
         self.xp = population.xp
         self.economics = economics
         self.components: list[str] = list(COST_COMPONENTS)
-        for name in ("net_revenue", "program_cost", "margin_pv"):
+        for name in ("gross_revenue", "net_revenue", "program_cost", "margin_pv"):
             population.add_column(name, self.xp.float64, 0.0)
         self._weekly_factor = (1.0 + economics.annual_discount_rate) ** (-1.0 / 52.0)
         self.begin_week(0)
@@ -106,6 +106,7 @@ class Ledger:
         pop = self.population
         self.gross_revenue += float(xp.sum(gross))
         self.discounts += float(xp.sum(discount))
+        pop["gross_revenue"][rows] += gross
         pop["net_revenue"][rows] += gross - discount
         pop["margin_pv"][rows] += gross * (self.economics.gross_margin * self.discount_factor)
 

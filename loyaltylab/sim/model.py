@@ -163,6 +163,29 @@ class LoyaltyModel(mesa.Model):
         self.behaviours = list(seen.values())
         self._groups_cache: tuple[int, list[tuple[Behaviour, Any]]] | None = None
 
+        for behaviour in self.behaviours:
+            behaviour.setup(self)
+        self._reporters = dict(reporters or {})
+        self.policies: list[Policy] = []
+        self.program_start = 0
+        self.start_program(policies)
+
+    def start_program(self, policies: Iterable[Policy]) -> None:
+        """Launch the program now: set the policies up and restart the weekly table.
+
+        The constructor calls this with its ``policies``. Call it yourself on a model
+        built without policies, after a burn-in of a few weeks with no program, to
+        launch the program on a base with a realistic mix of recent and lapsed buyers
+        (the pre-period of a field trial). :attr:`program_start` records the week, and
+        :attr:`weekly` holds the weeks after it.
+
+        Raises
+        ------
+        ValueError
+            If the model already runs a program.
+        """
+        if self.policies:
+            raise ValueError("policies: the model already runs a program")
         policies = list(policies)
         for i, policy in enumerate(policies):
             if not isinstance(policy, Policy):
@@ -177,13 +200,11 @@ class LoyaltyModel(mesa.Model):
             repeats[base] += 1
             k = repeats[base]
             self._policy_keys[id(policy)] = base if k == 1 else f"{base}_{k}"
-        for behaviour in self.behaviours:
-            behaviour.setup(self)
+        self.program_start = self.week
         for policy in self.policies:
             policy.setup(self)
-
         self.datacollector = mesa.DataCollector(
-            model_reporters=dict(reporters or {}), tables={"weekly": self._metric_names()}
+            model_reporters=self._reporters, tables={"weekly": self._metric_names()}
         )
 
     # ------------------------------------------------------------------ customers
