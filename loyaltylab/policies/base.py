@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from loyaltylab.sim import LoyaltyModel, Policy
+from loyaltylab.sim import LoyaltyModel, Policy, as_slice
 
 
 class ParamPolicy(BaseModel, Policy):
@@ -49,3 +49,21 @@ class ParamPolicy(BaseModel, Policy):
         table = xp.zeros(256, dtype=bool)
         table[segment_ids] = True
         return table[seg]
+
+    def segment_rows(self, model: LoyaltyModel, segment_ids: Any) -> Any:
+        """Rows of the customers of ``segment_ids`` (None: everyone).
+
+        A slice when they are consecutive (customers are stored by segment, so a slice
+        gives views instead of gathers), else an ascending array. Customers never change
+        segment, so the rows are cached in the population's meta, shared by every policy
+        with the same targets, until customers join.
+        """
+        pop = model.population
+        if segment_ids is None:
+            return slice(0, pop.n)
+        key = ("segment_rows", *segment_ids.tolist())
+        cached = pop.meta.get(key)
+        if cached is None or cached[0] != pop.n:
+            rows = model.xp.nonzero(self.in_segments(model, segment_ids))[0]
+            cached = pop.meta[key] = (pop.n, as_slice(rows))
+        return cached[1]

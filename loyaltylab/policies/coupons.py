@@ -40,7 +40,7 @@ from pydantic import Field, PrivateAttr, model_validator
 from loyaltylab.policies.base import ParamPolicy
 from loyaltylab.policies.registry import register
 from loyaltylab.policies.tiers import find_tiers
-from loyaltylab.sim import LoyaltyModel, Offers, Sale
+from loyaltylab.sim import LoyaltyModel, Offers, Sale, as_slice, rows_where
 
 #: Weeks in a year of the birthday calendar (week of year is ``(week - 1) % 52 + 1``).
 WEEKS_PER_YEAR = 52
@@ -131,6 +131,9 @@ class CouponPolicy(ParamPolicy):
     _outstanding: int = PrivateAttr(default=0)
     _spent: float = PrivateAttr(default=0.0)
     _week: dict[str, int] = PrivateAttr(default_factory=dict)
+    _pool: Any = PrivateAttr(default=None)
+    _holders: Any = PrivateAttr(default=None)
+    _issued_in: dict[int, Any] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
     def _check_discount(self) -> CouponPolicy:
@@ -190,6 +193,9 @@ class CouponPolicy(ParamPolicy):
         self._outstanding = 0
         self._spent = 0.0
         self._week = dict.fromkeys(("issued", "redeemed", "expired", "holders"), 0)
+        self._pool = None
+        self._holders = xp.zeros(0, dtype=xp.int64)
+        self._issued_in = {}
 
     def on_join(self, model: LoyaltyModel, rows: Any) -> None:
         """Joiners hold no coupon (column defaults); draw their birthdays if needed."""
@@ -197,35 +203,55 @@ class CouponPolicy(ParamPolicy):
             ensure_birthdays(model, rows)
 
     def eligible(self, model: LoyaltyModel, week: int) -> Any:
-        """Boolean mask over all customers: targeted, triggered, not holding one, under
-        the limit (the budget is applied by :meth:`make_offers`)."""
+        """Rows (ascending) of the customers who are targeted, triggered, hold no coupon
+        of this policy and are under the limit (the budget is applied by
+        :meth:`make_offers`)."""
         xp = model.xp
         pop = model.population
-        mask = pop[f"{self._key}_issued_week"] < 0
-        if self.per_customer_limit is not None:
-            mask &= pop[f"{self._key}_issued"] < self.per_customer_limit
-        if self._segment_ids is not None:
-            mask &= self.in_segments(model, self._segment_ids)
-        if self._tier_ids is not None:
-            tier = xp.asarray(self._tiers.tier_of(model, slice(None)))
-            mask &= xp.isin(tier, self._tier_ids)
         trigger = self.trigger
+        cut = week - self.inactive_weeks  # "inactive": last purchase at or before this week
+        if trigger == "inactive" and cut < 0:
+            return xp.zeros(0, dtype=xp.int64)
+        rows = self._candidates(model)
+        mask = pop[f"{self._key}_issued_week"][rows] < 0
+        if self.per_customer_limit is not None:
+            mask &= pop[f"{self._key}_issued"][rows] < self.per_customer_limit
+        if self._segment_ids is not None:
+            mask &= self.in_segments(model, self._segment_ids, rows)
+        if self._tier_ids is not None:
+            mask &= xp.isin(self._tiers.tier_of(model, rows), self._tier_ids)
         if trigger == "first_purchase":
-            mask &= pop["purchases"] == 0
+            mask &= pop["purchases"][rows] == 0
         elif trigger == "inactive":
-            cut = week - self.inactive_weeks  # last purchase at or before this week
-            if cut < 0:
-                mask[:] = False
-            else:
-                mask &= pop["last_purchase"] <= cut
+            mask &= pop["last_purchase"][rows] <= cut
         elif trigger == "birthday":
-            mask &= pop[BIRTHDAY_COLUMN] == week_of_year(week)
+            mask &= pop[BIRTHDAY_COLUMN][rows] == week_of_year(week)
         elif trigger == "near_tier":
-            tier = xp.asarray(self._tiers.tier_of(model, slice(None)))
-            progress = xp.asarray(self._tiers.next_tier_progress(model, slice(None)))
+            tier = self._tiers.tier_of(model, rows)
+            progress = self._tiers.next_tier_progress(model, rows)
             top = len(self._tiers.tier_names) - 1
             mask &= (tier < top) & (progress >= self.near_tier_share)
-        return mask
+        return rows_where(rows, mask, xp)
+
+    def _candidates(self, model: LoyaltyModel) -> Any:
+        """Rows that :meth:`eligible` needs to look at (a slice or an ascending array).
+
+        Coupons for tiers above the base tier can only go to the tiers policy's upper
+        rows. Otherwise the pool of the targeted customers still under the limit; a
+        customer who reaches the limit never becomes eligible again, so the pool only
+        shrinks, and it is rebuilt when customers join or reach the limit.
+        """
+        xp = model.xp
+        if self._tier_ids is not None and not bool(xp.any(self._tier_ids == 0)):
+            return self._tiers.upper_rows(model)
+        n = model.population.n
+        if self._pool is None or self._pool[0] != n:
+            rows = self.segment_rows(model, self._segment_ids)
+            if self.per_customer_limit is not None:
+                issued = model.population[f"{self._key}_issued"][rows]
+                rows = as_slice(rows_where(rows, issued < self.per_customer_limit, xp))
+            self._pool = (n, rows)
+        return self._pool[1]
 
     def _affordable(self) -> int | None:
         """Coupons the budget still allows this week (None: no cap)."""
@@ -241,22 +267,26 @@ class CouponPolicy(ParamPolicy):
         xp = model.xp
         pop = model.population
         self._week = dict.fromkeys(("issued", "redeemed", "expired", "holders"), 0)
-        new = xp.nonzero(self.eligible(model, week))[0]
+        new = self.eligible(model, week)
         room = self._affordable()
         if room is not None and room < new.shape[0]:
             priority = model.streams.uniform("coupon_priority", week, new)
             new = xp.sort(new[xp.argsort(priority)[:room]])
-        issued_week = pop[f"{self._key}_issued_week"]
         if new.shape[0]:
-            issued_week[new] = week
+            pop[f"{self._key}_issued_week"][new] = week
             if self.per_customer_limit is not None:
-                pop[f"{self._key}_issued"][new] += xp.uint16(1)
+                issued = pop[f"{self._key}_issued"]
+                issued[new] += xp.uint16(1)
+                if bool(xp.any(issued[new] >= self.per_customer_limit)):
+                    self._pool = None
             self._outstanding += int(new.shape[0])
-        holders = xp.nonzero(issued_week >= 0)[0]
+            self._issued_in[week] = new
+            # holders and new rows are disjoint (holders are not eligible)
+            self._holders = xp.sort(xp.concatenate((self._holders, new)))
         self._week["issued"] = int(new.shape[0])
-        self._week["holders"] = int(holders.shape[0])
+        self._week["holders"] = int(self._holders.shape[0])
         self._index = offers.add_coupon(
-            holders, self.min_spend, self.amount_off, self.pct_off, source=self
+            self._holders, self.min_spend, self.amount_off, self.pct_off, source=self
         )
 
     def settle(self, model: LoyaltyModel, sale: Sale, week: int) -> None:
@@ -280,15 +310,19 @@ class CouponPolicy(ParamPolicy):
         self._week["redeemed"] = int(pos.shape[0])
 
     def end_of_week(self, model: LoyaltyModel, week: int) -> None:
-        """Expire the coupons whose last valid week was this week."""
-        last_issue = week - self.validity_weeks + 1  # coupons issued up to then expire
-        if last_issue < 0:
-            return
+        """Expire the coupons whose last valid week was this week; drop the holders who
+        redeemed or lost theirs."""
         issued_week = model.population[f"{self._key}_issued_week"]
-        expired = model.xp.nonzero((issued_week >= 0) & (issued_week <= last_issue))[0]
-        issued_week[expired] = -1
-        self._outstanding -= int(expired.shape[0])
-        self._week["expired"] = int(expired.shape[0])
+        # coupons issued in earlier weeks expired in earlier weeks; a row whose coupon was
+        # redeemed may hold a newer one
+        rows = self._issued_in.pop(week - self.validity_weeks + 1, None)
+        if rows is not None:
+            expired = rows[issued_week[rows] == week - self.validity_weeks + 1]
+            issued_week[expired] = -1
+            self._outstanding -= int(expired.shape[0])
+            self._week["expired"] = int(expired.shape[0])
+        if self._week["expired"] or self._week["redeemed"]:
+            self._holders = self._holders[issued_week[self._holders] >= 0]
 
     def metrics(self, model: LoyaltyModel) -> dict[str, float]:
         """Coupons issued, redeemed and expired this week, and customers holding one."""

@@ -261,6 +261,16 @@ class TiersPolicy(ParamPolicy):
         """Boolean mask over ``rows``: the customer is a member of the tier program."""
         return self.in_segments(model, self._segment_ids, rows)
 
+    def upper_rows(self, model: LoyaltyModel) -> Any:
+        """Members above the base tier (ascending rows), cached between tier changes
+        (tiers change only in ``end_of_week`` and when customers join)."""
+        if self._upper is None:
+            mask = model.population["tier"] > 0
+            if self._segment_ids is not None:
+                mask &= self.members(model)
+            self._upper = model.xp.nonzero(mask)[0]
+        return self._upper
+
     def next_tier_progress(self, model: LoyaltyModel, rows: Any = slice(None)) -> Any:
         """Window spend over the next tier's ``min_spend``, capped at 1 (float32).
 
@@ -339,7 +349,7 @@ class TiersPolicy(ParamPolicy):
         """
         rows = self._member_rows(model)
         offers.enrol(rows)
-        upper = self._upper_rows(model)
+        upper = self.upper_rows(model)
         tier = model.population["tier"][upper]
         # status is offered even when nobody is above the base tier: a demotion to base
         # must still register against the customer's peak status
@@ -350,16 +360,6 @@ class TiersPolicy(ParamPolicy):
             offers.scale_earn(upper, self._tables["earn"][tier])
         if any(t.discount_pct > 0 for t in self.tiers):
             offers.add_rebate(upper, self._tables["discount"][tier])
-
-    def _upper_rows(self, model: LoyaltyModel) -> Any:
-        """Members above the base tier (ascending rows), cached between tier changes
-        (tiers change only in ``end_of_week`` and when customers join)."""
-        if self._upper is None:
-            mask = model.population["tier"] > 0
-            if self._segment_ids is not None:
-                mask &= self.members(model)
-            self._upper = model.xp.nonzero(mask)[0]
-        return self._upper
 
     def settle(self, model: LoyaltyModel, sale: Sale, week: int) -> None:
         """Member discounts at checkout; keep the sale to read its final net amounts."""
@@ -388,7 +388,7 @@ class TiersPolicy(ParamPolicy):
         pop = model.population
         alive = pop["alive"]
         members = alive if self._segment_ids is None else alive & self.members(model)
-        upper = self._upper_rows(model)
+        upper = self.upper_rows(model)
         upper = upper[alive[upper]]
         counts = xp.bincount(pop["tier"][upper].astype(xp.int64), minlength=len(self.tiers))
         counts[0] = int(xp.count_nonzero(members)) - int(upper.shape[0])
@@ -559,7 +559,7 @@ class TiersPolicy(ParamPolicy):
         if not any(t.service_cost_per_week > 0 for t in self.tiers):
             return
         pop = model.population
-        upper = self._upper_rows(model)
+        upper = self.upper_rows(model)
         cost = self._tables["service"][pop["tier"][upper]]
         charged = (cost > 0) & (pop["last_purchase"][upper] > week - ACTIVE_WINDOW_WEEKS)
         if charged.any():

@@ -139,3 +139,14 @@ def as_slice(rows: Any) -> Any:
     if contiguous and (n < 3 or bool((rows[1:] > rows[:-1]).all())):
         return slice(int(rows[0]), int(rows[-1]) + 1)
     return rows
+
+
+def rows_where(rows: Any, mask: Any, xp: ModuleType) -> Any:
+    """The rows of ``rows`` (a slice or an ascending array of rows) where ``mask`` is true.
+
+    ``mask`` is a boolean array over ``rows``; the result is an ascending array of rows.
+    """
+    local = xp.nonzero(mask)[0]
+    if isinstance(rows, slice):
+        return local + rows.start if rows.start else local
+    return rows[local]

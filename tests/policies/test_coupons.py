@@ -456,6 +456,59 @@ def test_invariants_over_random_parameters(params, seed):
     assert model.weekly["cost_coupons"].sum() == pytest.approx(live.spent)
 
 
+def dense_reference(expected):
+    """A policy class that checks the sparse bookkeeping of the model's coupon policy
+    against dense definitions: run before it (order 19) it records who is eligible; run
+    after it (order 21) it checks that exactly those got a coupon (without a budget) and
+    that the holders on offer are exactly the rows with a coupon."""
+
+    class DenseReference(Policy):
+        name = "dense_reference"
+
+        def __init__(self, order):
+            self.order = order
+
+        def make_offers(self, model, offers, week):
+            pop = model.population
+            p = next(p for p in model.policies if isinstance(p, CouponPolicy))
+            issued_week = column(model, "issued_week")
+            if self.order < p.order:
+                mask = issued_week < 0
+                if p.per_customer_limit is not None:
+                    mask &= column(model, "issued") < p.per_customer_limit
+                if p.segments is not None:
+                    ids = [model.segment_names.index(s) for s in p.segments]
+                    mask &= np.isin(pop["segment"], ids)
+                if p.trigger == "first_purchase":
+                    mask &= pop["purchases"] == 0
+                elif p.trigger == "inactive":
+                    mask &= pop["last_purchase"] <= week - p.inactive_weeks
+                elif p.trigger == "birthday":
+                    mask &= pop[BIRTHDAY_COLUMN] == week_of_year(week)
+                expected["rows"] = np.flatnonzero(mask)
+                return
+            if p.budget is None:
+                np.testing.assert_array_equal(np.flatnonzero(issued_week == week),
+                                              expected["rows"])
+            held = [c.rows for c in offers.coupons if c.source is p]
+            np.testing.assert_array_equal(held[0] if held else [],
+                                          np.flatnonzero(issued_week >= 0))
+
+    return DenseReference
+
+
+@settings(max_examples=10, deadline=None)
+@given(params=coupon_params(), seed=st.integers(0, 2**32 - 1))
+def test_sparse_bookkeeping_matches_dense_definitions(params, seed):
+    reference = dense_reference({})
+    model = LoyaltyModel(default_population(2000), seed=seed, policies=[
+        CouponPolicy(**params), reference(19), reference(21)])
+    for week in range(1, 16):
+        if week % 4 == 0:
+            model.add_customers("basic", 30)
+        model.step()
+
+
 # ---------------------------------------------------------------- behaviour
 def test_win_back_coupon_reactivates_dormant_customers():
     """ "Spend 200, get 100 off" for dormant customers inactive for 13 weeks."""
