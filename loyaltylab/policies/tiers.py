@@ -189,6 +189,7 @@ class TiersPolicy(ParamPolicy):
     _member_cache: Any = PrivateAttr(default=None)
     _upper: Any = PrivateAttr(default=None)
     _tables: dict[str, Any] = PrivateAttr(default_factory=dict)
+    _offer: dict[str, Any] = PrivateAttr(default_factory=dict)
     _sale: Any = PrivateAttr(default=None)
     _log: Any = PrivateAttr(default_factory=deque)
     _holds: dict[int, list[Any]] = PrivateAttr(default_factory=dict)
@@ -316,6 +317,7 @@ class TiersPolicy(ParamPolicy):
             ),
         }
         self._member_cache = None
+        self._offer = {}
         self._sale = None
         self._log = deque()
         self._holds = {}
@@ -345,21 +347,47 @@ class TiersPolicy(ParamPolicy):
         """Enrolment, status, earn multiplier and member-discount rebate of members.
 
         Base-tier members have status 0, multiplier 1 and no discount (the defaults of
-        the offers), so only members above the base tier are touched.
+        the offers), so only members above the base tier are touched. The values are
+        kept per row across weeks and lent to the offers (they change only with tiers).
         """
         rows = self._member_rows(model)
         offers.enrol(rows)
         upper = self.upper_rows(model)
-        tier = model.population["tier"][upper]
+        offer = self._offer_arrays(model)
         # status is offered even when nobody is above the base tier: a demotion to base
         # must still register against the customer's peak status
-        offers.set_status(upper, self._tables["status"][tier])
+        if not offers.lend("status", offer["status"]):
+            offers.set_status(upper, offer["status"][upper])
         if not upper.size:
             return
-        if any(t.earn_multiplier != 1.0 for t in self.tiers):
-            offers.scale_earn(upper, self._tables["earn"][tier])
-        if any(t.discount_pct > 0 for t in self.tiers):
-            offers.add_rebate(upper, self._tables["discount"][tier])
+        if any(t.earn_multiplier != 1.0 for t in self.tiers) and not offers.lend(
+                "earn_multiplier", offer["earn"]):
+            offers.scale_earn(upper, offer["earn"][upper])
+        if any(t.discount_pct > 0 for t in self.tiers) and not offers.lend(
+                "rebate_share", offer["discount"]):
+            offers.add_rebate(upper, offer["discount"][upper])
+
+    def _offer_arrays(self, model: LoyaltyModel) -> dict[str, Any]:
+        """Status, earn multiplier and member discount of every row (float32), rebuilt
+        when customers join and kept up to date by :meth:`_tiers_changed`."""
+        n = model.population.n
+        if not self._offer or self._offer["status"].shape[0] != n:
+            xp = model.xp
+            self._offer = {"status": xp.zeros(n, dtype=xp.float32),
+                           "earn": xp.ones(n, dtype=xp.float32),
+                           "discount": xp.zeros(n, dtype=xp.float32)}
+            self._tiers_changed(model, self.upper_rows(model))
+        return self._offer
+
+    def _tiers_changed(self, model: LoyaltyModel, rows: Any) -> None:
+        """Bring the offer arrays of ``rows`` up to date with their (new) tiers; the base
+        tier has the offers' defaults."""
+        if not self._offer:
+            return
+        tier = model.population["tier"][rows]
+        upper = tier > 0
+        for name, default in (("status", 0.0), ("earn", 1.0), ("discount", 0.0)):
+            self._offer[name][rows] = model.xp.where(upper, self._tables[name][tier], default)
 
     def settle(self, model: LoyaltyModel, sale: Sale, week: int) -> None:
         """Member discounts at checkout; keep the sale to read its final net amounts."""
@@ -376,10 +404,8 @@ class TiersPolicy(ParamPolicy):
 
     def end_of_week(self, model: LoyaltyModel, week: int) -> None:
         """Window update, upgrades, reviews and resets, then service cost."""
-        self._upper = None
         self._record_week(model, week)
         self._review_due(model, week)
-        self._upper = None
         self._charge_service(model, week)
 
     def metrics(self, model: LoyaltyModel) -> dict[str, float]:
@@ -454,10 +480,16 @@ class TiersPolicy(ParamPolicy):
                 )
         if rows.size:
             qualified = self._qualified(model, rows, ranks=None)
-            up = qualified > pop["tier"][rows]
+            current = pop["tier"][rows]
+            up = qualified > current
             moved = rows[up]
             pop["tier"][moved] = qualified[up]
             pop["tier_hold_until"][moved] = -1
+            self._tiers_changed(model, moved)
+            entering = moved[current[up] == 0]
+            if self._upper is not None and entering.size:
+                # rows are unique, so the new upper rows are not among the cached ones
+                self._upper = xp.sort(xp.concatenate((self._upper, entering)))
 
     def _review_due(self, model: LoyaltyModel, week: int) -> None:
         """Reviews at period end and at the end of extensions; resets after them."""
@@ -553,6 +585,8 @@ class TiersPolicy(ParamPolicy):
                 pop["tier_hold_until"][kept] = until
                 self._holds.setdefault(until, []).append(kept)
         pop["tier"][rows] = new
+        self._tiers_changed(model, rows)
+        self._upper = None
 
     def _charge_service(self, model: LoyaltyModel, week: int) -> None:
         """Service cost per active member-week of the tiers that have one."""

@@ -11,6 +11,12 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
+import numpy as np
+
+#: Offer fields with one value per customer row.
+_DENSE_FIELDS = ("goal_progress", "rebate_share", "status", "enrolled", "dropout_multiplier",
+                 "reminded", "earn_multiplier")
+
 
 @dataclass
 class CouponOffer:
@@ -63,6 +69,14 @@ class Offers:
         ``sale.interaction_counts``.
     coupons : list of CouponOffer
         Coupons held this week.
+
+    Notes
+    -----
+    A policy that keeps a field's values up to date across weeks (tier status changes
+    only when a tier does) can :meth:`lend` its array instead of writing the field every
+    week; the field is then that array, read-only, and the first later write to the
+    field works on a copy. So the offers of a week are valid during that week: copy them
+    to keep them.
     """
 
     def __init__(self, n: int, xp: ModuleType) -> None:
@@ -77,13 +91,38 @@ class Offers:
         self.earn_multiplier: Any = None
         self.interaction_rows: Any = None
         self.coupons: list[CouponOffer] = []
+        self._lent: set[str] = set()
 
     def _dense(self, name: str, dtype: Any, fill: Any) -> Any:
+        """The field's array, to write to: built on first use, copied if it is lent."""
         array = getattr(self, name)
         if array is None:
             array = self.xp.full(self.n, fill, dtype=dtype)
             setattr(self, name, array)
+        elif name in self._lent:
+            self._lent.discard(name)
+            array = array.copy()
+            setattr(self, name, array)
         return array
+
+    def lend(self, name: str, array: Any) -> bool:
+        """Make ``array`` (one value per customer row, of the field's dtype) the field
+        ``name`` (e.g. ``"status"``) without copying it, if the field is still unset.
+
+        The field becomes a read-only view and the caller keeps the array up to date for
+        later weeks. Returns False, lending nothing, if the field is set already: the
+        caller then writes its values with the field's setter.
+        """
+        if name not in _DENSE_FIELDS:
+            raise ValueError(f"name: no dense offer field {name!r}; fields are {_DENSE_FIELDS}")
+        if getattr(self, name) is not None:
+            return False
+        view = array.view()
+        if isinstance(view, np.ndarray):  # CuPy arrays cannot be made read-only
+            view.flags.writeable = False
+        setattr(self, name, view)
+        self._lent.add(name)
+        return True
 
     def _set(self, name: str, dtype: Any, fill: Any, rows: Any, values: Any) -> None:
         """``field[rows] = values``; a first write to every row builds the array at once."""
@@ -102,7 +141,7 @@ class Offers:
         if self.rebate_share is None:
             self._set("rebate_share", self.xp.float32, 0.0, rows, share)
         else:
-            self.rebate_share[rows] += share
+            self._dense("rebate_share", self.xp.float32, 0.0)[rows] += share
 
     def set_status(self, rows: Any, status: Any) -> None:
         """Set the tier status (in [0, 1]) of ``rows``."""

@@ -1,3 +1,4 @@
+import copy
 import time
 
 import numpy as np
@@ -10,7 +11,7 @@ from loyaltylab.agents import btyd_population, default_population
 from loyaltylab.agents.segments import PopulationSpec
 from loyaltylab.policies.registry import make
 from loyaltylab.policies.tiers import Extension, Tier, TiersPolicy
-from loyaltylab.sim import LoyaltyModel, Sale
+from loyaltylab.sim import LoyaltyModel, Policy, Sale
 
 BTYD = btyd_population(3, r=0.2, alpha=4.0, a=0.8, b=2.4)
 
@@ -19,7 +20,8 @@ class Script:
     """Test behaviour: customers buy exactly what the plan says, nobody drops out.
 
     ``plan`` maps week -> {row: gross} or {row: (gross, purchases)}; one purchase by
-    default. The offers of each week are kept in ``offers``.
+    default. A copy of the offers of each week is kept in ``offers`` (offer arrays are
+    valid during their week only: lent arrays follow the tiers).
     """
 
     def __init__(self, plan):
@@ -46,7 +48,10 @@ class Script:
         )
 
     def update(self, model, rows, sale, offers, week):
-        self.offers[week] = offers
+        kept = self.offers[week] = copy.copy(offers)
+        for name, value in vars(offers).items():
+            if isinstance(value, np.ndarray):
+                setattr(kept, name, value.copy())
 
 
 def scripted(plan, policy, size=3, segments=None):
@@ -297,6 +302,32 @@ def tier_lists(draw):
     return tiers
 
 
+class OffersFromTiers(Policy):
+    """Checks, right after the tiers policy, that its offers (kept up to date across
+    weeks) are those of the members' current tiers."""
+
+    name = "offers_from_tiers"
+    order = 11
+
+    def make_offers(self, model, offers, week):
+        policy = model.find_policies(TiersPolicy)[0]
+        tier = policy.tier_of(model).astype(np.int64)
+        upper = (tier > 0) & policy.members(model)
+        n_tiers = len(policy.tiers)
+        status = np.array([i / (n_tiers - 1) if n_tiers > 1 else 0.0
+                           for i in range(n_tiers)], dtype=np.float32)[tier]
+        np.testing.assert_array_equal(offers.status, np.where(upper, status, 0.0))
+        if not upper.any():
+            return
+        earn = np.array([t.earn_multiplier for t in policy.tiers], dtype=np.float32)[tier]
+        if offers.earn_multiplier is not None:
+            np.testing.assert_array_equal(offers.earn_multiplier, np.where(upper, earn, 1.0))
+        discount = np.array([t.discount_pct for t in policy.tiers])[tier]
+        if offers.rebate_share is not None:
+            np.testing.assert_array_equal(offers.rebate_share,
+                                          np.where(upper, discount, 0.0).astype(np.float32))
+
+
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     tiers=tier_lists(),
@@ -314,8 +345,8 @@ def test_invariants_over_random_programs(tiers, window, window_weeks, downgrade,
     extension = Extension(tier=tiers[-1].name, min_purchases=1, weeks=2) if extend else None
     policy = TiersPolicy(tiers=tiers, window=window, window_weeks=window_weeks,
                          downgrade=downgrade, extension=extension, segments=segments)
-    model = LoyaltyModel(default_population(2000), policies=[policy, PointsPolicy()],
-                         seed=seed)
+    model = LoyaltyModel(default_population(2000), seed=seed,
+                         policies=[policy, PointsPolicy(), OffersFromTiers()])
     policy = model.find_policies(TiersPolicy)[0]
     pop = model.population
     names = [f"tier_{t.name.lower()}" for t in tiers]
@@ -338,6 +369,8 @@ def test_invariants_over_random_programs(tiers, window, window_weeks, downgrade,
             if t.top_share is None:
                 floor[(spend >= t.min_spend - 1e-6) & (bought >= t.min_purchases)] = i
         assert (tier[members] >= floor[members]).all()
+        np.testing.assert_array_equal(policy.upper_rows(model),
+                                      np.flatnonzero(members & (tier > 0)))
     weekly = model.weekly
     costs = [c for c in weekly.columns if c.startswith("cost_")] + ["program_cost"]
     assert (weekly[costs] >= 0).all().all()
