@@ -111,6 +111,7 @@ class PointsPolicy(ParamPolicy):
     _earn_multiplier: Any = PrivateAttr(default=None)
     _new_members: list[Any] = PrivateAttr(default_factory=list)
     _checkin_cache: Any = PrivateAttr(default=None)
+    _progress: Any = PrivateAttr(default=None)
 
     def setup(self, model: LoyaltyModel) -> None:
         """Check there is one points program; resolve segments; schedule sign-up bonuses."""
@@ -123,6 +124,8 @@ class PointsPolicy(ParamPolicy):
             for i, c in enumerate(self.campaigns)
         ]
         model.points.expiry_weeks = self.expiry_weeks
+        model.points.track_changes()
+        self._progress = None
         self._new_members = [slice(0, model.population.n)]
 
     def on_join(self, model: LoyaltyModel, rows: Any) -> None:
@@ -135,8 +138,8 @@ class PointsPolicy(ParamPolicy):
     def make_offers(self, model: LoyaltyModel, offers: Offers, week: int) -> None:
         """Goal progress, rebate share and enrolment of members; campaign multipliers."""
         xp = model.xp
-        members: Any = slice(None) if self._members is None else xp.nonzero(
-            self._member_mask(model))[0]
+        members = slice(None) if self._members is None else self.segment_rows(
+            model, self._members)
         week_of_year = (week - 1) % 52 + 1
         multiplier = None
         for campaign, seg_ids in zip(self.campaigns, self._campaign_segments, strict=True):
@@ -145,9 +148,9 @@ class PointsPolicy(ParamPolicy):
                     multiplier = xp.ones(model.population.n, dtype=xp.float32)
                 multiplier[self.in_segments(model, seg_ids)] *= campaign.multiplier
         self._multiplier = multiplier
-        progress = model.points.balance(members).astype(xp.float32)
-        progress *= xp.float32(1.0 / self.redemption_block)
-        offers.set_goal_progress(members, xp.minimum(progress, 1.0, out=progress))
+        progress = self._goal_progress(model, members)
+        if not offers.lend("goal_progress", progress):
+            offers.set_goal_progress(members, progress[members])
         rate = self.earn_per_currency * self.value_per_point
         if multiplier is not None:
             rate = rate * multiplier[members]
@@ -158,6 +161,24 @@ class PointsPolicy(ParamPolicy):
         if self.checkin_points:
             offers.request_interactions(self._checkin_rows(model))
         self._earn_multiplier = offers.earn_multiplier
+
+    def _goal_progress(self, model: LoyaltyModel, members: Any) -> Any:
+        """Goal progress ``min(balance / redemption_block, 1)`` of every row (float32, 0
+        for non-members), kept across weeks: only rows whose balance changed since are
+        recomputed (all members when customers joined)."""
+        xp = model.xp
+        n = model.population.n
+        changed = model.points.take_changed()
+        if self._progress is None or self._progress.shape[0] != n:
+            self._progress = xp.zeros(n, dtype=xp.float32)
+            changed = members
+        progress = model.points.balance(changed).astype(xp.float32)
+        progress *= xp.float32(1.0 / self.redemption_block)
+        xp.minimum(progress, 1.0, out=progress)
+        if self._members is not None and not isinstance(changed, slice):
+            progress *= self._member_mask(model, changed)
+        self._progress[changed] = progress
+        return self._progress
 
     def settle(self, model: LoyaltyModel, sale: Sale, week: int) -> None:
         """Redeem blocks at checkout, then earn on the net amount (and check-ins)."""

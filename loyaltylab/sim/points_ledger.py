@@ -41,6 +41,7 @@ class PointsLedger:
         self.xp = population.xp
         self.expiry_weeks: int | None = None
         self._log: dict[int, list[tuple[Any, Any]]] = {}
+        self._changed: list[Any] | None = None
         self.total_earned = 0
         self.total_redeemed = 0
         self.total_expired = 0
@@ -68,6 +69,24 @@ class PointsLedger:
         """Outstanding points of ``rows`` (a view for a slice: do not write to it)."""
         return self._columns()[1][rows]
 
+    def track_changes(self) -> None:
+        """Start recording the rows whose balance changes, for :meth:`take_changed`."""
+        if self._changed is None:
+            self._changed = []
+
+    def take_changed(self) -> Any:
+        """Rows whose balance changed since the last call (or since
+        :meth:`track_changes`), possibly repeated; the record starts afresh."""
+        xp = self.xp
+        if not self._changed:
+            return xp.zeros(0, dtype=xp.int64)
+        parts, self._changed = self._changed, []
+        return parts[0] if len(parts) == 1 else xp.concatenate(parts)
+
+    def _record(self, rows: Any) -> None:
+        if self._changed is not None and rows.shape[0]:
+            self._changed.append(rows)
+
     def _amounts(self, rows: Any, points: Any, what: str) -> tuple[Any, Any]:
         xp = self.xp
         rows = xp.asarray(rows)
@@ -83,6 +102,7 @@ class PointsLedger:
         earned, balance = self._columns()
         earned[rows] += points.astype(xp.int32)
         balance[rows] += points.astype(xp.int32)
+        self._record(rows)
         total = int(points.sum())
         self.earned += total
         self.total_earned += total
@@ -99,6 +119,7 @@ class PointsLedger:
             raise ValueError("points: cannot redeem more than the balance")
         _, balance = self._columns()
         balance[rows] -= points.astype(xp.int32)
+        self._record(rows)
         total = int(points.sum())
         self.redeemed += total
         self.total_redeemed += total
@@ -131,6 +152,7 @@ class PointsLedger:
         consumed = earned[rows].astype(xp.int64) - balance[rows]
         lost = xp.maximum(earned_then.astype(xp.int64) - consumed, 0)
         balance[rows] -= lost.astype(xp.int32)
+        self._record(rows)
         total = int(lost.sum())
         self.expired += total
         self.total_expired += total

@@ -7,7 +7,7 @@ from scripted import scripted_model
 from loyaltylab.agents import default_population
 from loyaltylab.policies.checker import check_policy
 from loyaltylab.policies.points import Campaign, PointsPolicy
-from loyaltylab.sim import LoyaltyModel
+from loyaltylab.sim import LoyaltyModel, Policy
 
 PLAIN = dict(earn_per_currency=1.0, value_per_point=0.1, redemption_block=100, signup_bonus=0,
              campaigns=[], earn_cap_per_week=None)
@@ -88,6 +88,40 @@ def test_ledger_balances_and_costs_stay_non_negative(earn, value, block, expiry,
     policy = PointsPolicy(earn_per_currency=earn, value_per_point=value, redemption_block=block,
                           expiry_weeks=expiry, earn_cap_per_week=cap, checkin_points=3)
     check_policy(policy, population=default_population(1500), weeks=16, seed=seed)
+
+
+class ProgressFromBalances(Policy):
+    """Checks, right after the points policy, that the goal progress on offer (kept up
+    to date across weeks) is that of the members' current balances."""
+
+    name = "progress_from_balances"
+    order = 31
+
+    def make_offers(self, model, offers, week):
+        policy = model.find_policies(PointsPolicy)[0]
+        members = np.ones(model.population.n, dtype=bool)
+        if policy.segments is not None:
+            ids = [model.segment_names.index(s) for s in policy.segments]
+            members = np.isin(model.population["segment"], ids)
+        progress = model.points.balance().astype(np.float32) * np.float32(
+            1 / policy.redemption_block)
+        np.testing.assert_array_equal(offers.goal_progress,
+                                      np.where(members, np.minimum(progress, 1), 0))
+
+
+@settings(max_examples=6, deadline=None)
+@given(block=st.integers(1, 500), expiry=st.one_of(st.none(), st.integers(1, 6)),
+       segments=st.sampled_from([None, ["basic"], ["core_loyal", "dormant"]]),
+       seed=st.integers(0, 10_000))
+def test_goal_progress_kept_up_to_date_matches_the_balances(block, expiry, segments, seed):
+    policy = PointsPolicy(redemption_block=block, expiry_weeks=expiry, segments=segments,
+                          checkin_points=3)
+    model = LoyaltyModel(default_population(1500), seed=seed,
+                         policies=[policy, ProgressFromBalances()])
+    for week in range(1, 13):
+        if week % 5 == 0:
+            model.add_customers("basic", 20)
+        model.step()
 
 
 SPEC = default_population(30_000)
