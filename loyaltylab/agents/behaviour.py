@@ -32,7 +32,7 @@ from typing import Any
 
 from loyaltylab.agents.response import ResponseCoefficients
 from loyaltylab.agents.satisfaction import Satisfaction, SatisfactionCoefficients
-from loyaltylab.sim import LoyaltyModel, Offers, Sale, as_slice
+from loyaltylab.sim import LoyaltyModel, Offers, Sale, as_slice, take_rows
 from loyaltylab.sim.variates import (
     geometric_trials,
     poisson_count_given_positive,
@@ -97,15 +97,13 @@ class CustomerBehaviour:
         else:
             # Thinning: with m <= exp(bound), only customers with u > exp(-lambda e^bound)
             # can buy; their exact rate decides. Same decisions as the dense path.
-            lam = pop["lam"][rows]
-            local = xp.nonzero(u > xp.exp(lam * xp.float32(-math.exp(bound))))[0]
-            cand = local if isinstance(rows, slice) else rows[local]
-            alive = pop["alive"][cand]
-            local, cand = local[alive], cand[alive]
-            rate = self.purchase_rate(model, cand, offers, week)
-            buy = u[local] > xp.exp(-rate)
+            least = xp.multiply(pop["lam"][rows], xp.float32(-math.exp(bound)))
+            local = xp.nonzero(u > xp.exp(least, out=least))[0]
+            local = local[pop["alive"][take_rows(rows, local)]]
+            rate = self.purchase_rate(model, take_rows(rows, local), offers, week)
+            buy = xp.nonzero(u[local] > xp.exp(-rate))[0]
             local, rate = local[buy], rate[buy]
-        buyers = local if isinstance(rows, slice) else rows[local]
+        buyers = take_rows(rows, local)
 
         purchases = poisson_count_given_positive(
             rate, streams.uniform("purchase", week, buyers), xp
@@ -126,10 +124,9 @@ class CustomerBehaviour:
         if offers.interaction_rows is not None:
             asked = offers.interaction_rows
             if not isinstance(rows, slice):
-                asked = xp.intersect1d(asked, rows, assume_unique=True)
-            counts = self.interactions(model, asked, week)
-            some = xp.nonzero(counts)[0]
-            interaction_rows, interaction_counts = asked[some], counts[some]
+                asked = xp.intersect1d(xp.arange(pop.n)[asked], rows, assume_unique=True)
+            some, interaction_counts = self._interactions_of(model, asked, week)
+            interaction_rows = take_rows(asked, some)
         return Sale(
             rows=buyers,
             purchases=purchases,
@@ -387,28 +384,48 @@ class CustomerBehaviour:
         Drawn on demand (a policy that rewards interactions asks for them); dropped-out
         customers do not interact.
         """
+        some, counts = self._interaction_draws(model, rows, week)
+        size = len(range(model.population.n)[rows]) if isinstance(rows, slice) else len(rows)
+        dense = model.xp.zeros(size, dtype=model.xp.int64)
+        dense[some] = counts
+        return dense
+
+    def _interactions_of(self, model: LoyaltyModel, rows: Any, week: int) -> tuple[Any, Any]:
+        """Positions in ``rows`` of the customers who interact this week, and how often;
+        without the dense counts unless a subclass overrides :meth:`interactions`."""
+        if type(self).interactions is CustomerBehaviour.interactions:
+            return self._interaction_draws(model, rows, week)
+        counts = self.interactions(model, rows, week)
+        some = model.xp.nonzero(counts)[0]
+        return some, counts[some]
+
+    def _interaction_draws(self, model: LoyaltyModel, rows: Any, week: int) -> tuple[Any, Any]:
+        """:meth:`interactions` as the positions in ``rows`` of the nonzero counts (ascending)
+        and those counts (int64)."""
         xp = model.xp
         pop = model.population
         rows = as_slice(rows)
         eta_by_segment = model.segment_params["interactions_per_week"]
-        u = model.streams.dense_uniform("interaction", week, pop.n)[rows]
+        if isinstance(rows, slice):  # only the draws of these rows
+            start, stop, _ = rows.indices(pop.n)
+            u = model.streams.dense_uniform("interaction", week, stop, start)
+        else:
+            u = model.streams.dense_uniform("interaction", week, pop.n)[rows]
         # thinning: only draws below the largest P(N >= 1) can mean an interaction
-        counts = xp.zeros(u.shape, dtype=xp.int64)
         # (over the segments in ``rows``; the margin covers float32 rounding)
         seg = pop["segment"][rows]
         if not seg.shape[0]:
-            return counts
+            return xp.zeros(0, dtype=xp.int64), xp.zeros(0, dtype=xp.int64)
         eta_max = float(xp.max(eta_by_segment[int(seg.min()) : int(seg.max()) + 1]))
         largest = -math.expm1(-eta_max) + 1e-6
         some = xp.nonzero(u < largest)[0]
-        idx = some + (rows.start or 0) if isinstance(rows, slice) else rows[some]
+        idx = take_rows(rows, some)
         eta = eta_by_segment[pop["segment"][idx]]
         p1 = -xp.expm1(-eta)
         hit = (u[some] < p1) & pop["alive"][idx]
         some, eta, p1 = some[hit], eta[hit], p1[hit]
         # u lies on the float32 grid k / 2^24: its cell's midpoint is uniform on (0, 1)
-        counts[some] = poisson_count_given_positive(eta, (u[some] + 2.0**-25) / p1, xp)
-        return counts
+        return some, poisson_count_given_positive(eta, (u[some] + 2.0**-25) / p1, xp)
 
     # ------------------------------------------------------------------ step 4
     def update(
@@ -426,7 +443,10 @@ class CustomerBehaviour:
         if offers.status is not None:
             pop.ensure_column("peak_status", xp.float32, 0.0)
             peak = pop["peak_status"]
-            peak[rows] = xp.maximum(peak[rows], offers.status[rows])
+            if isinstance(rows, slice):  # a view: update it in place
+                xp.maximum(peak[rows], offers.status[rows], out=peak[rows])
+            else:
+                peak[rows] = xp.maximum(peak[rows], offers.status[rows])
         if offers.enrolled is not None:
             pop.ensure_column("enrol_week", xp.int16, -1)
             enrol = pop["enrol_week"]

@@ -8,7 +8,7 @@ from loyaltylab.sim.model import ACTIVE_WINDOW_WEEKS, CustomerSource, LoyaltyMod
 from loyaltylab.sim.offers import CouponOffer, Offers
 from loyaltylab.sim.points_ledger import PointsLedger
 from loyaltylab.sim.policy import ORDER, Policy
-from loyaltylab.sim.population import Population, as_slice, rows_where
+from loyaltylab.sim.population import Population, as_slice, rows_where, take_rows
 from loyaltylab.sim.sale import Sale
 from loyaltylab.sim.streams import Streams
 
@@ -31,5 +31,6 @@ __all__ = [
     "as_slice",
     "get_namespace",
     "rows_where",
+    "take_rows",
     "to_numpy",
 ]

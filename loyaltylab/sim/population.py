@@ -141,12 +141,17 @@ def as_slice(rows: Any) -> Any:
     return rows
 
 
+def take_rows(rows: Any, local: Any) -> Any:
+    """``rows[local]`` for ``rows`` a slice (of step 1) or an array of rows: the rows at
+    positions ``local`` (an array of int)."""
+    if isinstance(rows, slice):
+        return local + rows.start if rows.start else local
+    return rows[local]
+
+
 def rows_where(rows: Any, mask: Any, xp: ModuleType) -> Any:
     """The rows of ``rows`` (a slice or an ascending array of rows) where ``mask`` is true.
 
     ``mask`` is a boolean array over ``rows``; the result is an ascending array of rows.
     """
-    local = xp.nonzero(mask)[0]
-    if isinstance(rows, slice):
-        return local + rows.start if rows.start else local
-    return rows[local]
+    return take_rows(rows, xp.nonzero(mask)[0])

@@ -97,26 +97,32 @@ class Streams:
         """
         return np.random.Generator(np.random.PCG64(self._child(purpose, keys)))
 
-    def dense_uniform(self, purpose: str, week: int, n: int) -> Any:
-        """One float32 uniform on [0, 1) for each of the first ``n`` customer rows.
+    def dense_uniform(self, purpose: str, week: int, n: int, start: int = 0) -> Any:
+        """One float32 uniform on [0, 1) for each customer row ``start .. n - 1``.
 
-        Row ``i`` gets the same value for any ``n > i``. The week's arrays are cached
-        (read-only), so several behaviours asking for the same draws share one array.
+        Row ``i`` gets the same value for any ``n > i`` and ``start <= i``. The week's
+        arrays of all rows (``start = 0``) are cached (read-only), so several behaviours
+        asking for the same draws share one array.
         """
         cached = self._dense.get((purpose, week))
         if cached is not None and cached.shape[0] == n:
-            return cached
+            return cached[start:]
         child = self._child(purpose, (week, _DENSE))
         if self.xp is np:
-            values = np.random.Generator(np.random.PCG64(child)).random(n, dtype=np.float32)
+            # A float32 takes 32 bits of a 64-bit PCG64 output (low half first), so the
+            # generator can skip the rows before ``start`` two at a time.
+            bits = np.random.PCG64(child)
+            bits.advance(start // 2)
+            values = np.random.Generator(bits).random(n - start + start % 2, dtype=np.float32)
+            values = values[start % 2 :]
+            values.flags.writeable = False
         else:
             seed = int(child.generate_state(1, np.uint64)[0])
-            values = self.xp.random.default_rng(seed).random(n, dtype=self.xp.float32)
-        if self.xp is np:
-            values.flags.writeable = False
-        if any(w != week for _, w in self._dense):
-            self._dense.clear()
-        self._dense[(purpose, week)] = values
+            values = self.xp.random.default_rng(seed).random(n, dtype=self.xp.float32)[start:]
+        if start == 0:
+            if any(w != week for _, w in self._dense):
+                self._dense.clear()
+            self._dense[(purpose, week)] = values
         return values
 
     def _key(self, purpose: str, week: int) -> int:

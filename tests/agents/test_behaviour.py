@@ -153,6 +153,35 @@ def test_interactions_and_redemption_wish_match_segment_rates():
         assert abs(share - p) < 4 * np.sqrt(p * (1 - p) / np.sum(seg == s))
 
 
+def test_interactions_of_any_rows_agree_with_all_rows():
+    model = LoyaltyModel(default_population(5000), seed=14)
+    behaviour = model.behaviours[0]
+    everyone = behaviour.interactions(model, slice(None), 3)
+    np.testing.assert_array_equal(behaviour.interactions(model, slice(1800, 3700), 3),
+                                  everyone[1800:3700])
+    rows = np.arange(5, 5000, 7)
+    np.testing.assert_array_equal(behaviour.interactions(model, rows, 3), everyone[rows])
+
+
+class DenseInteractions(CustomerBehaviour):
+    """Overrides :meth:`interactions` (with the same counts), so the engine reads dense
+    counts instead of the sparse draws."""
+
+    def interactions(self, model, rows, week):
+        return super().interactions(model, rows, week)
+
+
+def test_sparse_interactions_give_the_same_run_as_dense_counts():
+    spec = default_population(4000)
+    dense_spec = PopulationSpec(size=spec.size, segments=spec.segments, shares=spec.shares,
+                                behaviour=DenseInteractions())
+    plain = LoyaltyModel(spec, policies=full_strategy(), seed=15)
+    dense = LoyaltyModel(dense_spec, policies=full_strategy(), seed=15)
+    plain.run(8)
+    dense.run(8)
+    pd.testing.assert_frame_equal(plain.weekly, dense.weekly)
+
+
 class HolidayRush(CustomerBehaviour):
     """Worked example of extending the agent model: purchase rates double in December.
 

@@ -14,6 +14,16 @@ def test_dense_uniform_is_prefix_stable_so_growth_keeps_luck():
     assert small.dtype == np.float32
 
 
+@pytest.mark.parametrize("start", [0, 1, 2, 7, 500, 999])
+def test_dense_uniform_of_later_rows_skips_the_earlier_ones_exactly(start):
+    full = Streams(5).dense_uniform("interaction", 3, 1001)
+    part = Streams(5).dense_uniform("interaction", 3, 1001, start=start)
+    np.testing.assert_array_equal(part, full[start:])
+    s = Streams(5)
+    s.dense_uniform("interaction", 3, 1001)  # cached: the same values again
+    np.testing.assert_array_equal(s.dense_uniform("interaction", 3, 1001, start=start), part)
+
+
 def test_counter_uniform_depends_only_on_row_week_purpose_draw():
     s = Streams(9)
     rows = np.array([4, 17, 99])
