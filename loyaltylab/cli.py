@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
+import signal
 import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from types import FrameType
 
 import pandas as pd
 
 from loyaltylab.agents import default_population
-from loyaltylab.experiments import ScenarioError, load_scenario
+from loyaltylab.experiments import (
+    ExperimentResult,
+    ScenarioError,
+    default_destination,
+    load_scenario,
+    run,
+)
 from loyaltylab.policies import full_strategy
 from loyaltylab.sim import ACTIVE_WINDOW_WEEKS, LoyaltyModel
 
@@ -145,6 +154,103 @@ def validate(args: argparse.Namespace) -> int:
     return 0
 
 
+#: Metrics the command line prints, with their labels and formats.
+HEADLINE = (
+    ("retention", "retention at horizon", "{:.1%}"),
+    ("churn", "churn", "{:.1%}"),
+    ("repurchase_rate", "repurchase rate", "{:.1%}"),
+    ("purchase_frequency", "purchases per customer", "{:.2f}"),
+    ("average_order_value", "average order value", "{:,.0f}"),
+    ("net_revenue", "net revenue per customer", "{:,.0f}"),
+    ("program_cost", "program cost per customer", "{:,.0f}"),
+    ("cost_to_revenue", "cost-to-revenue", "{:.1%}"),
+    ("margin", "margin per customer", "{:,.0f}"),
+    ("clv", "CLV per customer", "{:,.0f}"),
+    ("nps", "NPS", "{:+.1f}"),
+    ("points_liability", "points liability per customer", "{:,.1f}"),
+    ("breakage", "breakage", "{:.1%}"),
+    ("roi", "ROI", "{:+.2f}"),
+    ("payback_week", "payback week", "{:.0f}"),
+)
+
+
+def _cell(fmt: str, value: float, low: float = math.nan, high: float = math.nan) -> str:
+    if value is None or math.isnan(value):
+        return "-"
+    text = fmt.format(value)
+    if not (math.isnan(low) or math.isnan(high)):
+        text += f" [{fmt.format(low)}, {fmt.format(high)}]"
+    return text
+
+
+def headline_table(result: ExperimentResult) -> pd.DataFrame:
+    """The headline metrics of each arm, estimates with 95% intervals."""
+    summary = result.summary.set_index(["arm", "metric"])
+    control = result.scenario.control.name
+    columns: dict[str, list[str]] = {}
+    for arm in result.scenario.arms:
+        cells, effects = [], []
+        for metric, _, fmt in HEADLINE:
+            if (arm.name, metric) not in summary.index:
+                cells.append("-")
+                effects.append("-")
+                continue
+            row = summary.loc[(arm.name, metric)]
+            cells.append(_cell(fmt, row["estimate"], row["ci_low"], row["ci_high"]))
+            effects.append(_cell(fmt, row["effect_vs_control"], row["effect_ci_low"],
+                                 row["effect_ci_high"]))
+        columns[arm.name] = cells
+        if arm.name != control:
+            columns[f"{arm.name} - {control}"] = effects
+    return pd.DataFrame(columns, index=[label for _, label, _ in HEADLINE])
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Run a scenario's experiment and write its results folder."""
+    scenario = load_scenario(args.scenario)
+    out = Path(args.out) if args.out else default_destination(scenario.name)
+    signal.signal(signal.SIGTERM, _terminate)
+    size = args.size or scenario.population.size
+    replications = args.replications or scenario.replications
+    print(f"loyaltylab: {scenario.name}: {size:,} customers, {len(scenario.arms)} arms, "
+          f"{replications} replications of {scenario.horizon_weeks} weeks, "
+          f"{scenario.mode} mode", flush=True)
+    try:
+        result = run(scenario, out=out, seed=args.seed, replications=args.replications,
+                     size=args.size, workers=args.workers, executor=args.executor,
+                     scheduler=args.scheduler, progress=not args.quiet)
+    except KeyboardInterrupt:
+        print("loyaltylab: interrupted; no results written", file=sys.stderr)
+        return 130
+    currency = result.scenario.economics.currency
+    what = "mean of simulated pilots" if scenario.mode == "field" else "paired, twin worlds"
+    print(f"\nPer arm over {scenario.horizon_weeks} weeks (money in {currency}; "
+          f"95% intervals over replications; effects {what}):")
+    print(headline_table(result).to_string())
+    if len(result.targets):
+        print("\nThe strategy's targets (met: the whole 95% interval is past the threshold):")
+        targets = result.targets.assign(
+            estimate=[_cell("{:+.1%}", e, lo, hi) for e, lo, hi in
+                      result.targets[["estimate", "ci_low", "ci_high"]].itertuples(index=False)])
+        print(targets[["arm", "target", "estimate", "status"]].to_string(index=False))
+    if result.trials is not None:
+        power = result.summary.dropna(subset=["power"])
+        print(f"\nPower of a pilot with {size:,} customers (share of {replications} simulated "
+              f"pilots with a significant effect, Holm-corrected, alpha 0.05):")
+        print(power[["arm", "metric", "effect_vs_control", "twin_effect", "power"]]
+              .round(4).to_string(index=False))
+    print(f"\nResults written to {out} ({result.manifest['run_seconds']:.1f} s)")
+    return 0
+
+
+def _workers(text: str) -> int:
+    return _positive("--workers", 1024)(text)  # type: ignore[operator,no-any-return]
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="loyaltylab", description="Design loyalty programs before they launch."
@@ -160,6 +266,21 @@ def build_parser() -> argparse.ArgumentParser:
                      help="program design: none, or the full strategy compared with none")
     sim.add_argument("--out", help="write the weekly series to this CSV file")
     sim.set_defaults(func=simulate)
+    exp = sub.add_parser("run", help="run a scenario's experiment and write its results")
+    exp.add_argument("scenario", help="scenario TOML file")
+    exp.add_argument("--out", help="results folder (default results/<scenario>-<timestamp>)")
+    exp.add_argument("--seed", type=int, help="override the scenario's seed")
+    exp.add_argument("--replications", type=_positive("--replications"),
+                     help="override the scenario's replications")
+    exp.add_argument("--size", type=_positive("--size"),
+                     help="override the population size for a quick look")
+    exp.add_argument("--workers", type=_workers, default=len(os.sched_getaffinity(0)),
+                     help="local worker processes (default: the available cores)")
+    exp.add_argument("--executor", choices=("local", "dask"), default="local",
+                     help="where replications run (dask needs --scheduler)")
+    exp.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://host:8786")
+    exp.add_argument("--quiet", action="store_true", help="no progress bar")
+    exp.set_defaults(func=run_command)
     val = sub.add_parser("validate", help="check a scenario file without running it")
     val.add_argument("scenario", help="scenario TOML file")
     val.set_defaults(func=validate)

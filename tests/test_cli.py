@@ -1,9 +1,14 @@
 """End-to-end test of the command line."""
 
+import signal
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def run(*args, cwd=None):
@@ -43,3 +48,49 @@ def test_bad_input_exits_2_naming_the_option(tmp_path):
     assert "--size: must be >= 1" in result.stderr
     assert not (tmp_path / "w.csv").exists()
     assert run("simulate", "--weeks", "many").returncode == 2
+
+
+def test_run_writes_a_results_folder_and_prints_the_comparison(tmp_path):
+    out = tmp_path / "results" / "wb"
+    result = run("run", "scenarios/winback.toml", "--size", "3000", "--replications", "2",
+                 "--workers", "2", "--out", str(out), "--quiet", cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert "retention at horizon" in result.stdout and "targets" in result.stdout
+    assert {p.name for p in out.iterdir()} == {
+        "manifest.json", "summary.csv", "targets.csv", "weekly.parquet", "customers.parquet"}
+    summary = pd.read_csv(out / "summary.csv")
+    assert set(summary["arm"]) == {"no campaign", "win-back pack",
+                                   "win-back pack and double points"}
+    again = run("run", "scenarios/winback.toml", "--size", "3000", "--replications", "2",
+                "--workers", "1", "--out", str(tmp_path / "again"), "--quiet", cwd=ROOT)
+    assert again.returncode == 0, again.stderr
+    pd.testing.assert_frame_equal(summary, pd.read_csv(tmp_path / "again" / "summary.csv"))
+
+
+def test_run_rejects_bad_input_with_exit_2_and_writes_nothing(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text((ROOT / "scenarios/winback.toml").read_text().replace(
+        "min_spend = 200", "min_spend = 50"))
+    result = run("run", str(bad), "--out", str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert "arms[1].policies[0].min_spend" in result.stderr
+    existing = tmp_path / "full"
+    existing.mkdir()
+    (existing / "x").write_text("x")
+    result = run("run", "scenarios/winback.toml", "--out", str(existing), cwd=ROOT)
+    assert result.returncode == 2 and "already exists" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.toml", "full"]
+
+
+def test_run_killed_midway_leaves_no_results_folder(tmp_path):
+    out = tmp_path / "killed"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "loyaltylab", "run", "scenarios/full_strategy.toml",
+         "--size", "100000", "--replications", "20", "--workers", "1", "--out", str(out)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(4)
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "no results written" in stderr
+    assert list(tmp_path.iterdir()) == []

@@ -1,6 +1,13 @@
-"""Experiments: scenario files (validated on load), and later the A/B runner, metrics
-and reports."""
+"""Experiments: scenario files, the A/B runner, metrics, statistics and results."""
 
+from loyaltylab.experiments.metrics import ArmOutcome, simulate_arm
+from loyaltylab.experiments.results import (
+    ExperimentResult,
+    default_destination,
+    read_results,
+    write_results,
+)
+from loyaltylab.experiments.runner import TARGETS, run
 from loyaltylab.experiments.scenario import (
     DESIGNS,
     Arm,
@@ -14,11 +21,19 @@ from loyaltylab.experiments.scenario import (
 
 __all__ = [
     "DESIGNS",
+    "TARGETS",
     "Arm",
+    "ArmOutcome",
+    "ExperimentResult",
     "PolicyConfig",
     "PopulationConfig",
     "Scenario",
     "ScenarioError",
+    "default_destination",
     "load_scenario",
+    "read_results",
+    "run",
+    "simulate_arm",
     "validate_scenario",
+    "write_results",
 ]

@@ -42,7 +42,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from loyaltylab.agents import SEGMENT_NAMES, PopulationSpec, default_population
 from loyaltylab.policies import full_strategy, policy_class
@@ -74,12 +74,17 @@ class PolicyConfig(BaseModel):
 
 
 class Arm(BaseModel):
-    """An arm of the experiment: a name and a program (policies or a named design)."""
+    """An arm of the experiment: a name and a program (policies or a named design).
+
+    ``share`` is the arm's share of the customers in field-trial mode (default: equal
+    shares; give every arm a share, or none).
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(min_length=1)
     control: bool = False
+    share: float | None = Field(None, gt=0, le=1)
     design: str | None = None
     policies: list[PolicyConfig] = Field(default_factory=list)
 
@@ -95,15 +100,35 @@ class Arm(BaseModel):
 
 
 class PopulationConfig(BaseModel):
-    """Who the customers are: a size and a mix of the default segments."""
+    """Who the customers are: a size, and a mix of the default segments or a file.
+
+    ``file`` is a population saved as JSON (``PopulationSpec.model_dump_json()``, e.g.
+    segments calibrated from a transaction log), relative to the scenario file; its size
+    is replaced by ``size``.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     size: int = Field(ge=1)
     segments: dict[str, float] | None = None
+    file: Path | None = None
+    _loaded: PopulationSpec | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _known_segments(self) -> PopulationConfig:
+        if self.file is not None:
+            if self.segments is not None:
+                raise ValueError("file: give a population file or segments, not both")
+            try:
+                text = Path(self.file).read_text(encoding="utf-8")
+            except OSError as exc:
+                raise ValueError(f"file: cannot read {self.file}: {exc.strerror}") from None
+            try:
+                self._loaded = PopulationSpec.model_validate_json(text)
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                raise ValueError(f"file: {self.file} is not a population: "
+                                 f"{_path(tuple(first['loc']))}: {first['msg']}") from None
         if self.segments is not None:
             unknown = sorted(set(self.segments) - set(SEGMENT_NAMES))
             if unknown:
@@ -114,6 +139,8 @@ class PopulationConfig(BaseModel):
     def spec(self, size: int | None = None) -> PopulationSpec:
         """The population specification (optionally with another size)."""
         size = size or self.size
+        if self._loaded is not None:
+            return self._loaded.with_size(size)
         if self.segments is None:
             return default_population(size)
         shares = tuple(float(self.segments.get(name, 0.0)) for name in SEGMENT_NAMES)
@@ -133,6 +160,7 @@ class Scenario(BaseModel):
     replications: int = Field(10, ge=1)
     seed: int = Field(0, ge=0)
     mode: Literal["twin", "field"] = "twin"
+    burn_in_weeks: int | None = Field(None, ge=0, le=520)
     arms: list[Arm] = Field(min_length=2)
 
     @model_validator(mode="after")
@@ -143,7 +171,28 @@ class Scenario(BaseModel):
         controls = [i for i, a in enumerate(self.arms) if a.control]
         if len(controls) > 1:
             raise ValueError(f"arms: one control arm, got {len(controls)}")
+        given = [a.share for a in self.arms if a.share is not None]
+        if given:
+            if len(given) != len(self.arms):
+                raise ValueError("arms: give every arm a share, or none")
+            if abs(sum(given) - 1.0) > 1e-9:
+                raise ValueError(f"arms: shares must sum to 1, got {sum(given):.6g}")
         return self
+
+    @property
+    def burn_in(self) -> int:
+        """Weeks without a program before the start: ``burn_in_weeks``, or by default 13
+        in field-trial mode (the pre-period of CUPED) and 0 in twin-world mode."""
+        if self.burn_in_weeks is not None:
+            return self.burn_in_weeks
+        return 13 if self.mode == "field" else 0
+
+    @property
+    def shares(self) -> list[float]:
+        """Each arm's share of the customers in field-trial mode."""
+        if self.arms[0].share is None:
+            return [1.0 / len(self.arms)] * len(self.arms)
+        return [float(a.share or 0.0) for a in self.arms]
 
     @property
     def control(self) -> Arm:
@@ -249,4 +298,8 @@ def load_scenario(path: str | Path) -> Scenario:
         raise ScenarioError([f"no such file: {path}"], str(path)) from None
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError([f"not valid TOML: {exc}"], str(path)) from None
+    population = data.get("population")
+    if isinstance(population, dict) and isinstance(population.get("file"), str):
+        # A population file is found relative to the scenario file.
+        population["file"] = str(path.parent / population["file"])
     return validate_scenario(data, str(path))

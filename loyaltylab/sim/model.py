@@ -170,14 +170,18 @@ class LoyaltyModel(mesa.Model):
         self.program_start = 0
         self.start_program(policies)
 
-    def start_program(self, policies: Iterable[Policy]) -> None:
+    def start_program(
+        self,
+        policies: Iterable[Policy],
+        reporters: dict[str, Callable[[LoyaltyModel], Any]] | None = None,
+    ) -> None:
         """Launch the program now: set the policies up and restart the weekly table.
 
         The constructor calls this with its ``policies``. Call it yourself on a model
         built without policies, after a burn-in of a few weeks with no program, to
         launch the program on a base with a realistic mix of recent and lapsed buyers
         (the pre-period of a field trial). :attr:`program_start` records the week, and
-        :attr:`weekly` holds the weeks after it.
+        :attr:`weekly` holds the weeks after it, with any extra ``reporters``.
 
         Raises
         ------
@@ -201,6 +205,7 @@ class LoyaltyModel(mesa.Model):
             k = repeats[base]
             self._policy_keys[id(policy)] = base if k == 1 else f"{base}_{k}"
         self.program_start = self.week
+        self._reporters.update(reporters or {})
         for policy in self.policies:
             policy.setup(self)
         self.datacollector = mesa.DataCollector(

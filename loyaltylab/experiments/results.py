@@ -1,0 +1,144 @@
+"""The results folder of a run, written atomically, and read back.
+
+A run writes ``DIR/`` (by default ``results/<scenario>-<timestamp>/``):
+
+- ``manifest.json``: the scenario as run, seed, replications, size, package versions,
+  start time and run time, and the list of files;
+- ``summary.csv``: one row per arm and metric (estimate, ci_low, ci_high,
+  effect_vs_control, effect_ci_low, effect_ci_high, p_value; in field mode also power
+  and twin_effect);
+- ``targets.csv``: the strategy's targets, met or not, for each treatment arm;
+- ``weekly.parquet``: weekly series per replication and arm;
+- ``customers.parquet``: per-customer outcomes of replication 0;
+- ``trials.csv`` (field mode): one row per replication, treatment arm and metric.
+
+Everything is written into a hidden temporary folder beside ``DIR`` that is renamed to
+``DIR`` only when complete, so an interrupted run leaves no half-written results folder
+(a run killed with SIGKILL may leave the hidden ``.DIR.partial-*`` folder, never
+``DIR``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from loyaltylab.experiments.scenario import Scenario
+
+#: Default parent folder of results.
+RESULTS_DIR = Path("results")
+
+
+@dataclass
+class ExperimentResult:
+    """Everything a run produced.
+
+    Attributes
+    ----------
+    scenario : Scenario
+        The scenario as run (with any overrides of size, seed and replications).
+    summary : DataFrame
+        One row per arm and metric: estimate, ci_low, ci_high, effect_vs_control,
+        effect_ci_low, effect_ci_high, p_value (and power, twin_effect in field mode).
+    targets : DataFrame
+        The strategy's targets for each treatment arm: estimate, CI, status.
+    weekly : DataFrame
+        Weekly series per replication and arm (``retention`` is the cohort's curve).
+    customers : DataFrame
+        Per-customer outcomes of replication 0 (field mode: each under their own arm).
+    trials : DataFrame or None
+        Field mode: one row per replication, treatment arm and metric.
+    manifest : dict
+        Scenario, seed, versions, run time.
+    """
+
+    scenario: Scenario
+    summary: pd.DataFrame
+    targets: pd.DataFrame
+    weekly: pd.DataFrame
+    customers: pd.DataFrame
+    trials: pd.DataFrame | None
+    manifest: dict[str, Any]
+
+    def metric(self, name: str, arm: str | None = None) -> pd.Series:
+        """The summary row of ``name`` for ``arm`` (default: the first treatment arm)."""
+        if arm is None:
+            arm = next(a.name for a in self.scenario.arms if a is not self.scenario.control)
+        rows = self.summary[(self.summary["arm"] == arm) & (self.summary["metric"] == name)]
+        if rows.empty:
+            raise KeyError(f"metric: no {name!r} for arm {arm!r}")
+        return rows.iloc[0]
+
+
+
+def default_destination(name: str, parent: Path = RESULTS_DIR) -> Path:
+    """``results/<name>-<YYYYmmdd-HHMMSS>``, numbered if that folder exists."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", name) or "scenario"
+    path = parent / f"{safe}-{stamp}"
+    k = 1
+    while path.exists():
+        k += 1
+        path = parent / f"{safe}-{stamp}-{k}"
+    return path
+
+
+def check_destination(path: Path) -> None:
+    """Raise ValueError if ``path`` cannot receive a results folder."""
+    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        raise ValueError(f"out: {path} already exists; results never overwrite a folder")
+
+
+def write_results(result: ExperimentResult, path: Path) -> Path:
+    """Write the results folder atomically (see the module docstring); return its path."""
+    check_destination(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.partial-", dir=path.parent))
+    try:
+        files = ["manifest.json", "summary.csv", "targets.csv", "weekly.parquet",
+                 "customers.parquet"]
+        result.summary.to_csv(tmp / "summary.csv", index=False)
+        result.targets.to_csv(tmp / "targets.csv", index=False)
+        result.weekly.to_parquet(tmp / "weekly.parquet", index=False)
+        result.customers.to_parquet(tmp / "customers.parquet", index=False)
+        if result.trials is not None:
+            result.trials.to_csv(tmp / "trials.csv", index=False)
+            files.append("trials.csv")
+        manifest = {**result.manifest, "files": files}
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n",
+                                           encoding="utf-8")
+        if path.exists():
+            path.rmdir()
+        os.replace(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return path
+
+
+def read_results(path: str | Path) -> ExperimentResult:
+    """Read a results folder back."""
+    path = Path(path)
+    try:
+        manifest: dict[str, Any] = json.loads((path / "manifest.json").read_text("utf-8"))
+    except FileNotFoundError:
+        raise ValueError(f"results: {path} has no manifest.json") from None
+    trials = path / "trials.csv"
+    return ExperimentResult(
+        scenario=Scenario.model_validate(manifest["scenario"]),
+        summary=pd.read_csv(path / "summary.csv"),
+        targets=pd.read_csv(path / "targets.csv"),
+        weekly=pd.read_parquet(path / "weekly.parquet"),
+        customers=pd.read_parquet(path / "customers.parquet"),
+        trials=pd.read_csv(trials) if trials.exists() else None,
+        manifest=manifest,
+    )

@@ -1,0 +1,374 @@
+"""The experiment runner: replications of a scenario, in parallel, and their summary.
+
+Each replication is one task: every arm simulated on the same customers with the same
+luck (a seed derived from the scenario's seed and the replication's index alone), its
+metrics, and in field-trial mode the analysis of that replication's simulated pilot.
+Tasks run in this process, in local worker processes, or on a Dask cluster; results are
+gathered by replication index, so they are bit-identical whatever the executor and the
+number of workers.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import platform
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from loyaltylab.experiments.field import analyse_pilot, assign
+from loyaltylab.experiments.metrics import (
+    RELATIVE_METRICS,
+    ArmOutcome,
+    arm_metrics,
+    incremental_metrics,
+    simulate_arm,
+)
+from loyaltylab.experiments.results import ExperimentResult, check_destination, write_results
+from loyaltylab.experiments.scenario import Scenario, load_scenario
+from loyaltylab.experiments.stats import twin_summary
+from loyaltylab.sim import Streams
+
+#: The strategy's 12-month targets: (label, summary metric, direction, threshold).
+TARGETS = (
+    ("core-customer repurchase rate +45%", "repurchase_rate_core_loyal_rel_change", ">=", 0.45),
+    ("churn -30%", "churn_rel_change", "<=", -0.30),
+    ("NPS +25%", "nps_rel_change", ">=", 0.25),
+    ("average CLV +35%", "clv_rel_change", ">=", 0.35),
+)
+
+#: Packages whose versions the manifest records.
+_VERSIONED = ("loyaltylab", "numpy", "pandas", "scipy", "statsmodels", "mesa", "pydantic",
+              "pyarrow")
+
+
+@dataclass(frozen=True)
+class Task:
+    """One replication of a scenario (what a worker receives)."""
+
+    scenario: Scenario
+    replication: int
+    size: int
+    keep_customers: bool
+
+
+@dataclass
+class ReplicationResult:
+    """What a worker sends back for one replication."""
+
+    replication: int
+    values: pd.DataFrame
+    weekly: pd.DataFrame
+    customers: pd.DataFrame | None
+    trials: pd.DataFrame | None
+
+
+def replication_seed(seed: int, replication: int) -> np.random.SeedSequence:
+    """Seed of a replication: depends on the scenario's seed and the index only."""
+    return np.random.SeedSequence(seed, spawn_key=(replication,))
+
+
+def _long(metrics: dict[str, float], arm: str, replication: int) -> pd.DataFrame:
+    return pd.DataFrame({"replication": replication, "arm": arm,
+                         "metric": list(metrics), "value": list(metrics.values())})
+
+
+def run_replication(task: Task) -> ReplicationResult:
+    """Simulate every arm of one replication and compute its metrics (and pilot)."""
+    scenario = task.scenario
+    spec = scenario.population.spec(task.size)
+    seed = replication_seed(scenario.seed, task.replication)
+    names = [arm.name for arm in scenario.arms]
+    control = names.index(scenario.control.name)
+    outcomes: list[ArmOutcome] = [
+        simulate_arm(spec, scenario.policies(arm), scenario.economics, seed,
+                     scenario.horizon_weeks, scenario.burn_in)
+        for arm in scenario.arms
+    ]
+    per_arm = [arm_metrics(o, spec.segment_names) for o in outcomes]
+    components = sorted({m for metrics in per_arm for m in metrics if m.startswith("cost_")})
+    values = []
+    for k, (name, metrics) in enumerate(zip(names, per_arm, strict=True)):
+        metrics.update({c: metrics.get(c, 0.0) for c in components})
+        if k != control:
+            metrics.update(incremental_metrics(outcomes[k], outcomes[control]))
+        values.append(_long(metrics, name, task.replication))
+
+    weekly = pd.concat(
+        [o.weekly.assign(replication=task.replication, arm=name)
+         for name, o in zip(names, outcomes, strict=True)], ignore_index=True)
+    weekly = weekly[["replication", "arm", *[c for c in weekly if c not in
+                                             ("replication", "arm")]]]
+    trials = customers = None
+    if scenario.mode == "field":
+        segments = outcomes[0].customers["segment"].cat.codes.to_numpy()
+        assignment = assign(segments, scenario.shares,
+                            Streams(seed).generator("assignment"))
+        trials = analyse_pilot(outcomes, names, control, assignment, scenario.shares,
+                               adjust=scenario.burn_in > 0)
+        trials.insert(0, "replication", task.replication)
+        if task.keep_customers:
+            customers = pd.concat(
+                [o.customers[assignment == k].assign(customer=np.nonzero(assignment == k)[0],
+                                                     arm=names[k])
+                 for k, o in enumerate(outcomes)]).sort_values("customer", kind="stable")
+    elif task.keep_customers:
+        customers = pd.concat([o.customers.assign(customer=np.arange(o.size), arm=name)
+                               for name, o in zip(names, outcomes, strict=True)])
+    if customers is not None:
+        customers = customers[["customer", "arm", *[c for c in customers if c not in
+                                                    ("customer", "arm")]]]
+        customers = customers.reset_index(drop=True)
+    return ReplicationResult(task.replication, pd.concat(values, ignore_index=True),
+                             weekly, customers, trials)
+
+
+# ---------------------------------------------------------------------- executors
+def _local(tasks: Sequence[Task], workers: int) -> Iterator[ReplicationResult]:
+    if workers == 1:
+        for task in tasks:
+            yield run_replication(task)
+        return
+    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    context = multiprocessing.get_context(method)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        futures = [pool.submit(run_replication, task) for task in tasks]
+        try:
+            for future in as_completed(futures):
+                yield future.result()
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+
+
+def _dask(tasks: Sequence[Task], scheduler: str) -> Iterator[ReplicationResult]:
+    try:
+        from dask.distributed import Client
+        from dask.distributed import as_completed as dask_completed
+    except ImportError:  # pragma: no cover - depends on the installation
+        raise ValueError("--executor dask: needs the optional extra: "
+                         "pip install 'loyaltylab[dask]'") from None
+    with Client(scheduler, set_as_default=False) as client:
+        futures = client.map(run_replication, list(tasks), pure=False)
+        try:
+            for future in dask_completed(futures, loop=client.loop):
+                yield client.gather(future)
+        except BaseException:
+            client.cancel(futures)
+            raise
+
+
+# ---------------------------------------------------------------------- summary
+def _relative(metrics: Sequence[str]) -> list[str]:
+    segmented = ("clv_", "retention_", "repurchase_rate_")
+    return [m for m in metrics if m in RELATIVE_METRICS or
+            (m.startswith(segmented) and not m.endswith("_rel_change"))]
+
+
+def _field_effects(summary: pd.DataFrame, trials: pd.DataFrame) -> pd.DataFrame:
+    """Field mode: effects are what the simulated pilots show, with their power."""
+    pilots = trials[trials["metric"] != "sample_ratio"]
+    grouped = pilots.groupby(["arm", "metric"], sort=False)
+    table = pd.DataFrame({
+        "effect_vs_control": grouped["estimate"].mean(),
+        "effect_ci_low": grouped["ci_low"].mean(),
+        "effect_ci_high": grouped["ci_high"].mean(),
+        "p_value": grouped["p_value_holm"].median(),
+        "power": grouped["significant"].mean(),
+        "twin_effect": grouped["twin_effect"].mean(),
+    })
+    keyed = summary.set_index(["arm", "metric"])
+    keyed["power"] = np.nan
+    keyed["twin_effect"] = np.nan
+    common = keyed.index.intersection(table.index)
+    keyed.loc[common, table.columns] = table.loc[common]
+    return keyed.reset_index()
+
+
+def target_table(summary: pd.DataFrame, control: str) -> pd.DataFrame:
+    """The strategy's targets for each treatment arm: met, not met or uncertain.
+
+    A target is met when the whole 95% interval is on the right side of the threshold,
+    not met when it is wholly on the wrong side, uncertain otherwise.
+    """
+    rows = []
+    for arm in summary.loc[summary["arm"] != control, "arm"].unique():
+        for label, metric, direction, threshold in TARGETS:
+            found = summary[(summary["arm"] == arm) & (summary["metric"] == metric)]
+            est, low, high = (found[["estimate", "ci_low", "ci_high"]].iloc[0].tolist()
+                              if len(found) else (np.nan, np.nan, np.nan))
+            good, bad = (low, high) if direction == ">=" else (-high, -low)
+            bound = threshold if direction == ">=" else -threshold
+            status = ("met" if good >= bound else "not met" if bad < bound
+                      else "uncertain")
+            if np.isnan(est):
+                status = "not measured"
+            rows.append({"arm": arm, "target": label, "metric": metric,
+                         "threshold": threshold, "estimate": est, "ci_low": low,
+                         "ci_high": high, "status": status})
+    return pd.DataFrame(rows)
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for name in _VERSIONED:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def run(
+    scenario: Scenario | str | Path,
+    *,
+    out: str | Path | None = None,
+    seed: int | None = None,
+    replications: int | None = None,
+    size: int | None = None,
+    workers: int = 1,
+    executor: Literal["local", "dask"] = "local",
+    scheduler: str | None = None,
+    progress: bool | Callable[[int, int], None] = False,
+) -> ExperimentResult:
+    """Run a scenario's experiment and summarise it.
+
+    Parameters
+    ----------
+    scenario : Scenario or path
+        A validated scenario, or a scenario file.
+    out : path, optional
+        Write the results folder there (atomically; it must not exist yet).
+    seed, replications, size : int, optional
+        Override the scenario's seed, number of replications or population size (the
+        fixed program cost scales with the size).
+    workers : int
+        Local worker processes (1: run in this process).
+    executor : {"local", "dask"}
+        ``"dask"`` runs the replications on the Dask cluster at ``scheduler``.
+    scheduler : str, optional
+        Address of a Dask scheduler (``tcp://host:8786``).
+    progress : bool or callable
+        Show a progress bar on standard error, or call ``progress(done, total)``.
+
+    Returns
+    -------
+    ExperimentResult
+
+    Examples
+    --------
+    >>> result = run("scenarios/winback.toml", size=2000, replications=2)  # doctest: +SKIP
+    >>> result.metric("retention")["effect_vs_control"]  # doctest: +SKIP
+    """
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario)
+    updates: dict[str, Any] = {}
+    if seed is not None:
+        if seed < 0:
+            raise ValueError(f"seed: must be >= 0, got {seed}")
+        updates["seed"] = seed
+    if replications is not None:
+        if replications < 1:
+            raise ValueError(f"replications: must be >= 1, got {replications}")
+        updates["replications"] = replications
+    if size is not None:
+        if size < 1:
+            raise ValueError(f"size: must be >= 1, got {size}")
+        updates["population"] = scenario.population.model_copy(update={"size": size})
+        # The fixed cost scales with the population, so per-customer results of a
+        # quick look at another size stay comparable.
+        fixed = scenario.economics.fixed_cost_per_week * size / scenario.population.size
+        updates["economics"] = scenario.economics.model_copy(
+            update={"fixed_cost_per_week": fixed})
+    scenario = scenario.model_copy(update=updates)
+    if workers < 1:
+        raise ValueError(f"workers: must be >= 1, got {workers}")
+    if executor not in ("local", "dask"):
+        raise ValueError(f"executor: must be 'local' or 'dask', got {executor!r}")
+    if (executor == "dask") != (scheduler is not None):
+        raise ValueError("scheduler: give a scheduler address with the dask executor only")
+    if out is not None:
+        check_destination(Path(out))
+
+    started = datetime.now(UTC)
+    clock = time.perf_counter()
+    tasks = [Task(scenario, r, scenario.population.size, keep_customers=(r == 0))
+             for r in range(scenario.replications)]
+    results: list[ReplicationResult | None] = [None] * len(tasks)
+    stream = _dask(tasks, scheduler) if scheduler is not None else _local(tasks, workers)
+    with _Progress(progress, len(tasks)) as tick:
+        for result in stream:
+            results[result.replication] = result
+            tick()
+    done = [r for r in results if r is not None]
+
+    values = pd.concat([r.values for r in done], ignore_index=True)
+    control = scenario.control.name
+    summary = twin_summary(values, control, _relative(list(dict.fromkeys(values["metric"]))))
+    trials = None
+    if scenario.mode == "field":
+        trials = pd.concat([r.trials for r in done if r.trials is not None],
+                           ignore_index=True)
+        summary = _field_effects(summary, trials)
+    customers = done[0].customers if done[0].customers is not None else pd.DataFrame()
+    manifest = {
+        "scenario": scenario.model_dump(mode="json"),
+        "name": scenario.name,
+        "mode": scenario.mode,
+        "seed": scenario.seed,
+        "replications": scenario.replications,
+        "size": scenario.population.size,
+        "horizon_weeks": scenario.horizon_weeks,
+        "burn_in_weeks": scenario.burn_in,
+        "control": control,
+        "executor": executor,
+        "workers": workers if executor == "local" else None,
+        "versions": _versions(),
+        "started": started.isoformat(timespec="seconds"),
+        "run_seconds": round(time.perf_counter() - clock, 3),
+    }
+    result = ExperimentResult(
+        scenario=scenario, summary=summary, targets=target_table(summary, control),
+        weekly=pd.concat([r.weekly for r in done], ignore_index=True),
+        customers=customers, trials=trials, manifest=manifest,
+    )
+    if out is not None:
+        write_results(result, Path(out))
+    return result
+
+
+class _Progress:
+    """Progress of the replications: a tqdm bar, a callback, or nothing."""
+
+    def __init__(self, progress: bool | Callable[[int, int], None], total: int) -> None:
+        self.total = total
+        self.done = 0
+        self.callback = progress if callable(progress) else None
+        self.bar: Any = None
+        if progress is True:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="replication", desc="loyaltylab", leave=False)
+
+    def __enter__(self) -> Callable[[], None]:
+        return self.tick
+
+    def tick(self) -> None:
+        self.done += 1
+        if self.bar is not None:
+            self.bar.update(1)
+        if self.callback is not None:
+            self.callback(self.done, self.total)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.close()
