@@ -99,3 +99,31 @@ def test_validate_command(tmp_path):
     broken.write_text("name = [")
     assert run(broken).returncode == 2
     assert "not valid TOML" in run(broken).stderr
+
+
+def test_a_population_file_is_read_relative_to_the_scenario(tmp_path):
+    from loyaltylab.agents import default_population
+
+    (tmp_path / "pop.json").write_text(default_population(10, (0.5, 0.5, 0, 0))
+                                       .model_dump_json())
+    (tmp_path / "s.toml").write_text(
+        'name = "f"\n[population]\nsize = 300\nfile = "pop.json"\n'
+        '[[arms]]\nname = "a"\n[[arms]]\nname = "b"\n')
+    spec = load_scenario(tmp_path / "s.toml").population.spec()
+    assert spec.size == 300 and spec.shares == [0.5, 0.5, 0.0, 0.0]
+    (tmp_path / "bad.json").write_text('{"size": 5, "segments": [], "shares": []}')
+    bad = {**BASE, "population": {"size": 10, "file": str(tmp_path / "bad.json")}}
+    assert any(e.startswith("population.file:") for e in errors_of(bad))
+    missing = {**BASE, "population": {"size": 10, "file": str(tmp_path / "none.json")}}
+    assert any("cannot read" in e for e in errors_of(missing))
+
+
+def test_arm_shares_and_burn_in():
+    arms = [{"name": "a", "share": 0.3}, {"name": "b", "share": 0.7}]
+    scenario = validate_scenario({**BASE, "arms": arms, "mode": "field"})
+    assert scenario.shares == [0.3, 0.7] and scenario.burn_in == 13
+    assert validate_scenario(BASE).burn_in == 0
+    assert errors_of({**BASE, "arms": [arms[0], {"name": "b"}]}) == [
+        "arms: give every arm a share, or none"]
+    assert errors_of({**BASE, "arms": [arms[0], {"name": "b", "share": 0.5}]}) == [
+        "arms: shares must sum to 1, got 0.8"]
