@@ -214,7 +214,7 @@ class CustomerBehaviour:
             lost = self._status_lost(model, rows, status)
             add(xp.float32(r.status_lift) * (status - xp.float32(r.demotion_loss_weight) * lost))
         if offers.coupons:
-            add(xp.float32(r.coupon_lift) * self.coupon_value_share(model, offers)[rows])
+            add(xp.float32(r.coupon_lift) * self.coupon_value_share(model, offers, rows))
         if offers.reminded is not None:
             add(xp.float32(r.reminder_lift) * offers.reminded[rows])
         if "reset_pending" in pop:
@@ -262,24 +262,30 @@ class CustomerBehaviour:
             pop.meta["usual_order_rows"] = pop.n
         return pop["usual_order"][rows]
 
-    def coupon_value_share(self, model: LoyaltyModel, offers: Offers) -> Any:
-        """Best usable coupon's value relative to the usual order, per customer row.
+    def coupon_value_share(self, model: LoyaltyModel, offers: Offers,
+                           rows: Any = slice(None)) -> Any:
+        """Best usable coupon's value relative to the usual order, for ``rows`` (an
+        ascending array of rows or a slice; all customers by default).
 
         A coupon with a minimum spend counts only if the usual order reaches it within
         the segment's top-up tolerance; its value is then the discount at the order
-        size it needs.
+        size it needs. Only holders among ``rows`` are looked at.
         """
         xp = model.xp
         pop = model.population
-        share = xp.zeros(pop.n, dtype=xp.float32)
+        if isinstance(rows, slice):
+            rows = xp.arange(pop.n)[rows]
+        share = xp.zeros(rows.shape, dtype=xp.float32)
         for c in offers.coupons:
-            usual = self.usual_order(model, c.rows)
-            topup = model.segment_params["topup_share"][pop["segment"][c.rows]]
-            order = xp.maximum(usual, c.min_spend)
+            at, held = _common(c.rows, rows, xp)
+            holders = rows[held]
+            usual = self.usual_order(model, holders)
+            topup = model.segment_params["topup_share"][pop["segment"][holders]]
+            order = xp.maximum(usual, _take(c.min_spend, at, xp))
             usable = order - usual <= topup * usual
-            value = xp.where(usable, (c.amount_off + c.pct_off * order) / order, 0.0)
-            value = xp.minimum(value, 1.0)  # worth at most the order
-            share[c.rows] = xp.maximum(share[c.rows], value)
+            value = (_take(c.amount_off, at, xp) + _take(c.pct_off, at, xp) * order) / order
+            value = xp.minimum(xp.where(usable, value, 0.0), 1.0)  # worth at most the order
+            share[held] = xp.maximum(share[held], value)
         return share
 
     def dropout_probability(
@@ -334,7 +340,8 @@ class CustomerBehaviour:
     def choose_coupons(
         self, model: LoyaltyModel, buyers: Any, first_order: Any, offers: Offers
     ) -> tuple[Any, Any]:
-        """Which coupon each buyer uses on the first order, and that order's value.
+        """Which coupon each of the ``buyers`` (ascending rows) uses on the first order,
+        and that order's value.
 
         Threshold rule (Zhou et al.: baskets bunch above thresholds): a buyer whose
         order reaches the minimum spend uses the coupon (a subsidy if it would have been
@@ -358,9 +365,7 @@ class CustomerBehaviour:
         best = xp.zeros(first_order.shape, dtype=xp.float64)
         chosen = first_order.copy()
         for k, c in enumerate(offers.coupons):
-            pos = xp.minimum(xp.searchsorted(c.rows, buyers), len(c.rows) - 1)
-            held = xp.nonzero(c.rows[pos] == buyers)[0]
-            at = pos[held]
+            at, held = _common(c.rows, buyers, xp)
             order = first_order[held]
             need = xp.maximum(_take(c.min_spend, at, xp) - order, 0.0)
             usable = need <= topup[held] * order
@@ -465,6 +470,30 @@ def _coupon_share_bound(c: Any) -> float:
     if c.min_spend > 0:
         return min(1.0, float(c.amount_off) / float(c.min_spend) + float(c.pct_off))
     return 1.0 if c.amount_off > 0 else float(c.pct_off)
+
+
+def _common(holders: Any, rows: Any, xp: Any) -> tuple[Any, Any]:
+    """Positions in ``holders`` and in ``rows`` (both ascending arrays of unique rows) of
+    the rows in both, ascending.
+
+    Only the rows within the holders' range are searched, and the shorter array is
+    looked up in the longer one.
+    """
+    none = xp.zeros(0, dtype=xp.int64)
+    if not (holders.shape[0] and rows.shape[0]):
+        return none, none
+    lo = int(xp.searchsorted(rows, holders[0]))
+    hi = int(xp.searchsorted(rows, holders[-1], side="right"))
+    sub = rows[lo:hi]
+    if not sub.shape[0]:
+        return none, none
+    if holders.shape[0] <= sub.shape[0]:
+        pos = xp.minimum(xp.searchsorted(sub, holders), sub.shape[0] - 1)
+        hit = xp.nonzero(sub[pos] == holders)[0]
+        return hit, pos[hit] + lo
+    pos = xp.minimum(xp.searchsorted(holders, sub), holders.shape[0] - 1)
+    hit = xp.nonzero(holders[pos] == sub)[0]
+    return pos[hit], hit + lo
 
 
 def _take(value: Any, at: Any, xp: Any) -> Any:

@@ -132,6 +132,7 @@ class CouponPolicy(ParamPolicy):
     _spent: float = PrivateAttr(default=0.0)
     _week: dict[str, int] = PrivateAttr(default_factory=dict)
     _pool: Any = PrivateAttr(default=None)
+    _exhausted: int = PrivateAttr(default=0)
     _holders: Any = PrivateAttr(default=None)
     _issued_in: dict[int, Any] = PrivateAttr(default_factory=dict)
 
@@ -194,6 +195,7 @@ class CouponPolicy(ParamPolicy):
         self._spent = 0.0
         self._week = dict.fromkeys(("issued", "redeemed", "expired", "holders"), 0)
         self._pool = None
+        self._exhausted = 0
         self._holders = xp.zeros(0, dtype=xp.int64)
         self._issued_in = {}
 
@@ -219,7 +221,7 @@ class CouponPolicy(ParamPolicy):
         if self._segment_ids is not None:
             mask &= self.in_segments(model, self._segment_ids, rows)
         if self._tier_ids is not None:
-            mask &= xp.isin(self._tiers.tier_of(model, rows), self._tier_ids)
+            mask &= self._tiers.in_tiers(model, self._tier_ids, rows)
         if trigger == "first_purchase":
             mask &= pop["purchases"][rows] == 0
         elif trigger == "inactive":
@@ -239,18 +241,21 @@ class CouponPolicy(ParamPolicy):
         Coupons for tiers above the base tier can only go to the tiers policy's upper
         rows. Otherwise the pool of the targeted customers still under the limit; a
         customer who reaches the limit never becomes eligible again, so the pool only
-        shrinks, and it is rebuilt when customers join or reach the limit.
+        shrinks. It is rebuilt when customers join, or when a quarter of it has reached
+        the limit since it was built.
         """
         xp = model.xp
         if self._tier_ids is not None and not bool(xp.any(self._tier_ids == 0)):
             return self._tiers.upper_rows(model)
         n = model.population.n
-        if self._pool is None or self._pool[0] != n:
+        if self._pool is None or self._pool[0] != n or 4 * self._exhausted > self._pool[2]:
             rows = self.segment_rows(model, self._segment_ids)
             if self.per_customer_limit is not None:
                 issued = model.population[f"{self._key}_issued"][rows]
                 rows = as_slice(rows_where(rows, issued < self.per_customer_limit, xp))
-            self._pool = (n, rows)
+            size = len(range(n)[rows]) if isinstance(rows, slice) else int(rows.shape[0])
+            self._pool = (n, rows, size)
+            self._exhausted = 0
         return self._pool[1]
 
     def _affordable(self) -> int | None:
@@ -277,8 +282,7 @@ class CouponPolicy(ParamPolicy):
             if self.per_customer_limit is not None:
                 issued = pop[f"{self._key}_issued"]
                 issued[new] += xp.uint16(1)
-                if bool(xp.any(issued[new] >= self.per_customer_limit)):
-                    self._pool = None
+                self._exhausted += int(xp.count_nonzero(issued[new] >= self.per_customer_limit))
             self._outstanding += int(new.shape[0])
             self._issued_in[week] = new
             # holders and new rows are disjoint (holders are not eligible)

@@ -17,7 +17,7 @@ from pydantic import Field, PrivateAttr
 
 from loyaltylab.policies.base import ParamPolicy
 from loyaltylab.policies.registry import register
-from loyaltylab.sim import LoyaltyModel, Offers
+from loyaltylab.sim import LoyaltyModel, Offers, rows_where
 
 #: Program cost component of the reminders.
 COST_COMPONENT = "reminders"
@@ -66,25 +66,23 @@ class ReminderPolicy(ParamPolicy):
         self._sent = 0
 
     def due(self, model: LoyaltyModel, week: int) -> Any:
-        """Boolean mask over all customers: targeted, lapsing, not reminded recently."""
+        """Rows (ascending) of the customers to remind this week: targeted, lapsing, not
+        reminded in the last ``every_weeks`` weeks."""
+        xp = model.xp
         pop = model.population
         lapsed = week - self.after_weeks  # last purchase at or before this week
         if lapsed < 0:
-            return model.xp.zeros(pop.n, dtype=bool)
-        mask = pop["last_purchase"] <= lapsed
-        if self._segment_ids is not None:
-            mask &= self.in_segments(model, self._segment_ids)
-        last = pop[f"{self._key}_reminded_week"]
-        quiet = week - self.every_weeks  # last reminder at or before this week
-        if quiet >= 0:
-            mask &= (last < 0) | (last <= quiet)
-        else:
-            mask &= last < 0
-        return mask
+            return xp.zeros(0, dtype=xp.int64)
+        rows = self.segment_rows(model, self._segment_ids)
+        mask = pop["last_purchase"][rows] <= lapsed
+        # last reminder at or before ``quiet`` (-1: never reminded, which passes too)
+        quiet = max(week - self.every_weeks, -1)
+        mask &= pop[f"{self._key}_reminded_week"][rows] <= quiet
+        return rows_where(rows, mask, xp)
 
     def make_offers(self, model: LoyaltyModel, offers: Offers, week: int) -> None:
         """Remind the customers who are due and book the cost."""
-        rows = model.xp.nonzero(self.due(model, week))[0]
+        rows = self.due(model, week)
         self._sent = int(rows.shape[0])
         if not self._sent:
             return

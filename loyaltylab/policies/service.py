@@ -71,7 +71,7 @@ class ServicePolicy(ParamPolicy):
             self._cache = (n, as_slice(xp.nonzero(mask)[0]))
             return self._cache[1]
         if self._tiers_policy is not None:
-            mask &= xp.isin(self._tiers_policy.tier_of(model), self._tier_ids)
+            mask &= self._tiers_policy.in_tiers(model, self._tier_ids)
             mask &= self._tiers_policy.members(model)
         return xp.nonzero(mask)[0]
 

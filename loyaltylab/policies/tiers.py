@@ -262,6 +262,12 @@ class TiersPolicy(ParamPolicy):
         """Boolean mask over ``rows``: the customer is a member of the tier program."""
         return self.in_segments(model, self._segment_ids, rows)
 
+    def in_tiers(self, model: LoyaltyModel, tier_ids: Any, rows: Any = slice(None)) -> Any:
+        """Boolean mask over ``rows``: the customer's tier is one of ``tier_ids``."""
+        table = model.xp.zeros(128, dtype=bool)  # tiers are int8 >= 0
+        table[tier_ids] = True
+        return table[model.population["tier"][rows]]
+
     def upper_rows(self, model: LoyaltyModel) -> Any:
         """Members above the base tier (ascending rows), cached between tier changes
         (tiers change only in ``end_of_week`` and when customers join)."""

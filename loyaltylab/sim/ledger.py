@@ -93,10 +93,13 @@ class Ledger:
         rows = as_slice(rows)
         cost = pop["program_cost"]
         selected = cost[rows]
-        amount = xp.broadcast_to(xp.asarray(amount, dtype=xp.float64), selected.shape)
-        if amount.size and float(amount.min()) < 0.0:
+        amount = xp.asarray(amount, dtype=xp.float64)
+        if selected.size and float(amount.min()) < 0.0:  # checked before broadcasting
             raise ValueError(f"component {component!r}: program cost must be >= 0")
-        cost[rows] = selected + amount
+        amount = xp.broadcast_to(amount, selected.shape)
+        selected += amount
+        if not isinstance(rows, slice):  # else ``selected`` is a view, updated in place
+            cost[rows] = selected
         pop["margin_pv"][rows] -= amount * self.discount_factor
         self.costs[component] += float(amount.sum())
 

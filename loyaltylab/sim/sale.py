@@ -92,7 +92,8 @@ class Sale:
         if self.ledger is None:
             raise RuntimeError("sale is not bound to a ledger")
         xp = self.xp
-        amount = xp.minimum(xp.asarray(amount, dtype=xp.float64), self.net[where])
+        amount = xp.minimum(xp.asarray(amount, dtype=xp.float64),
+                            self.gross[where] - self.discount[where])
         self.discount[where] += amount
         self.ledger.add_cost(component, self.rows[where], amount)
 

@@ -3,6 +3,8 @@
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from loyaltylab.agents import (
     BGNBD,
@@ -16,6 +18,7 @@ from loyaltylab.agents import (
     expected_repeat_purchases,
     probability_no_repeat,
 )
+from loyaltylab.agents.behaviour import _common
 from loyaltylab.policies import full_strategy
 from loyaltylab.sim import LoyaltyModel, Offers, Policy
 
@@ -161,6 +164,31 @@ def test_interactions_of_any_rows_agree_with_all_rows():
                                   everyone[1800:3700])
     rows = np.arange(5, 5000, 7)
     np.testing.assert_array_equal(behaviour.interactions(model, rows, 3), everyone[rows])
+
+
+@settings(max_examples=60, deadline=None)
+@given(a=st.sets(st.integers(0, 60)), b=st.sets(st.integers(0, 60)))
+def test_common_rows_of_two_ascending_arrays(a, b):
+    holders, rows = np.array(sorted(a), dtype=np.int64), np.array(sorted(b), dtype=np.int64)
+    _, in_holders, in_rows = np.intersect1d(holders, rows, return_indices=True)
+    at, held = _common(holders, rows, np)
+    np.testing.assert_array_equal(at, in_holders)
+    np.testing.assert_array_equal(held, in_rows)
+
+
+def test_coupon_value_share_of_some_rows_is_that_of_all_rows():
+    model = LoyaltyModel(default_population(3000), policies=full_strategy(), seed=16)
+    model.run(1)
+    offers = Offers(model.population.n, np)
+    for policy in model.policies:
+        policy.make_offers(model, offers, 2)
+    assert offers.coupons
+    behaviour = model.behaviours[0]
+    everyone = behaviour.coupon_value_share(model, offers)
+    assert everyone.max() > 0
+    rows = np.arange(3, 3000, 5)
+    np.testing.assert_array_equal(behaviour.coupon_value_share(model, offers, rows),
+                                  everyone[rows])
 
 
 class DenseInteractions(CustomerBehaviour):
