@@ -14,7 +14,6 @@ import multiprocessing
 import platform
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
@@ -138,16 +137,18 @@ def _local(tasks: Sequence[Task], workers: int) -> Iterator[ReplicationResult]:
             yield run_replication(task)
         return
     method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-    context = multiprocessing.get_context(method)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        futures = [pool.submit(run_replication, task) for task in tasks]
-        try:
-            for future in as_completed(futures):
-                yield future.result()
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            raise
+    # A multiprocessing pool rather than concurrent.futures: on Ctrl-C or SIGTERM its
+    # workers are terminated at once instead of finishing their replications.
+    pool = multiprocessing.get_context(method).Pool(workers)
+    try:
+        yield from pool.imap_unordered(run_replication, tasks)
+    except BaseException:
+        pool.terminate()
+        raise
+    else:
+        pool.close()
+    finally:
+        pool.join()
 
 
 def _dask(tasks: Sequence[Task], scheduler: str) -> Iterator[ReplicationResult]:
