@@ -40,7 +40,7 @@ from pydantic import Field, PrivateAttr, model_validator
 from loyaltylab.policies.base import ParamPolicy
 from loyaltylab.policies.registry import register
 from loyaltylab.policies.tiers import find_tiers
-from loyaltylab.sim import LoyaltyModel, Offers, Sale, as_slice, rows_where
+from loyaltylab.sim import LoyaltyModel, Offers, Sale, as_slice, merge_rows, rows_where
 
 #: Weeks in a year of the birthday calendar (week of year is ``(week - 1) % 52 + 1``).
 WEEKS_PER_YEAR = 52
@@ -286,7 +286,7 @@ class CouponPolicy(ParamPolicy):
             self._outstanding += int(new.shape[0])
             self._issued_in[week] = new
             # holders and new rows are disjoint (holders are not eligible)
-            self._holders = xp.sort(xp.concatenate((self._holders, new)))
+            self._holders = merge_rows(self._holders, new, xp)
         self._week["issued"] = int(new.shape[0])
         self._week["holders"] = int(self._holders.shape[0])
         self._index = offers.add_coupon(

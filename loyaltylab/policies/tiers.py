@@ -72,7 +72,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from loyaltylab.policies.base import ParamPolicy
 from loyaltylab.policies.registry import register
-from loyaltylab.sim import ACTIVE_WINDOW_WEEKS, LoyaltyModel, Offers, Sale
+from loyaltylab.sim import ACTIVE_WINDOW_WEEKS, LoyaltyModel, Offers, Sale, merge_rows
 
 #: Tolerance on spend thresholds, currency units (rounding of rolling sums).
 SPEND_TOLERANCE = 1e-6
@@ -495,7 +495,7 @@ class TiersPolicy(ParamPolicy):
             entering = moved[current[up] == 0]
             if self._upper is not None and entering.size:
                 # rows are unique, so the new upper rows are not among the cached ones
-                self._upper = xp.sort(xp.concatenate((self._upper, entering)))
+                self._upper = merge_rows(self._upper, entering, xp)
 
     def _review_due(self, model: LoyaltyModel, week: int) -> None:
         """Reviews at period end and at the end of extensions; resets after them."""
@@ -591,8 +591,10 @@ class TiersPolicy(ParamPolicy):
                 pop["tier_hold_until"][kept] = until
                 self._holds.setdefault(until, []).append(kept)
         pop["tier"][rows] = new
-        self._tiers_changed(model, rows)
-        self._upper = None
+        changed = rows[new != current]
+        if changed.size:
+            self._tiers_changed(model, changed)
+            self._upper = None
 
     def _charge_service(self, model: LoyaltyModel, week: int) -> None:
         """Service cost per active member-week of the tiers that have one."""

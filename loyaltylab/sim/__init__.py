@@ -8,7 +8,13 @@ from loyaltylab.sim.model import ACTIVE_WINDOW_WEEKS, CustomerSource, LoyaltyMod
 from loyaltylab.sim.offers import CouponOffer, Offers
 from loyaltylab.sim.points_ledger import PointsLedger
 from loyaltylab.sim.policy import ORDER, Policy
-from loyaltylab.sim.population import Population, as_slice, rows_where, take_rows
+from loyaltylab.sim.population import (
+    Population,
+    as_slice,
+    merge_rows,
+    rows_where,
+    take_rows,
+)
 from loyaltylab.sim.sale import Sale
 from loyaltylab.sim.streams import Streams
 
@@ -30,6 +36,7 @@ __all__ = [
     "Streams",
     "as_slice",
     "get_namespace",
+    "merge_rows",
     "rows_where",
     "take_rows",
     "to_numpy",

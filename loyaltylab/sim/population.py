@@ -155,3 +155,11 @@ def rows_where(rows: Any, mask: Any, xp: ModuleType) -> Any:
     ``mask`` is a boolean array over ``rows``; the result is an ascending array of rows.
     """
     return take_rows(rows, xp.nonzero(mask)[0])
+
+
+def merge_rows(rows: Any, more: Any, xp: ModuleType) -> Any:
+    """The union of two ascending arrays of rows that have no row in common, ascending.
+
+    A stable sort (timsort on the CPU) merges the two runs in linear time.
+    """
+    return xp.sort(xp.concatenate((rows, more)), kind="stable")
