@@ -32,7 +32,7 @@ from typing import Any
 
 from loyaltylab.agents.response import ResponseCoefficients
 from loyaltylab.agents.satisfaction import Satisfaction, SatisfactionCoefficients
-from loyaltylab.sim import LoyaltyModel, Offers, Sale, as_slice, take_rows
+from loyaltylab.sim import LoyaltyModel, Offers, Sale, as_slice, count_rows, take_rows
 from loyaltylab.sim.variates import (
     geometric_trials,
     poisson_count_given_positive,
@@ -390,8 +390,7 @@ class CustomerBehaviour:
         customers do not interact.
         """
         some, counts = self._interaction_draws(model, rows, week)
-        size = len(range(model.population.n)[rows]) if isinstance(rows, slice) else len(rows)
-        dense = model.xp.zeros(size, dtype=model.xp.int64)
+        dense = model.xp.zeros(count_rows(rows, model.population.n), dtype=model.xp.int64)
         dense[some] = counts
         return dense
 

@@ -40,7 +40,15 @@ from pydantic import Field, PrivateAttr, model_validator
 from loyaltylab.policies.base import ParamPolicy
 from loyaltylab.policies.registry import register
 from loyaltylab.policies.tiers import find_tiers
-from loyaltylab.sim import LoyaltyModel, Offers, Sale, as_slice, merge_rows, rows_where
+from loyaltylab.sim import (
+    LoyaltyModel,
+    Offers,
+    Sale,
+    as_slice,
+    count_rows,
+    merge_rows,
+    rows_where,
+)
 
 #: Weeks in a year of the birthday calendar (week of year is ``(week - 1) % 52 + 1``).
 WEEKS_PER_YEAR = 52
@@ -253,8 +261,7 @@ class CouponPolicy(ParamPolicy):
             if self.per_customer_limit is not None:
                 issued = model.population[f"{self._key}_issued"][rows]
                 rows = as_slice(rows_where(rows, issued < self.per_customer_limit, xp))
-            size = len(range(n)[rows]) if isinstance(rows, slice) else int(rows.shape[0])
-            self._pool = (n, rows, size)
+            self._pool = (n, rows, count_rows(rows, n))
             self._exhausted = 0
         return self._pool[1]
 

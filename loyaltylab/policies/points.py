@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from loyaltylab.policies.base import ParamPolicy
 from loyaltylab.policies.registry import register
-from loyaltylab.sim import LoyaltyModel, Offers, Sale
+from loyaltylab.sim import LoyaltyModel, Offers, Sale, take_rows
 
 
 class Campaign(BaseModel):
@@ -183,7 +183,9 @@ class PointsPolicy(ParamPolicy):
     def settle(self, model: LoyaltyModel, sale: Sale, week: int) -> None:
         """Redeem blocks at checkout, then earn on the net amount (and check-ins)."""
         xp = model.xp
-        pos = xp.nonzero(self._member_mask(model, sale.rows))[0]
+        # positions of the member buyers in the sale (all of them without target segments)
+        pos: Any = slice(None) if self._members is None else xp.nonzero(
+            self._member_mask(model, sale.rows))[0]
         rows = sale.rows[pos]
         if rows.size:
             self._redeem(model, sale, pos, rows)
@@ -199,8 +201,10 @@ class PointsPolicy(ParamPolicy):
         """Check-in points, within what the weekly cap leaves after purchase points."""
         xp = model.xp
         award = sale.interaction_counts * self.checkin_points
-        if self.earn_cap_per_week is not None:
-            room = xp.full(award.shape, self.earn_cap_per_week, dtype=xp.int64)
+        cap = self.earn_cap_per_week
+        most = (int(award.max()) if award.size else 0) + (int(points.max()) if rows.size else 0)
+        if cap is not None and most > cap:  # else nobody's check-ins can reach the cap
+            room = xp.full(award.shape, cap, dtype=xp.int64)
             order = xp.argsort(rows)
             at = xp.minimum(xp.searchsorted(rows[order], sale.interaction_rows),
                             max(len(rows) - 1, 0))
@@ -237,8 +241,9 @@ class PointsPolicy(ParamPolicy):
             return
         points = blocks[burn] * self.redemption_block
         model.points.redeem(rows[burn], points)
-        sale.points_redeemed[pos[burn]] += points
-        sale.apply_discount("rewards", points * self.value_per_point, where=pos[burn])
+        where = take_rows(pos, burn)
+        sale.points_redeemed[where] += points
+        sale.apply_discount("rewards", points * self.value_per_point, where=where)
 
     def end_of_week(self, model: LoyaltyModel, week: int) -> None:
         """Sign-up bonuses for this week's new members, then expiry."""

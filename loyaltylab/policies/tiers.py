@@ -72,7 +72,15 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from loyaltylab.policies.base import ParamPolicy
 from loyaltylab.policies.registry import register
-from loyaltylab.sim import ACTIVE_WINDOW_WEEKS, LoyaltyModel, Offers, Sale, merge_rows
+from loyaltylab.sim import (
+    ACTIVE_WINDOW_WEEKS,
+    LoyaltyModel,
+    Offers,
+    Sale,
+    count_rows,
+    merge_rows,
+    rows_where,
+)
 
 #: Tolerance on spend thresholds, currency units (rounding of rolling sums).
 SPEND_TOLERANCE = 1e-6
@@ -509,10 +517,9 @@ class TiersPolicy(ParamPolicy):
                 due = xp.concatenate(parts)
                 due = due[pop["join_week"][due] < week]
         elif week % self.window_weeks == 0:
-            due = xp.arange(pop.n, dtype=xp.int64)
-            if self._segment_ids is not None:
-                due = due[self.members(model, due)]
-        if due is not None and due.size:
+            due = self.segment_rows(model, self._segment_ids)  # a slice for consecutive rows
+        reviewed = due is not None and count_rows(due, pop.n) > 0
+        if reviewed:
             ranks = self._ranks(model)
             self._review(model, due, week, ranks, extend=True)
         ending = self._holds.pop(week, None)
@@ -523,7 +530,7 @@ class TiersPolicy(ParamPolicy):
                 if ranks is None:
                     ranks = self._ranks(model)
                 self._review(model, rows, week, ranks, extend=False)
-        if due is not None and due.size:
+        if reviewed:
             if self.window == "calendar":
                 pop["tier_spend"][:] = 0.0
                 pop["tier_purchases"][:] = 0
@@ -584,14 +591,14 @@ class TiersPolicy(ParamPolicy):
                 & (qualified < current)
                 & (pop["tier_purchases"][rows] >= ext.min_purchases)
             )
-            kept = rows[keep]
+            kept = rows_where(rows, keep, xp)
             if kept.size:
                 new = xp.where(keep, current, new)
                 until = min(week + ext.weeks, _LAST_WEEK)
                 pop["tier_hold_until"][kept] = until
                 self._holds.setdefault(until, []).append(kept)
+        changed = rows_where(rows, new != current, xp)  # before: ``current`` may be a view
         pop["tier"][rows] = new
-        changed = rows[new != current]
         if changed.size:
             self._tiers_changed(model, changed)
             self._upper = None
@@ -602,10 +609,10 @@ class TiersPolicy(ParamPolicy):
             return
         pop = model.population
         upper = self.upper_rows(model)
-        cost = self._tables["service"][pop["tier"][upper]]
-        charged = (cost > 0) & (pop["last_purchase"][upper] > week - ACTIVE_WINDOW_WEEKS)
-        if charged.any():
-            model.ledger.add_cost("service", upper[charged], cost[charged])
+        served = upper[(self._tables["service"] > 0)[pop["tier"][upper]]]
+        active = served[pop["last_purchase"][served] > week - ACTIVE_WINDOW_WEEKS]
+        if active.size:
+            model.ledger.add_cost("service", active, self._tables["service"][pop["tier"][active]])
 
 
 def find_tiers(model: LoyaltyModel, field: str, why: str) -> TiersPolicy:

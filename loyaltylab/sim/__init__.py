@@ -11,6 +11,7 @@ from loyaltylab.sim.policy import ORDER, Policy
 from loyaltylab.sim.population import (
     Population,
     as_slice,
+    count_rows,
     merge_rows,
     rows_where,
     take_rows,
@@ -35,6 +36,7 @@ __all__ = [
     "Sale",
     "Streams",
     "as_slice",
+    "count_rows",
     "get_namespace",
     "merge_rows",
     "rows_where",

@@ -100,16 +100,17 @@ class PointsLedger:
         xp = self.xp
         rows, points = self._amounts(rows, points, "awards")
         earned, balance = self._columns()
-        earned[rows] += points.astype(xp.int32)
-        balance[rows] += points.astype(xp.int32)
+        award = points.astype(xp.int32)
+        after = earned[rows] + award  # running totals after the award
+        earned[rows] = after
+        balance[rows] += award
         self._record(rows)
         total = int(points.sum())
         self.earned += total
         self.total_earned += total
         if self.expiry_weeks is not None:
             keep = xp.nonzero(points > 0)[0]
-            rows_kept = rows[keep]
-            self._log.setdefault(self.week, []).append((rows_kept, earned[rows_kept].copy()))
+            self._log.setdefault(self.week, []).append((rows[keep], after[keep]))
 
     def redeem(self, rows: Any, points: Any) -> None:
         """Burn ``points`` from ``rows`` (unique); never more than the balance."""

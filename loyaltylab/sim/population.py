@@ -141,6 +141,11 @@ def as_slice(rows: Any) -> Any:
     return rows
 
 
+def count_rows(rows: Any, n: int) -> int:
+    """Number of rows in ``rows`` (a slice or an array of rows) out of ``n`` rows."""
+    return len(range(n)[rows]) if isinstance(rows, slice) else int(rows.shape[0])
+
+
 def take_rows(rows: Any, local: Any) -> Any:
     """``rows[local]`` for ``rows`` a slice (of step 1) or an array of rows: the rows at
     positions ``local`` (an array of int)."""
