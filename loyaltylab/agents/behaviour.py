@@ -454,11 +454,11 @@ class CustomerBehaviour:
         if offers.enrolled is not None:
             pop.ensure_column("enrol_week", xp.int16, -1)
             enrol = pop["enrol_week"]
-            new = xp.nonzero(offers.enrolled[rows] & (enrol[rows] < 0))[0]
-            if isinstance(rows, slice):
-                enrol[new] = week
-            else:
-                enrol[rows[new]] = week
+            recorded = pop.meta.get("enrol_week_rows", 0)  # rows whose week is known
+            if recorded < pop.n:
+                local = xp.nonzero(offers.enrolled[rows] & (enrol[rows] < 0))[0]
+                enrol[take_rows(rows, local)] = week
+                pop.meta["enrol_week_rows"] = recorded + int(local.shape[0])
         self.satisfaction.update(model, sale, offers, week)
 
 

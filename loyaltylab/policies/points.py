@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from loyaltylab.policies.base import ParamPolicy
 from loyaltylab.policies.registry import register
-from loyaltylab.sim import LoyaltyModel, Offers, Sale, take_rows
+from loyaltylab.sim import LoyaltyModel, Offers, Sale, rows_where, take_rows
 
 
 class Campaign(BaseModel):
@@ -250,9 +250,8 @@ class PointsPolicy(ParamPolicy):
         xp = model.xp
         if self.signup_bonus:
             for joined in self._new_members:
-                idx = xp.arange(model.population.n)[joined]
-                idx = idx[self._member_mask(model, idx)]
-                model.points.earn(idx, self.signup_bonus)
+                members = rows_where(joined, self._member_mask(model, joined), xp)
+                model.points.earn(members, self.signup_bonus)
         self._new_members = []
         model.points.expire()
 

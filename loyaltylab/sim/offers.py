@@ -140,6 +140,11 @@ class Offers:
         """Add ``share`` (value per currency unit spent) to the rebate of ``rows``."""
         if self.rebate_share is None:
             self._set("rebate_share", self.xp.float32, 0.0, rows, share)
+        elif "rebate_share" in self._lent and isinstance(rows, slice) and rows == slice(None):
+            # the sum in a new array, rather than a copy of the lent one and the sum in it
+            lent = self.rebate_share
+            self.rebate_share = self.xp.add(lent, share, out=self.xp.empty_like(lent))
+            self._lent.discard("rebate_share")
         else:
             self._dense("rebate_share", self.xp.float32, 0.0)[rows] += share
 

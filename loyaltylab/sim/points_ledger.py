@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from loyaltylab.sim.population import Population
+from loyaltylab.sim.population import Population, as_slice
 
 
 class PointsLedger:
@@ -101,16 +101,22 @@ class PointsLedger:
         rows, points = self._amounts(rows, points, "awards")
         earned, balance = self._columns()
         award = points.astype(xp.int32)
-        after = earned[rows] + award  # running totals after the award
-        earned[rows] = after
-        balance[rows] += award
+        at = as_slice(rows)  # consecutive rows (sign-up of a whole cohort) as views
+        after = earned[at] + award  # running totals after the award
+        earned[at] = after
+        balance[at] += award
         self._record(rows)
         total = int(points.sum())
         self.earned += total
         self.total_earned += total
         if self.expiry_weeks is not None:
-            keep = xp.nonzero(points > 0)[0]
-            self._log.setdefault(self.week, []).append((rows[keep], after[keep]))
+            awarded = points > 0
+            if bool(awarded.all()):
+                logged = rows.copy(), after  # (``after`` is new, ``rows`` the caller's)
+            else:
+                keep = xp.nonzero(awarded)[0]
+                logged = rows[keep], after[keep]
+            self._log.setdefault(self.week, []).append(logged)
 
     def redeem(self, rows: Any, points: Any) -> None:
         """Burn ``points`` from ``rows`` (unique); never more than the balance."""

@@ -27,3 +27,17 @@ def test_lending_to_a_set_field_lends_nothing():
     np.testing.assert_array_equal(offers.rebate_share, np.float32([0.1, 0.1]))
     with pytest.raises(ValueError, match="no dense offer field 'coupons'"):
         offers.lend("coupons", np.zeros(2))
+
+
+def test_a_rebate_added_to_a_lent_rebate_leaves_the_lent_array_alone():
+    kept = np.array([0.02, 0.0, 0.05], dtype=np.float32)
+    offers = Offers(3, np)
+    offers.lend("rebate_share", kept)
+    offers.add_rebate(slice(None), np.array([0.1, 0.1, 0.2]))
+    expected = kept.copy()
+    expected += np.array([0.1, 0.1, 0.2])  # float32, as when adding to a field of its own
+    np.testing.assert_array_equal(offers.rebate_share, expected)
+    assert offers.rebate_share.dtype == np.float32
+    np.testing.assert_array_equal(kept, np.float32([0.02, 0.0, 0.05]))
+    offers.add_rebate(np.array([1]), 0.5)  # the field is its own array now
+    assert offers.rebate_share[1] == np.float32(0.6)
