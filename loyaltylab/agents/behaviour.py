@@ -86,7 +86,7 @@ class CustomerBehaviour:
         u = streams.dense_uniform("purchase", week, pop.n)
         if not isinstance(rows, slice):
             u = u[rows]
-        bound = self._log_lift_bound(model, offers)
+        bound = self._log_lift_bound(model, offers, week)
         if bound is None or bound == 0.0:  # rates unknown in advance, or no incentive
             rate = self.purchase_rate(model, rows, offers, week)
             # P(at least one order) = 1 - exp(-rate): buy when u > exp(-rate)
@@ -140,7 +140,7 @@ class CustomerBehaviour:
             xp=xp,
         )
 
-    def _log_lift_bound(self, model: LoyaltyModel, offers: Offers) -> float | None:
+    def _log_lift_bound(self, model: LoyaltyModel, offers: Offers, week: int) -> float | None:
         """An upper bound of :meth:`incentive_log_lift` over all customers this week.
 
         ``None`` (compute every customer's rate) when a subclass overrides
@@ -157,14 +157,14 @@ class CustomerBehaviour:
             bound += math.log1p(r.goal_gradient)
         if offers.rebate_share is not None:
             bound += r.rebate_elasticity * float(xp.max(offers.rebate_share, initial=0))
-        if offers.status is not None:  # status is at most 1
-            bound += r.status_lift
+        if offers.status is not None:  # the status lost since the peak only lowers it
+            bound += r.status_lift * float(xp.max(offers.status, initial=0))
         if offers.coupons:
             bound += r.coupon_lift * max(_coupon_share_bound(c) for c in offers.coupons)
         if offers.reminded is not None:
             bound += r.reminder_lift
         if offers.enrolled is not None:
-            bound += r.novelty_lift
+            bound += self._novelty_bound(model, week)
         if bound == 0.0:
             return 0.0
         pop = model.population
@@ -173,6 +173,15 @@ class CustomerBehaviour:
             pop.meta["max_sensitivity_rows"] = pop.n
         # the margin covers float32 rounding in the sum of the terms
         return bound * pop.meta["max_sensitivity"] + 1e-3
+
+    def _novelty_bound(self, model: LoyaltyModel, week: int) -> float:
+        """Largest novelty lift this week: that of the latest enrolment week once every
+        customer's is known (:meth:`update` records them), else that of a new member."""
+        r = self.response
+        pop = model.population
+        if pop.meta.get("enrol_week_rows", 0) < pop.n:
+            return r.novelty_lift
+        return r.novelty_lift * math.exp(-(week - pop.meta["enrol_week_last"]) / r.novelty_weeks)
 
     def purchase_rate(self, model: LoyaltyModel, rows: Any, offers: Offers, week: int) -> Any:
         """Expected orders this week, :math:`\\lambda_i m_{it}`, for ``rows``."""
@@ -459,6 +468,8 @@ class CustomerBehaviour:
                 local = xp.nonzero(offers.enrolled[rows] & (enrol[rows] < 0))[0]
                 enrol[take_rows(rows, local)] = week
                 pop.meta["enrol_week_rows"] = recorded + int(local.shape[0])
+                if local.shape[0]:
+                    pop.meta["enrol_week_last"] = week
         self.satisfaction.update(model, sale, offers, week)
 
 

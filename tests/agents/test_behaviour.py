@@ -285,8 +285,8 @@ def test_thinning_makes_the_same_decisions_as_computing_every_rate():
                            behaviour=DensePath())
     thinned = LoyaltyModel(base, policies=full_strategy(), seed=31)
     everyone = LoyaltyModel(dense, policies=full_strategy(), seed=31)
-    assert thinned.behaviours[0]._log_lift_bound(thinned, Offers(1, np)) == 0.0
-    assert everyone.behaviours[0]._log_lift_bound(everyone, Offers(1, np)) is None
+    assert thinned.behaviours[0]._log_lift_bound(thinned, Offers(1, np), 1) == 0.0
+    assert everyone.behaviours[0]._log_lift_bound(everyone, Offers(1, np), 1) is None
     thinned.run(30)
     everyone.run(30)
     pd.testing.assert_frame_equal(thinned.weekly, everyone.weekly)
