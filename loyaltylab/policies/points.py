@@ -124,7 +124,6 @@ class PointsPolicy(ParamPolicy):
             for i, c in enumerate(self.campaigns)
         ]
         model.points.expiry_weeks = self.expiry_weeks
-        model.points.track_changes()
         self._progress = None
         self._new_members = [slice(0, model.population.n)]
 
@@ -164,20 +163,18 @@ class PointsPolicy(ParamPolicy):
 
     def _goal_progress(self, model: LoyaltyModel, members: Any) -> Any:
         """Goal progress ``min(balance / redemption_block, 1)`` of every row (float32, 0
-        for non-members), kept across weeks: only rows whose balance changed since are
-        recomputed (all members when customers joined)."""
+        for non-members), computed in place in an array kept across weeks."""
         xp = model.xp
         n = model.population.n
-        changed = model.points.take_changed()
         if self._progress is None or self._progress.shape[0] != n:
             self._progress = xp.zeros(n, dtype=xp.float32)
-            changed = members
-        progress = model.points.balance(changed).astype(xp.float32)
-        progress *= xp.float32(1.0 / self.redemption_block)
-        xp.minimum(progress, 1.0, out=progress)
-        if self._members is not None and not isinstance(changed, slice):
-            progress *= self._member_mask(model, changed)
-        self._progress[changed] = progress
+        rows_view = isinstance(members, slice)
+        out = self._progress[members] if rows_view else xp.empty(members.shape, xp.float32)
+        xp.multiply(model.points.balance(members), xp.float32(1.0 / self.redemption_block),
+                    out=out, dtype=xp.float32)
+        xp.minimum(out, 1.0, out=out)
+        if not rows_view:
+            self._progress[members] = out
         return self._progress
 
     def settle(self, model: LoyaltyModel, sale: Sale, week: int) -> None:

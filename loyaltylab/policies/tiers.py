@@ -398,10 +398,11 @@ class TiersPolicy(ParamPolicy):
         tier has the offers' defaults."""
         if not self._offer:
             return
+        xp = model.xp
         tier = model.population["tier"][rows]
-        upper = tier > 0
+        base = xp.arange(len(self.tiers)) == 0
         for name, default in (("status", 0.0), ("earn", 1.0), ("discount", 0.0)):
-            self._offer[name][rows] = model.xp.where(upper, self._tables[name][tier], default)
+            self._offer[name][rows] = xp.where(base, default, self._tables[name])[tier]
 
     def settle(self, model: LoyaltyModel, sale: Sale, week: int) -> None:
         """Member discounts at checkout; keep the sale to read its final net amounts."""

@@ -41,7 +41,6 @@ class PointsLedger:
         self.xp = population.xp
         self.expiry_weeks: int | None = None
         self._log: dict[int, list[tuple[Any, Any]]] = {}
-        self._changed: list[Any] | None = None
         self.total_earned = 0
         self.total_redeemed = 0
         self.total_expired = 0
@@ -69,24 +68,6 @@ class PointsLedger:
         """Outstanding points of ``rows`` (a view for a slice: do not write to it)."""
         return self._columns()[1][rows]
 
-    def track_changes(self) -> None:
-        """Start recording the rows whose balance changes, for :meth:`take_changed`."""
-        if self._changed is None:
-            self._changed = []
-
-    def take_changed(self) -> Any:
-        """Rows whose balance changed since the last call (or since
-        :meth:`track_changes`), possibly repeated; the record starts afresh."""
-        xp = self.xp
-        if not self._changed:
-            return xp.zeros(0, dtype=xp.int64)
-        parts, self._changed = self._changed, []
-        return parts[0] if len(parts) == 1 else xp.concatenate(parts)
-
-    def _record(self, rows: Any) -> None:
-        if self._changed is not None and rows.shape[0]:
-            self._changed.append(rows)
-
     def _amounts(self, rows: Any, points: Any, what: str) -> tuple[Any, Any]:
         xp = self.xp
         rows = xp.asarray(rows)
@@ -105,7 +86,6 @@ class PointsLedger:
         after = earned[at] + award  # running totals after the award
         earned[at] = after
         balance[at] += award
-        self._record(rows)
         total = int(points.sum())
         self.earned += total
         self.total_earned += total
@@ -126,7 +106,6 @@ class PointsLedger:
             raise ValueError("points: cannot redeem more than the balance")
         _, balance = self._columns()
         balance[rows] -= points.astype(xp.int32)
-        self._record(rows)
         total = int(points.sum())
         self.redeemed += total
         self.total_redeemed += total
@@ -159,7 +138,6 @@ class PointsLedger:
         consumed = earned[rows].astype(xp.int64) - balance[rows]
         lost = xp.maximum(earned_then.astype(xp.int64) - consumed, 0)
         balance[rows] -= lost.astype(xp.int32)
-        self._record(rows)
         total = int(lost.sum())
         self.expired += total
         self.total_expired += total

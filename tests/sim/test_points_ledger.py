@@ -95,17 +95,3 @@ def test_ledger_matches_explicit_lots_and_balances_every_week(expiry, events):
         )
         ledger.check_balance()
 
-
-def test_changed_rows_are_recorded_once_tracking_starts():
-    ledger = make_ledger(5, expiry_weeks=1)
-    ledger.begin_week(1)
-    ledger.earn(np.array([0]), [10])
-    assert ledger.take_changed().size == 0  # not tracking yet
-    ledger.track_changes()
-    ledger.earn(np.array([1, 2]), [10, 0])
-    ledger.redeem(np.array([0]), [5])
-    assert sorted(ledger.take_changed().tolist()) == [0, 1, 2]
-    assert ledger.take_changed().size == 0
-    ledger.begin_week(2)
-    ledger.expire()  # week 1's awards (row 2 was awarded nothing)
-    assert sorted(ledger.take_changed().tolist()) == [0, 1]
