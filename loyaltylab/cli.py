@@ -20,8 +20,10 @@ from loyaltylab.experiments import (
     ScenarioError,
     default_destination,
     load_scenario,
+    read_results,
     run,
 )
+from loyaltylab.experiments.report import write_report
 from loyaltylab.policies import full_strategy
 from loyaltylab.sim import ACTIVE_WINDOW_WEEKS, LoyaltyModel
 
@@ -243,7 +245,15 @@ def run_command(args: argparse.Namespace) -> int:
               f"pilots with a significant effect, Holm-corrected, alpha 0.05):")
         print(power[["arm", "metric", "effect_vs_control", "twin_effect", "power"]]
               .round(4).to_string(index=False))
-    print(f"\nResults written to {out} ({result.manifest['run_seconds']:.1f} s)")
+    print(f"\nResults written to {out} ({result.manifest['run_seconds']:.1f} s); "
+          f"the report: {out / 'report.html'}")
+    return 0
+
+
+def report_command(args: argparse.Namespace) -> int:
+    """Write (or rewrite) report.html of a results folder."""
+    path = write_report(read_results(args.results), Path(args.results))
+    print(f"report written to {path}")
     return 0
 
 
@@ -281,6 +291,9 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://host:8786")
     exp.add_argument("--quiet", action="store_true", help="no progress bar")
     exp.set_defaults(func=run_command)
+    rep = sub.add_parser("report", help="write the ROI report of a results folder")
+    rep.add_argument("results", help="results folder written by loyaltylab run")
+    rep.set_defaults(func=report_command)
     val = sub.add_parser("validate", help="check a scenario file without running it")
     val.add_argument("scenario", help="scenario TOML file")
     val.set_defaults(func=validate)

@@ -66,8 +66,8 @@ class ArmOutcome:
     customers : DataFrame
         One row per cohort customer: segment, pre_spend (net revenue in the burn-in),
         purchases, gross_revenue, net_revenue, program_cost, margin, margin_pv,
-        residual, clv, active, alive, nps_answer (0-10, missing if not active), and tier
-        if the program has tiers.
+        residual, clv, weeks_since_purchase (at the horizon), active, alive, nps_answer
+        (0-10, missing if not active), and tier if the program has tiers.
     fixed_cost : float
         Total fixed program cost over the horizon.
     expiry_weeks : int or None
@@ -190,9 +190,12 @@ def _outcome(model: LoyaltyModel, start: dict[str, np.ndarray], margin_then: np.
         "margin_pv": margin_pv - fixed_pv / n,
         "residual": residual,
         "clv": margin_pv + residual,
-        "active": to_numpy(pop["last_purchase"][cohort]) > model.week - ACTIVE_WINDOW_WEEKS,
+        "weeks_since_purchase": model.week - to_numpy(pop["last_purchase"][cohort]).astype(
+            np.int64),
         "alive": alive,
     })
+    frame.insert(frame.columns.get_loc("alive"), "active",
+                 frame["weeks_since_purchase"].to_numpy() < ACTIVE_WINDOW_WEEKS)
     frame["nps_answer"] = pd.array([pd.NA] * n, dtype="Int8")
     satisfaction = satisfaction_of(model)
     if satisfaction is not None:

@@ -10,7 +10,8 @@ A run writes ``DIR/`` (by default ``results/<scenario>-<timestamp>/``):
 - ``targets.csv``: the strategy's targets, met or not, for each treatment arm;
 - ``weekly.parquet``: weekly series per replication and arm;
 - ``customers.parquet``: per-customer outcomes of replication 0;
-- ``trials.csv`` (field mode): one row per replication, treatment arm and metric.
+- ``trials.csv`` (field mode): one row per replication, treatment arm and metric;
+- ``report.html``: the planner's ROI report (:mod:`loyaltylab.experiments.report`).
 
 Everything is written into a hidden temporary folder beside ``DIR`` that is renamed to
 ``DIR`` only when complete, so an interrupted run leaves no half-written results folder
@@ -32,6 +33,7 @@ from typing import Any
 
 import pandas as pd
 
+from loyaltylab.experiments.report import write_report
 from loyaltylab.experiments.scenario import Scenario
 
 #: Default parent folder of results.
@@ -113,6 +115,8 @@ def write_results(result: ExperimentResult, path: Path) -> Path:
         if result.trials is not None:
             result.trials.to_csv(tmp / "trials.csv", index=False)
             files.append("trials.csv")
+        write_report(result, tmp / "report.html")
+        files.append("report.html")
         manifest = {**result.manifest, "files": files}
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n",
                                            encoding="utf-8")

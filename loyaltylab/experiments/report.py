@@ -1,0 +1,463 @@
+"""The planner's ROI report: one self-contained HTML file per results folder.
+
+``report.html`` holds the headline table per arm (estimates and effects against the
+control with 95% intervals), the strategy's targets with their evidence, charts
+(retention curves, the payback picture, program cost by component, points and
+breakage, tier mix, CLV by segment, segment migration) and the assumptions needed to
+reproduce the run. Charts are matplotlib PNGs embedded as data URIs; the page loads
+nothing from the network and runs no script.
+
+Every number of the headline table carries its unrounded value in ``data-value`` so
+tests (and readers' tools) can check it against ``summary.csv``.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import math
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from loyaltylab.agents import (
+    CustomerBehaviour,
+    ResponseCoefficients,
+    classify_segments,
+)
+from loyaltylab.agents.satisfaction import SatisfactionCoefficients
+from loyaltylab.experiments.stats import CONFIDENCE
+
+if TYPE_CHECKING:
+    from loyaltylab.experiments.results import ExperimentResult
+
+#: Rows of the headline table: (metric, label, format).
+HEADLINE = (
+    ("net_revenue", "Net revenue per customer ({currency})", "{:,.0f}"),
+    ("incremental_margin", "Incremental margin per customer ({currency})", "{:+,.0f}"),
+    ("program_cost", "Program cost per customer ({currency})", "{:,.0f}"),
+    ("cost_to_revenue", "Cost-to-revenue", "{:.1%}"),
+    ("roi", "ROI (incremental margin / incremental cost)", "{:+.2f}"),
+    ("payback_week", "Payback week", "{:.0f}"),
+    ("retention", "Retention at the horizon", "{:.1%}"),
+    ("clv", "CLV per customer, with residual ({currency})", "{:,.0f}"),
+    ("nps", "NPS", "{:+.1f}"),
+)
+
+_CSS = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px;
+       color: #222; line-height: 1.4; }
+h1 { margin-bottom: 0.2em; } h2 { border-bottom: 1px solid #ccc; margin-top: 2em; }
+table { border-collapse: collapse; margin: 1em 0; font-size: 0.92em; }
+th, td { border: 1px solid #ddd; padding: 0.3em 0.6em; text-align: left; }
+table.num td, table.num th { text-align: right; }
+table.num td:first-child, table.num th:first-child { text-align: left; }
+th { background: #f3f3f3; }
+.met { color: #11772d; font-weight: bold; } .not-met { color: #b3261e; font-weight: bold; }
+.uncertain { color: #8a6d00; font-weight: bold; }
+.ci { color: #666; font-size: 0.85em; }
+figure { margin: 1.5em 0; } figcaption { color: #555; font-size: 0.9em; }
+img { max-width: 100%; }
+pre { background: #f7f7f7; padding: 1em; overflow-x: auto; font-size: 0.85em; }
+"""
+
+
+# ---------------------------------------------------------------------- formatting
+def _number(fmt: str, value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return fmt.format(value)
+
+
+def _cell(arm: str, metric: str, kind: str, fmt: str, value: float, low: float,
+          high: float) -> str:
+    text = _number(fmt, value)
+    if not (math.isnan(low) or math.isnan(high)):
+        text += (f'<br><span class="ci">[{_number(fmt, low)}, {_number(fmt, high)}]'
+                 f"</span>")
+    return (f'<td data-arm="{html.escape(arm)}" data-metric="{metric}" data-kind="{kind}" '
+            f'data-value="{float(value)!r}">{text}</td>')
+
+
+def _table(frame: pd.DataFrame, digits: int = 6) -> str:
+    return frame.to_html(index=False, float_format=lambda v: f"{v:,.{digits}g}",
+                         border=0, na_rep="-")
+
+
+def _figure(draw: Callable[[], plt.Figure], caption: str) -> str:
+    fig = draw()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+    plt.close(fig)
+    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return (f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{data}">'
+            f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+
+
+# ---------------------------------------------------------------------- sections
+def headline_section(result: ExperimentResult) -> str:
+    """The headline table: each arm's estimates and effects with their intervals."""
+    currency = result.scenario.economics.currency
+    summary = result.summary.set_index(["arm", "metric"])
+    control = result.scenario.control.name
+    arms = [a.name for a in result.scenario.arms]
+    head = "".join(
+        f"<th>{html.escape(a)}{' (control)' if a == control else ''}</th>"
+        + ("" if a == control else f"<th>{html.escape(a)} - control</th>") for a in arms)
+    rows = []
+    for metric, label, fmt in HEADLINE:
+        cells = []
+        for arm in arms:
+            row = summary.loc[(arm, metric)] if (arm, metric) in summary.index else None
+            if row is None:
+                cells.append("<td>-</td>" + ("" if arm == control else "<td>-</td>"))
+                continue
+            cells.append(_cell(arm, metric, "estimate", fmt, row["estimate"], row["ci_low"],
+                               row["ci_high"]))
+            if arm != control:
+                cells.append(_cell(arm, metric, "effect", fmt, row["effect_vs_control"],
+                                   row["effect_ci_low"], row["effect_ci_high"]))
+        rows.append(f"<tr><td>{html.escape(label.format(currency=currency))}</td>"
+                    f"{''.join(cells)}</tr>")
+    mode = result.scenario.mode
+    note = ("Effects are paired differences from the control in the same replication "
+            "(twin worlds: same customers, same luck)." if mode == "twin" else
+            "Effects are the mean estimate of the simulated pilots (field trials), "
+            "with the mean of their intervals.")
+    return (f"<h2>Headline</h2><p>Per customer of the cohort at the program's start, over "
+            f"{result.scenario.horizon_weeks} weeks; {CONFIDENCE:.0%} intervals in "
+            f"brackets. {note}</p><table class=\"num\"><tr><th>metric</th>{head}</tr>"
+            f"{''.join(rows)}"
+            f"</table>")
+
+
+def targets_section(result: ExperimentResult) -> str:
+    """The strategy's targets, each with its evidence."""
+    if result.targets.empty:
+        return ""
+    summary = result.summary.set_index(["arm", "metric"])
+    control = result.scenario.control.name
+    rows = []
+    for t in result.targets.itertuples(index=False):
+        base = t.metric.removesuffix("_rel_change")
+        levels = ""
+        if (t.arm, base) in summary.index and (control, base) in summary.index:
+            levels = (f"control {summary.loc[(control, base), 'estimate']:.4g}, "
+                      f"arm {summary.loc[(t.arm, base), 'estimate']:.4g}")
+        css = t.status.replace(" ", "-")
+        side = "above" if t.threshold > 0 else "below"
+        evidence = (f"change {_number('{:+.1%}', t.estimate)} "
+                    f"({CONFIDENCE:.0%} CI {_number('{:+.1%}', t.ci_low)} to "
+                    f"{_number('{:+.1%}', t.ci_high)}); met needs the whole interval "
+                    f"{side} {t.threshold:+.0%}")
+        rows.append(f"<tr><td>{html.escape(t.target)}</td><td>{html.escape(t.arm)}</td>"
+                    f"<td>{evidence}</td><td>{levels}</td>"
+                    f'<td class="{css}">{t.status}</td></tr>')
+    return ("<h2>The strategy's targets</h2><table><tr><th>target</th><th>arm</th>"
+            "<th>evidence</th><th>levels</th><th>status</th></tr>"
+            f"{''.join(rows)}</table>")
+
+
+def power_section(result: ExperimentResult) -> str:
+    """Field mode: what the simulated pilots detect."""
+    if result.trials is None or "power" not in result.summary:
+        return ""
+    power = result.summary.dropna(subset=["power"])[
+        ["arm", "metric", "twin_effect", "effect_vs_control", "effect_ci_low",
+         "effect_ci_high", "p_value", "power"]]
+    return (f"<h2>Pilot power</h2><p>Share of {result.scenario.replications} simulated "
+            f"pilots of {result.scenario.population.size:,} customers in which the effect "
+            "is significant (Holm-corrected, alpha 0.05), next to the twin-world truth.</p>"
+            + _table(power))
+
+
+def _by_week(weekly: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Mean over replications of a weekly column: index week, one column per arm."""
+    return weekly.pivot_table(index="week", columns="arm", values=column, aggfunc="mean",
+                              sort=False)
+
+
+def charts_section(result: ExperimentResult) -> str:
+    """Every chart of the report."""
+    weekly = result.weekly
+    scenario = result.scenario
+    control = scenario.control.name
+    arms = [a.name for a in scenario.arms]
+    treated = [a for a in arms if a != control]
+    currency = scenario.economics.currency
+    size = scenario.population.size
+    parts = []
+
+    def retention() -> plt.Figure:
+        fig, ax = plt.subplots(figsize=(8, 4))
+        for arm in arms:
+            per = weekly[weekly["arm"] == arm].pivot(index="week", columns="replication",
+                                                     values="retention")
+            mean = per.mean(axis=1)
+            ax.plot(mean.index, 100 * mean, label=arm)
+            if per.shape[1] > 1:
+                ax.fill_between(mean.index, 100 * per.min(axis=1), 100 * per.max(axis=1),
+                                alpha=0.2)
+        ax.set_xlabel("week of the program")
+        ax.set_ylabel("customers active (%)")
+        ax.set_title("Retention: share of the cohort with a purchase in the last 26 weeks")
+        ax.legend()
+        return fig
+
+    parts.append(_figure(retention, "Retention curves by arm (mean over replications; band: "
+                                    "lowest to highest replication)."))
+
+    if treated:
+        def payback() -> plt.Figure:
+            fig, ax = plt.subplots(figsize=(8, 4))
+            margin = _by_week(weekly, "margin")
+            cost = _by_week(weekly, "program_cost")
+            for arm in treated:
+                ax.plot(margin.index, (margin[arm] - margin[control]).cumsum() / size,
+                        label=f"{arm}: cumulative incremental margin")
+                ax.plot(cost.index, (cost[arm] - cost[control]).cumsum() / size,
+                        linestyle="--", label=f"{arm}: cumulative incremental program cost")
+            ax.axhline(0, color="black", linewidth=0.8)
+            ax.set_xlabel("week of the program")
+            ax.set_ylabel(f"{currency} per customer")
+            ax.set_title("Payback: incremental margin (after program cost) against cost")
+            ax.legend(fontsize=8)
+            return fig
+
+        parts.append(_figure(payback, "The payback picture: the program pays back from the "
+                                      "week the cumulative incremental margin stays above 0."))
+
+    costs = result.summary[result.summary["metric"].str.startswith("cost_")
+                           & (result.summary["metric"] != "cost_to_revenue")]
+    table = costs.pivot_table(index="arm", columns="metric", values="estimate", sort=False)
+    table = table.loc[:, (table > 0).any()]
+    if not table.empty:
+        def cost() -> plt.Figure:
+            fig, ax = plt.subplots(figsize=(8, 1.2 + 0.6 * len(table)))
+            left = np.zeros(len(table))
+            for column in table.columns:
+                ax.barh(table.index, table[column], left=left, label=column[5:])
+                left += table[column].to_numpy()
+            ax.set_xlabel(f"{currency} per customer over the horizon")
+            ax.set_title("Program cost by component")
+            ax.legend(fontsize=8, ncol=3)
+            return fig
+
+        parts.append(_figure(cost, "Program cost by component, per customer (mean over "
+                                   "replications)."))
+
+    if (weekly["points_earned"] > 0).any():
+        def points() -> plt.Figure:
+            fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
+            outstanding = _by_week(weekly, "points_outstanding")
+            earned = _by_week(weekly, "points_earned").cumsum()
+            expired = _by_week(weekly, "points_expired").cumsum()
+            for arm in arms:
+                if not (earned[arm] > 0).any():
+                    continue
+                axes[0].plot(outstanding.index, outstanding[arm] / size, label=arm)
+                if "points_liability" in weekly:
+                    liability = _by_week(weekly, "points_liability")
+                    if arm in liability:
+                        axes[1].plot(liability.index, liability[arm] / size, label=arm)
+                share = np.where(earned[arm] > 0, expired[arm] / earned[arm].where(
+                    earned[arm] > 0, 1.0), np.nan)
+                axes[2].plot(earned.index, 100 * share, label=arm)
+            axes[0].set_title("Points outstanding")
+            axes[0].set_ylabel("points per customer")
+            axes[1].set_title("Points liability")
+            axes[1].set_ylabel(f"{currency} per customer")
+            axes[2].set_title("Points expired / points earned so far")
+            axes[2].set_ylabel("%")
+            for ax in axes:
+                ax.set_xlabel("week of the program")
+                ax.legend(fontsize=8)
+            fig.tight_layout()
+            return fig
+
+        parts.append(_figure(points, "Points outstanding, liability (outstanding x value "
+                                     "per point x expected redemption share) and expiry so "
+                                     "far (breakage counts only awards past their expiry)."))
+
+    tier_columns = [c for c in weekly.columns if c.startswith("tier_")]
+    tiered = [a for a in arms if tier_columns
+              and weekly.loc[weekly["arm"] == a, tier_columns].notna().all().all()]
+    if tiered:
+        def tiers() -> plt.Figure:
+            fig, axes = plt.subplots(1, len(tiered), figsize=(6 * len(tiered), 3.6),
+                                     squeeze=False)
+            for ax, arm in zip(axes[0], tiered, strict=True):
+                mix = weekly[weekly["arm"] == arm].groupby("week")[tier_columns].mean()
+                shares = 100 * mix.div(mix.sum(axis=1), axis=0)
+                ax.stackplot(shares.index, shares.T.to_numpy(),
+                             labels=[c[5:] for c in tier_columns])
+                ax.set_title(f"Tier mix: {arm}")
+                ax.set_xlabel("week of the program")
+                ax.set_ylabel("% of alive members")
+                ax.legend(fontsize=8, loc="lower left")
+            return fig
+
+        parts.append(_figure(tiers, "Tier mix over time (alive members, mean over "
+                                    "replications)."))
+
+    segments = scenario.population.spec(10).segment_names
+    clv = result.summary[result.summary["metric"].isin([f"clv_{s}" for s in segments])]
+    if not clv.empty:
+        def clv_chart() -> plt.Figure:
+            fig, ax = plt.subplots(figsize=(8, 4))
+            width = 0.8 / len(arms)
+            x = np.arange(len(segments))
+            for k, arm in enumerate(arms):
+                rows = clv[clv["arm"] == arm].set_index("metric").reindex(
+                    [f"clv_{s}" for s in segments])
+                err = np.vstack([rows["estimate"] - rows["ci_low"],
+                                 rows["ci_high"] - rows["estimate"]])
+                ax.bar(x + k * width, rows["estimate"], width, label=arm,
+                       yerr=None if np.isnan(err).all() else err, capsize=3)
+            ax.set_xticks(x + width * (len(arms) - 1) / 2, segments)
+            ax.set_ylabel(f"CLV per customer ({currency}, discounted)")
+            ax.set_title("CLV by segment and arm (with the residual after the horizon)")
+            ax.legend(fontsize=8)
+            return fig
+
+        parts.append(_figure(clv_chart, f"CLV by segment, {CONFIDENCE:.0%} intervals over "
+                                        "replications."))
+
+    migration = segment_migration(result)
+    if migration is not None:
+        def migration_chart() -> plt.Figure:
+            fig, axes = plt.subplots(1, len(migration), figsize=(5.5 * len(migration), 4.2),
+                                     squeeze=False)
+            for ax, (arm, matrix) in zip(axes[0], migration.items(), strict=True):
+                ax.imshow(matrix.to_numpy(), cmap="Blues", vmin=0, vmax=100)
+                ax.set_xticks(range(matrix.shape[1]), matrix.columns, rotation=30, ha="right")
+                ax.set_yticks(range(matrix.shape[0]), matrix.index)
+                for (i, j), v in np.ndenumerate(matrix.to_numpy()):
+                    ax.text(j, i, f"{v:.0f}", ha="center", va="center", fontsize=8,
+                            color="white" if v > 60 else "black")
+                ax.set_title(f"{arm}")
+                ax.set_xlabel("segment at the horizon (rules)")
+                ax.set_ylabel("segment at the start")
+            fig.tight_layout()
+            return fig
+
+        parts.append(_figure(migration_chart, "Segment migration in replication 0: % of "
+                                              "each starting segment in each segment at "
+                                              "the horizon, by the strategy's rules "
+                                              "(annualised spend and purchases, recency)."))
+    return "<h2>Charts</h2>" + "".join(parts)
+
+
+def segment_migration(result: ExperimentResult) -> dict[str, pd.DataFrame] | None:
+    """Start segment against the rule-based segment at the horizon, % of each start row.
+
+    Needs the default four segments (the rules define them) and per-customer outcomes.
+    """
+    c = result.customers
+    needed = {"segment", "net_revenue", "purchases", "weeks_since_purchase", "arm"}
+    if c.empty or not needed <= set(c.columns):
+        return None
+    names = ["core_loyal", "potential_loyal", "basic", "dormant"]
+    if set(c["segment"].astype(str).unique()) - set(names):
+        return None
+    years = result.scenario.horizon_weeks / 52.0
+    end = classify_segments(c["net_revenue"].to_numpy() / years,
+                            c["purchases"].to_numpy() / years,
+                            c["weeks_since_purchase"].to_numpy())
+    frame = pd.DataFrame({"arm": c["arm"].to_numpy(),
+                          "start": pd.Categorical(c["segment"].astype(str), names),
+                          "end": pd.Categorical(np.asarray(names)[end], names)})
+    out = {}
+    for arm in [a.name for a in result.scenario.arms]:
+        rows = frame[frame["arm"] == arm]
+        if rows.empty:
+            continue
+        counts = pd.crosstab(rows["start"], rows["end"], dropna=False)
+        out[arm] = 100 * counts.div(counts.sum(axis=1).replace(0, 1), axis=0)
+    return out
+
+
+def assumptions_section(result: ExperimentResult) -> str:
+    """Population, behaviour coefficients, economics, seed and versions."""
+    scenario = result.scenario
+    spec = scenario.population.spec()
+    segments = pd.DataFrame([
+        {"segment": s.name, "share": share,
+         "orders per year (mean)": 52 * s.bgnbd.r / s.bgnbd.alpha,
+         "dropout per order (mean)": s.bgnbd.a / (s.bgnbd.a + s.bgnbd.b),
+         "r": s.bgnbd.r, "alpha (weeks)": s.bgnbd.alpha, "a": s.bgnbd.a, "b": s.bgnbd.b,
+         "mean order": s.gamma_gamma.p * s.gamma_gamma.gamma / (s.gamma_gamma.q - 1)
+         if s.gamma_gamma.q > 1 else float("nan"),
+         "p": s.gamma_gamma.p, "q": s.gamma_gamma.q, "gamma": s.gamma_gamma.gamma,
+         "incentive sensitivity": s.incentive_sensitivity,
+         "satisfaction mean": s.satisfaction_mean}
+        for s, share in zip(spec.segments, spec.shares, strict=True)])
+    behaviours = [b for b in spec.behaviours() if isinstance(b, CustomerBehaviour)]
+    behaviour = behaviours[0] if behaviours else CustomerBehaviour()
+    response = ResponseCoefficients.describe(behaviour.response)
+    satisfaction = SatisfactionCoefficients.describe(behaviour.satisfaction.coefficients)
+    economics = pd.DataFrame([scenario.economics.model_dump()])
+    run = pd.DataFrame([{k: result.manifest.get(k) for k in (
+        "name", "mode", "seed", "replications", "size", "horizon_weeks", "burn_in_weeks",
+        "executor", "started", "run_seconds")}])
+    versions = pd.DataFrame([result.manifest.get("versions", {})])
+    programs = "".join(
+        f"<li><b>{html.escape(a.name)}</b>: "
+        f"{html.escape(a.design or ', '.join(p.type for p in a.policies) or 'no program')}"
+        "</li>" for a in scenario.arms)
+    scenario_json = html.escape(pd.Series(result.manifest.get("scenario", {})).to_json(
+        indent=2))
+    return ("<h2>Assumptions</h2><h3>Run</h3>" + _table(run)
+            + f"<h3>Arms</h3><ul>{programs}</ul>"
+            + "<h3>Population (segments)</h3>" + _table(segments)
+            + "<h3>Economics</h3>" + _table(economics)
+            + "<h3>Incentive response coefficients</h3>" + _table(response)
+            + "<h3>Satisfaction (NPS) coefficients</h3>" + _table(satisfaction)
+            + "<h3>Package versions</h3>" + _table(versions)
+            + f"<h3>Scenario as run</h3><pre>{scenario_json}</pre>")
+
+
+def render_report(result: ExperimentResult, sections: Sequence[Callable[[ExperimentResult],
+                  str]] | None = None) -> str:
+    """The report as one HTML page."""
+    scenario = result.scenario
+    sections = sections or (headline_section, targets_section, power_section,
+                            charts_section, assumptions_section)
+    title = f"loyaltylab: {scenario.name}"
+    intro = (f"{html.escape(scenario.description or scenario.name)}. "
+             f"{scenario.population.size:,} customers, {len(scenario.arms)} arms, "
+             f"{scenario.replications} replications of {scenario.horizon_weeks} weeks "
+             f"({scenario.mode} mode), seed {scenario.seed}; control: "
+             f"{html.escape(scenario.control.name)}.")
+    body = "".join(section(result) for section in sections)
+    return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+            f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>"
+            f"<h1>{html.escape(title)}</h1><p>{intro}</p>{body}</body></html>")
+
+
+def write_report(result: ExperimentResult, path: Path) -> Path:
+    """Write ``report.html`` (or ``path`` if a file name) atomically; return the path."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "report.html"
+    text = render_report(result)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

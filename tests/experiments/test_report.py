@@ -1,0 +1,101 @@
+"""The ROI report: self-contained, renders in headless Chromium, numbers as summary.csv."""
+
+import math
+import os
+import re
+import shutil
+
+import pandas as pd
+import pytest
+
+from loyaltylab.experiments import read_results, run, validate_scenario
+from loyaltylab.experiments.report import render_report, segment_migration
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    out = tmp_path_factory.mktemp("report") / "run"
+    run(validate_scenario({
+        "name": "report", "population": {"size": 3000}, "horizon_weeks": 30,
+        "replications": 3, "seed": 4, "economics": {"fixed_cost_per_week": 500},
+        "arms": [{"name": "no program", "control": True},
+                 {"name": "full strategy", "design": "full_strategy"}]}), out=out)
+    return out
+
+
+def test_the_report_is_self_contained(folder):
+    text = (folder / "report.html").read_text()
+    assert "<script" not in text
+    assert not re.search(r"(src|href)=\"(http|//)", text)
+    assert text.count("data:image/png;base64,") == 7  # every chart of a tiered points program
+
+
+def test_segment_migration_rows_sum_to_100(folder):
+    migration = segment_migration(read_results(folder))
+    for matrix in migration.values():
+        sums = matrix.sum(axis=1)
+        assert ((sums - 100).abs() < 1e-9).all() or (sums == 0).any()
+
+
+def test_headline_cells_carry_the_summary_values(folder):
+    result = read_results(folder)
+    text = render_report(result)
+    cells = re.findall(r'data-arm="([^"]+)" data-metric="([^"]+)" data-kind="([^"]+)" '
+                       r'data-value="([^"]+)"', text)
+    assert len(cells) > 10
+    summary = result.summary.set_index(["arm", "metric"])
+    for arm, metric, kind, value in cells:
+        column = "estimate" if kind == "estimate" else "effect_vs_control"
+        expected = summary.loc[(arm.replace("&amp;", "&"), metric), column]
+        assert float(value) == pytest.approx(expected, rel=1e-12) or (
+            math.isnan(float(value)) and math.isnan(expected))
+
+
+def test_report_renders_in_headless_chromium(folder):
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("LOYALTYLAB_REQUIRE_BROWSER"):
+            pytest.fail(f"no Chromium at {CHROMIUM}")
+        pytest.skip("Chromium is not installed (CI installs it)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    summary = pd.read_csv(folder / "summary.csv").set_index(["arm", "metric"])
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        try:
+            page = browser.new_page()
+            errors = []
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            requests = []
+            page.on("request", lambda r: requests.append(r.url))
+            page.goto((folder / "report.html").as_uri())
+            page.wait_for_load_state("load")
+            images = page.evaluate(
+                "[...document.images].map(i => i.complete && i.naturalWidth > 0)")
+            cells = page.evaluate(
+                "[...document.querySelectorAll('td[data-metric]')].map(td => "
+                "[td.dataset.arm, td.dataset.metric, td.dataset.kind, td.dataset.value, "
+                "td.innerText])")
+        finally:
+            browser.close()
+    assert errors == []
+    assert len(images) == 7 and all(images)
+    assert all(url.startswith(("file:", "data:")) for url in requests)
+    shown = 0
+    for arm, metric, kind, value, text in cells:
+        column = "estimate" if kind == "estimate" else "effect_vs_control"
+        expected = summary.loc[(arm, metric), column]
+        if math.isnan(expected):
+            assert text.strip() == "-"
+            continue
+        assert float(value) == pytest.approx(expected, rel=1e-12)
+        # the shown number is the rounded estimate
+        first = text.split("\n")[0].replace(",", "").rstrip("%")
+        scale = 100 if text.split("\n")[0].endswith("%") else 1
+        assert float(first) == pytest.approx(expected * scale, abs=0.051 * max(1, scale)
+                                             if scale == 100 else 0.51)
+        shown += 1
+    assert shown > 10
