@@ -324,11 +324,12 @@ class CouponPolicy(ParamPolicy):
         """Expire the coupons whose last valid week was this week; drop the holders who
         redeemed or lost theirs."""
         issued_week = model.population[f"{self._key}_issued_week"]
-        # coupons issued in earlier weeks expired in earlier weeks; a row whose coupon was
-        # redeemed may hold a newer one
-        rows = self._issued_in.pop(week - self.validity_weeks + 1, None)
+        last_issue = week - self.validity_weeks + 1  # coupons issued then expire now
+        rows = self._issued_in.pop(last_issue, None)
         if rows is not None:
-            expired = rows[issued_week[rows] == week - self.validity_weeks + 1]
+            # earlier issues expired in earlier weeks; a row whose coupon was redeemed may
+            # hold a newer one
+            expired = rows[issued_week[rows] == last_issue]
             issued_week[expired] = -1
             self._outstanding -= int(expired.shape[0])
             self._week["expired"] = int(expired.shape[0])

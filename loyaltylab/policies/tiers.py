@@ -277,8 +277,8 @@ class TiersPolicy(ParamPolicy):
         return table[model.population["tier"][rows]]
 
     def upper_rows(self, model: LoyaltyModel) -> Any:
-        """Members above the base tier (ascending rows), cached between tier changes
-        (tiers change only in ``end_of_week`` and when customers join)."""
+        """Members above the base tier (ascending rows), cached: upgrades are merged in,
+        reviews and joins rebuild them."""
         if self._upper is None:
             mask = model.population["tier"] > 0
             if self._segment_ids is not None:

@@ -92,7 +92,7 @@ class PointsLedger:
         if self.expiry_weeks is not None:
             awarded = points > 0
             if bool(awarded.all()):
-                logged = rows.copy(), after  # (``after`` is new, ``rows`` the caller's)
+                logged = rows.copy(), after  # ``rows`` may be the caller's array
             else:
                 keep = xp.nonzero(awarded)[0]
                 logged = rows[keep], after[keep]
