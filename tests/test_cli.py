@@ -57,7 +57,8 @@ def test_run_writes_a_results_folder_and_prints_the_comparison(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "retention at horizon" in result.stdout and "targets" in result.stdout
     assert {p.name for p in out.iterdir()} == {
-        "manifest.json", "summary.csv", "targets.csv", "weekly.parquet", "customers.parquet"}
+        "manifest.json", "summary.csv", "targets.csv", "weekly.parquet", "customers.parquet",
+        "report.html"}
     summary = pd.read_csv(out / "summary.csv")
     assert set(summary["arm"]) == {"no campaign", "win-back pack",
                                    "win-back pack and double points"}

@@ -61,7 +61,7 @@ def test_dask_cluster_gives_the_local_results_bit_for_bit():
     s = scenario(replications=3)
     local = run(s)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  host="127.0.0.1", dashboard_address=None) as cluster:
+                                  host="127.0.0.1", dashboard_address=":0") as cluster:
         remote = run(s, executor="dask", scheduler=cluster.scheduler_address)
     pd.testing.assert_frame_equal(local.summary, remote.summary)
     pd.testing.assert_frame_equal(local.weekly, remote.weekly)
