@@ -316,7 +316,9 @@ class CustomerBehaviour:
             lost = self._status_lost(model, buyers, status)
             log_d = r.status_dropout * (r.demotion_loss_weight * lost - status)
         if "reset_pending" in pop:
-            reset = xp.log1p(r.post_reward_dropout * pop["reset_pending"][buyers])
+            # log1p of the flag's two values, taken once (the same function as elementwise)
+            step = xp.log1p(xp.float64(r.post_reward_dropout))
+            reset = xp.where(pop["reset_pending"][buyers], step, 0.0)
             log_d = reset if log_d is None else log_d + reset
         if log_d is not None:
             p = p * xp.exp(pop["sensitivity"][buyers] * log_d)

@@ -226,7 +226,7 @@ class CouponPolicy(ParamPolicy):
         mask = pop[f"{self._key}_issued_week"][rows] < 0
         if self.per_customer_limit is not None:
             mask &= pop[f"{self._key}_issued"][rows] < self.per_customer_limit
-        if self._segment_ids is not None:
+        if self._segment_ids is not None and self._upper_tiers_only:  # else rows are targets
             mask &= self.in_segments(model, self._segment_ids, rows)
         if self._tier_ids is not None:
             mask &= self._tiers.in_tiers(model, self._tier_ids, rows)
@@ -247,13 +247,14 @@ class CouponPolicy(ParamPolicy):
         """Rows that :meth:`eligible` needs to look at (a slice or an ascending array).
 
         Coupons for tiers above the base tier can only go to the tiers policy's upper
-        rows. Otherwise the pool of the targeted customers still under the limit; a
+        rows. Otherwise the pool of the targeted customers still under the limit (of
+        the target segments only); a
         customer who reaches the limit never becomes eligible again, so the pool only
         shrinks. It is rebuilt when customers join, or when a quarter of it has reached
         the limit since it was built.
         """
         xp = model.xp
-        if self._tier_ids is not None and not bool(xp.any(self._tier_ids == 0)):
+        if self._upper_tiers_only:
             return self._tiers.upper_rows(model)
         n = model.population.n
         if self._pool is None or self._pool[0] != n or 4 * self._exhausted > self._pool[2]:
@@ -264,6 +265,11 @@ class CouponPolicy(ParamPolicy):
             self._pool = (n, rows, count_rows(rows, n))
             self._exhausted = 0
         return self._pool[1]
+
+    @property
+    def _upper_tiers_only(self) -> bool:
+        """Targets tiers above the base tier only (requires a model: after setup)."""
+        return self._tier_ids is not None and 0 not in self._tier_ids.tolist()
 
     def _affordable(self) -> int | None:
         """Coupons the budget still allows this week (None: no cap)."""

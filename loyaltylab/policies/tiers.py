@@ -479,14 +479,15 @@ class TiersPolicy(ParamPolicy):
                 keep = self.members(model, rows)
                 rows, net, purchases = rows[keep], net[keep], purchases[keep]
             purchases = purchases.astype(xp.int32)
-            spend_col[rows] += net
-            purch_col[rows] += purchases
+            sums: Any = (spend_col[rows] + net, purch_col[rows] + purchases)
+            spend_col[rows], purch_col[rows] = sums
             if self.window == "rolling":
                 self._log.append((week, rows, net, purchases))
         else:
-            rows = xp.zeros(0, dtype=xp.int64)
+            rows, sums = xp.zeros(0, dtype=xp.int64), None
         if self.window == "rolling":
             while self._log and self._log[0][0] <= week - self.window_weeks:
+                sums = None  # purchases left the window: the buyers' sums must be read again
                 _, old_rows, old_net, old_purchases = self._log.popleft()
                 purch_col[old_rows] -= old_purchases
                 left = purch_col[old_rows]
@@ -494,7 +495,7 @@ class TiersPolicy(ParamPolicy):
                     left > 0, xp.maximum(spend_col[old_rows] - old_net, 0.0), 0.0
                 )
         if rows.size:
-            qualified = self._qualified(model, rows, ranks=None)
+            qualified = self._qualified(model, rows, ranks=None, sums=sums)
             current = pop["tier"][rows]
             up = qualified > current
             moved = rows[up]
@@ -554,12 +555,17 @@ class TiersPolicy(ParamPolicy):
         rank[idx[order]] = xp.arange(1, idx.size + 1, dtype=xp.int64)
         return rank, int(idx.size)
 
-    def _qualified(self, model: LoyaltyModel, rows: Any, ranks: tuple[Any, int] | None) -> Any:
-        """Highest tier whose conditions ``rows`` meet (int8); rank tiers need ``ranks``."""
+    def _qualified(self, model: LoyaltyModel, rows: Any, ranks: tuple[Any, int] | None,
+                   sums: tuple[Any, Any] | None = None) -> Any:
+        """Highest tier whose conditions ``rows`` meet (int8); rank tiers need ``ranks``.
+
+        ``sums``: the window spend and purchases of ``rows`` if at hand (else read).
+        """
         xp = model.xp
         pop = model.population
-        spend = pop["tier_spend"][rows]
-        purchases = pop["tier_purchases"][rows]
+        if sums is None:
+            sums = pop["tier_spend"][rows], pop["tier_purchases"][rows]
+        spend, purchases = sums
         qualified = xp.zeros(spend.shape, dtype=xp.int8)
         for i, tier in enumerate(self.tiers[1:], start=1):
             if tier.top_share is not None and ranks is None:
