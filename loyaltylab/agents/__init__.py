@@ -31,3 +31,55 @@ __all__ = [
     "expected_repeat_purchases",
     "probability_no_repeat",
 ]
+
+# Calibration from transaction logs (imported last: these modules use the names above).
+from loyaltylab.agents.calibration import (
+    Calibration,
+    CalibrationError,
+    SegmentFit,
+    assign_segments,
+    calibrate,
+    rfm_features,
+)
+from loyaltylab.agents.fitting import (
+    BGNBDFit,
+    GammaGammaFit,
+    bgnbd_log_likelihood,
+    fit_bgnbd,
+    fit_gamma_gamma,
+    gamma_gamma_log_likelihood,
+)
+from loyaltylab.agents.holdout import HoldoutResult, holdout_check
+from loyaltylab.agents.population_file import (
+    PopulationFileError,
+    load_population,
+    save_population,
+)
+from loyaltylab.agents.transactions import (
+    TransactionError,
+    read_transactions,
+    summarise,
+)
+
+__all__ += [
+    "BGNBDFit",
+    "Calibration",
+    "CalibrationError",
+    "GammaGammaFit",
+    "HoldoutResult",
+    "PopulationFileError",
+    "SegmentFit",
+    "TransactionError",
+    "assign_segments",
+    "bgnbd_log_likelihood",
+    "calibrate",
+    "fit_bgnbd",
+    "fit_gamma_gamma",
+    "gamma_gamma_log_likelihood",
+    "holdout_check",
+    "load_population",
+    "read_transactions",
+    "rfm_features",
+    "save_population",
+    "summarise",
+]

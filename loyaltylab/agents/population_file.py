@@ -1,0 +1,250 @@
+"""Population files: a calibrated population as a small, human-readable TOML file.
+
+Example (the CDNOW sample, one segment)::
+
+    # loyaltylab population file
+    format = 1
+    size = 2357
+    method = "none"
+
+    [[segments]]
+    name = "cohort"
+    share = 1.0
+    bgnbd = { r = 0.2426, alpha = 4.4136, a = 0.7929, b = 2.4259 }   # weekly units
+    gamma_gamma = { p = 6.2496, q = 3.7442, gamma = 15.4435 }         # currency units
+    customers = 2357
+    log_likelihood = -9582.43
+    incentive_sensitivity = 1.0
+    ...
+
+``bgnbd`` and ``gamma_gamma`` are required in every segment; the behavioural fields of
+:class:`loyaltylab.agents.Segment` are optional (defaults apply). Fit information
+(``customers``, ``repeat_buyers``, ``log_likelihood``, ``gamma_gamma_log_likelihood``,
+``bgnbd_source``, ``gamma_gamma_source``, ``notes``) is kept for the record and ignored
+when the population is read. Floats are written with ``repr``, so they read back
+bit-identical.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import tomllib
+from collections.abc import Iterable, Mapping
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from loyaltylab.agents.calibration import Calibration, SegmentFit
+from loyaltylab.agents.segments import PopulationSpec, Segment
+
+#: Version of the file layout, written as ``format``.
+FORMAT = 1
+_TOP_KEYS = {"format", "size", "method", "source", "segments"}
+_FIT_KEYS = {"customers", "repeat_buyers", "log_likelihood", "gamma_gamma_log_likelihood",
+             "bgnbd_source", "gamma_gamma_source", "notes"}
+_SEGMENT_KEYS = set(Segment.model_fields) - {"behaviour"}
+
+
+class PopulationFileError(ValueError):
+    """A population file that cannot be read; the message names the file and the field."""
+
+
+# ---------------------------------------------------------------------- writing
+def _value(value: Any) -> str:
+    """One TOML value: bool, int, float, string, list or inline table."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"cannot write the non-finite number {value}")
+        return repr(value)
+    if isinstance(value, str):
+        # JSON string escapes are valid TOML basic-string escapes.
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, Mapping):
+        return "{ " + ", ".join(f"{k} = {_value(v)}" for k, v in value.items()) + " }"
+    if isinstance(value, Iterable):
+        return "[" + ", ".join(_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+
+
+def _fits_by_name(fits: Calibration | Iterable[SegmentFit] | None) -> dict[str, SegmentFit]:
+    if fits is None:
+        return {}
+    items = fits.segments if isinstance(fits, Calibration) else fits
+    return {f.name: f for f in items}
+
+
+def save_population(
+    spec: PopulationSpec | Calibration,
+    path: str | PathLike[str],
+    fits: Calibration | Iterable[SegmentFit] | None = None,
+    *,
+    source: str | None = None,
+) -> Path:
+    """Write a population (and, optionally, its fits) as a TOML population file.
+
+    Parameters
+    ----------
+    spec : PopulationSpec or Calibration
+        The population; a :class:`Calibration` brings its own fits.
+    path : str or path-like
+        File to write (conventionally ``*.toml``).
+    fits : Calibration or iterable of SegmentFit, optional
+        Fit information per segment, matched by name: customers, log-likelihoods,
+        sources and notes are written next to the parameters.
+    source : str, optional
+        Where the population comes from (e.g. the transaction log), for the record.
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+
+    Raises
+    ------
+    ValueError
+        If a segment has its own behaviour object (it cannot be written to a file).
+    """
+    method = None
+    if isinstance(spec, Calibration):
+        fits = spec if fits is None else fits
+        method = spec.method
+        spec = spec.population
+    by_name = _fits_by_name(fits)
+    if isinstance(fits, Calibration):
+        method = fits.method
+    if spec.behaviour is not None:
+        raise ValueError("behaviour: a population with its own behaviour cannot be saved")
+    lines = ["# loyaltylab population file (load with loyaltylab.agents.load_population)",
+             "# bgnbd: weekly units (alpha in weeks); gamma_gamma: currency units",
+             f"format = {FORMAT}", f"size = {spec.size}"]
+    if method is not None:
+        lines.append(f"method = {_value(method)}")
+    if source is not None:
+        lines.append(f"source = {_value(source)}")
+    for i, (segment, share) in enumerate(zip(spec.segments, spec.shares, strict=True)):
+        if segment.behaviour is not None:
+            raise ValueError(f"segments[{i}].behaviour: a segment with its own behaviour "
+                             "cannot be saved")
+        lines += ["", "[[segments]]", f"name = {_value(segment.name)}",
+                  f"share = {_value(float(share))}",
+                  f"bgnbd = {_value(segment.bgnbd.model_dump())}",
+                  f"gamma_gamma = {_value(segment.gamma_gamma.model_dump())}"]
+        fit = by_name.get(segment.name)
+        if fit is not None:
+            lines += [f"customers = {fit.n_customers}",
+                      f"repeat_buyers = {fit.n_repeat_buyers}",
+                      f"log_likelihood = {_value(fit.log_likelihood)}"]
+            if fit.gamma_gamma_log_likelihood is not None:
+                lines.append(f"gamma_gamma_log_likelihood = "
+                             f"{_value(fit.gamma_gamma_log_likelihood)}")
+            lines += [f"bgnbd_source = {_value(fit.bgnbd_source)}",
+                      f"gamma_gamma_source = {_value(fit.gamma_gamma_source)}",
+                      f"notes = {_value(list(fit.notes))}"]
+        habits = segment.model_dump(exclude={"name", "bgnbd", "gamma_gamma", "behaviour"})
+        lines += [f"{k} = {_value(float(v))}" for k, v in habits.items()]
+    path = Path(path)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+# ---------------------------------------------------------------------- reading
+def _where(loc: Iterable[Any]) -> str:
+    """A pydantic location as a field path: ``segments[1].bgnbd.r``."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _check_keys(where: str, data: Mapping[str, Any], allowed: set[str]) -> None:
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise PopulationFileError(f"{where}: unknown field(s) {unknown}; allowed: "
+                                  f"{sorted(allowed)}")
+
+
+def population_from_dict(data: Mapping[str, Any], where: str = "population") -> PopulationSpec:
+    """Validate the content of a population file and build the specification.
+
+    Errors name the field: ``population.toml: segments[1].bgnbd.r: Input should be
+    greater than 0``.
+    """
+    def fail(message: str) -> PopulationFileError:
+        return PopulationFileError(f"{where}: {message}")
+
+    try:
+        _check_keys(where, data, _TOP_KEYS)
+        if data.get("format", FORMAT) != FORMAT:
+            raise fail(f"format: expected {FORMAT}, got {data.get('format')!r}")
+        for key in ("size", "segments"):
+            if key not in data:
+                raise fail(f"{key}: missing")
+        raw = data["segments"]
+        if not isinstance(raw, list) or not raw:
+            raise fail("segments: expected one or more [[segments]] tables")
+        segments, shares = [], []
+        for i, seg in enumerate(raw):
+            if not isinstance(seg, Mapping):
+                raise fail(f"segments[{i}]: expected a table")
+            _check_keys(f"{where}: segments[{i}]", seg, _SEGMENT_KEYS | _FIT_KEYS | {"share"})
+            for key in ("name", "share", "bgnbd", "gamma_gamma"):
+                if key not in seg:
+                    raise fail(f"segments[{i}].{key}: missing")
+            shares.append(seg["share"])
+            segments.append({k: v for k, v in seg.items() if k in _SEGMENT_KEYS})
+        return PopulationSpec.model_validate(
+            {"size": data["size"], "segments": segments, "shares": shares})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = tuple(first["loc"])
+        message = first["msg"].removeprefix("Value error, ")
+        # A model-level check already names its field in the message ("shares: ...").
+        text = f"{_where(loc)}: {message}" if loc else message
+        raise fail(text) from None
+
+
+def load_population(path: str | PathLike[str]) -> PopulationSpec:
+    """Read a population file written by :func:`save_population`.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A TOML population file; a ``.json`` file holding
+        ``PopulationSpec.model_dump_json()`` is read too.
+
+    Returns
+    -------
+    PopulationSpec
+        The validated population.
+
+    Raises
+    ------
+    PopulationFileError
+        If the file cannot be read or parsed, or a field is missing, unknown or invalid;
+        the message names the file and the field.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PopulationFileError(f"{path}: cannot read: {exc.strerror}") from None
+    if path.suffix.lower() == ".json":
+        try:
+            return PopulationSpec.model_validate_json(text)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            message = first["msg"].removeprefix("Value error, ")
+            loc = _where(first["loc"])
+            raise PopulationFileError(f"{path}: {loc + ': ' if loc else ''}{message}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise PopulationFileError(f"{path}: not valid TOML: {exc}") from None
+    return population_from_dict(data, where=str(path))

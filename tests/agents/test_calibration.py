@@ -1,0 +1,126 @@
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from loyaltylab.agents import (
+    SEGMENT_NAMES,
+    CalibrationError,
+    PopulationSpec,
+    assign_segments,
+    calibrate,
+    default_segments,
+    read_transactions,
+    rfm_features,
+    summarise,
+)
+
+DATA = Path(__file__).parents[2] / "data" / "cdnow_sample.csv"
+
+
+@pytest.fixture(scope="module")
+def cdnow():
+    return summarise(read_transactions(DATA), "1997-09-30")
+
+
+def test_one_segment_is_the_cohort_fit(cdnow):
+    cal = calibrate(cdnow)
+    assert isinstance(cal.population, PopulationSpec)
+    assert cal.population.size == 2357 and cal.population.shares == [1.0]
+    (seg,) = cal.segments
+    assert seg.name == "cohort" and seg.bgnbd_source == seg.gamma_gamma_source == "segment"
+    assert seg.bgnbd == cal.cohort_bgnbd.params
+    assert seg.gamma_gamma == cal.cohort_gamma_gamma.params
+    assert round(cal.log_likelihood, 1) == -9582.4
+    assert round(seg.gamma_gamma_log_likelihood, 2) == -4055.92
+    assert cal.population.segments[0].bgnbd.r == pytest.approx(0.243, abs=5e-4)
+    assert calibrate(cdnow, size=100).population.size == 100
+
+
+def test_rules_use_the_strategy_segments_and_fall_back_when_too_small(cdnow):
+    cal = calibrate(cdnow, "rules")
+    names = [s.name for s in cal.segments]
+    assert set(names) <= set(SEGMENT_NAMES)
+    # CDNOW spends dollars, far below the strategy's yuan thresholds: one customer is
+    # "core loyal", nobody "potential loyal"
+    assert names == ["core_loyal", "basic", "dormant"]
+    assert any("potential_loyal" in note for note in cal.notes)
+    core = cal.segments[0]
+    assert core.n_customers == 1 and core.bgnbd_source == "cohort"
+    assert core.gamma_gamma_source == "cohort"
+    assert any("cohort fit used" in note for note in core.notes)
+    assert core.bgnbd == cal.cohort_bgnbd.params
+    counts = cal.assignment.value_counts()
+    assert cal.population.shares == pytest.approx([counts[n] / 2357 for n in names])
+    assert sum(cal.population.shares) == pytest.approx(1.0, abs=1e-12)
+    # behavioural habits come from the default segments of the same name
+    defaults = {s.name: s for s in default_segments()}
+    for seg in cal.population.segments:
+        assert seg.incentive_sensitivity == defaults[seg.name].incentive_sensitivity
+        assert seg.redeem_propensity == defaults[seg.name].redeem_propensity
+    # the segments explain the data at least as well as the cohort fit
+    assert cal.log_likelihood >= cal.cohort_bgnbd.log_likelihood - 1e-6
+    table = cal.table()
+    assert list(table.index) == names and "log_likelihood" in table
+
+
+def test_kmeans_is_seeded_deterministic_and_named_by_frequency(cdnow):
+    a = assign_segments(cdnow, "kmeans:3", seed=7)
+    b = assign_segments(cdnow, "kmeans:3", seed=7)
+    pd.testing.assert_series_equal(a, b)
+    assert sorted(a.unique()) == ["cluster_1", "cluster_2", "cluster_3"]
+    mean_freq = cdnow.groupby(a)["frequency"].mean()
+    assert mean_freq["cluster_1"] >= mean_freq["cluster_2"] >= mean_freq["cluster_3"]
+    features = rfm_features(cdnow)
+    assert features.shape == (2357, 3)
+    assert np.allclose(features.mean(axis=0), 0) and np.allclose(features.std(axis=0), 1)
+    cal = calibrate(cdnow, "kmeans:3", seed=7)
+    assert [s.name for s in cal.segments] == ["cluster_1", "cluster_2", "cluster_3"]
+    assert sum(s.n_customers for s in cal.segments) == 2357
+    for seg in cal.segments:
+        if seg.bgnbd_fit is not None and "a+b" in seg.bgnbd_fit.at_bound:
+            assert any("same dropout probability" in n for n in seg.notes)
+
+
+def test_small_segments_fall_back_to_the_cohort(cdnow):
+    cal = calibrate(cdnow, "kmeans:2", min_customers=10_000, min_repeat_buyers=10_000)
+    for seg in cal.segments:
+        assert seg.bgnbd_source == "cohort" and seg.gamma_gamma_source == "cohort"
+        assert seg.bgnbd == cal.cohort_bgnbd.params
+        assert len(seg.notes) == 2
+
+
+def test_segment_without_repeat_buyers_falls_back(cdnow):
+    summary = cdnow.copy()
+    summary["interactions_per_month"] = np.where(summary["frequency"] > 0, 2.0, 0.5)
+    cal = calibrate(summary, "rules")
+    dormant = next(s for s in cal.segments if s.name == "dormant")
+    spec_dormant = cal.population.segments[[s.name for s in cal.segments].index("dormant")]
+    share_repeat = (summary.loc[cal.assignment == "dormant", "frequency"] > 0).mean()
+    assert spec_dormant.interactions_per_month == pytest.approx(0.5 + 1.5 * share_repeat)
+    assert dormant.n_customers > 0
+    # a cohort of one-time buyers in one segment: no own BG/NBD fit
+    one_off = summary[summary["frequency"] == 0].head(50)
+    mixed = pd.concat([summary[summary["frequency"] > 0].head(200), one_off])
+    assignment = pd.Series(np.where(mixed["frequency"] > 0, "buyers", "one_off"),
+                           index=mixed.index)
+    from loyaltylab.agents.calibration import _fit_segment
+
+    cohort = calibrate(mixed)
+    fit = _fit_segment("one_off", mixed[assignment == "one_off"], 0.2,
+                       (cohort.cohort_bgnbd, cohort.cohort_gamma_gamma.params), 30, 20)
+    assert fit.bgnbd_source == fit.gamma_gamma_source == "cohort"
+    assert fit.notes[0] == "BG/NBD: no repeat buyer; cohort fit used"
+    assert fit.gamma_gamma_log_likelihood is None
+
+
+def test_bad_requests(cdnow):
+    with pytest.raises(ValueError, match="'none', 'rules' or 'kmeans:K'"):
+        calibrate(cdnow, "clusters")
+    with pytest.raises(ValueError, match="kmeans needs"):
+        calibrate(cdnow[cdnow["frequency"] > 0].head(3), "kmeans:5")
+    with pytest.raises(CalibrationError, match="no customer made a repeat purchase"):
+        calibrate(cdnow[cdnow["frequency"] == 0])
+    with pytest.raises(ValueError, match="summary: missing columns"):
+        calibrate(cdnow[["frequency"]])

@@ -1,0 +1,132 @@
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import integrate
+from statsmodels.tools.numdiff import approx_hess3
+
+from loyaltylab.agents import (
+    BGNBD,
+    GammaGamma,
+    bgnbd_log_likelihood,
+    fit_bgnbd,
+    fit_gamma_gamma,
+    gamma_gamma_log_likelihood,
+    read_transactions,
+    summarise,
+)
+
+DATA = Path(__file__).parents[2] / "data" / "cdnow_sample.csv"
+
+
+@pytest.fixture(scope="module")
+def cdnow():
+    return summarise(read_transactions(DATA), "1997-09-30")
+
+
+def test_cdnow_bgnbd_matches_the_published_fit(cdnow):
+    """Fader, Hardie & Lee (2005), Marketing Science 24(2): 39-week calibration."""
+    fit = fit_bgnbd(cdnow["frequency"], cdnow["recency"], cdnow["T"])
+    assert fit.converged and fit.at_bound == ()
+    assert fit.n_customers == 2357 and fit.n_repeat_buyers == 946
+    assert (round(fit.r, 3), round(fit.alpha, 3), round(fit.a, 3), round(fit.b, 3)) == (
+        0.243, 4.414, 0.793, 2.426)
+    assert round(fit.log_likelihood, 1) == -9582.4
+    assert fit.params == BGNBD(r=fit.r, alpha=fit.alpha, a=fit.a, b=fit.b)
+
+
+def test_cdnow_gamma_gamma_matches_the_published_fit(cdnow):
+    """Fader & Hardie (2013) note: 946 repeat buyers, mean repeat transaction value."""
+    fit = fit_gamma_gamma(cdnow["frequency"], cdnow["mean_repeat_spend"])
+    assert fit.converged and fit.n_customers == 946
+    assert (round(fit.p, 2), round(fit.q, 2), round(fit.gamma, 2)) == (6.25, 3.74, 15.44)
+    assert round(fit.log_likelihood, 2) == -4055.92
+    assert fit.params == GammaGamma(p=fit.p, q=fit.q, gamma=fit.gamma)
+    assert fit.mean_order == pytest.approx(fit.params.mean_order)
+
+
+def test_bgnbd_log_likelihood_by_hand():
+    r, alpha, a, b = 0.5, 3.0, 0.8, 2.5
+    x, t_x, big_t = 3, 20.0, 30.0
+
+    def lbeta(u, v):
+        return math.lgamma(u) + math.lgamma(v) - math.lgamma(u + v)
+
+    common = (math.lgamma(r + x) - math.lgamma(r) + r * math.log(alpha)
+              + lbeta(a, b + x) - lbeta(a, b))
+    expected = common + math.log((alpha + big_t) ** -(r + x)
+                                 + a / (b + x - 1) * (alpha + t_x) ** -(r + x))
+    got = bgnbd_log_likelihood(r, alpha, a, b, [x, 0], [t_x, 0.0], [big_t, big_t])
+    assert got[0] == pytest.approx(expected, rel=1e-12)
+    # a customer with no repeat purchase: P(X(T) = 0) = (alpha / (alpha + T))^r
+    assert got[1] == pytest.approx(r * math.log(alpha / (alpha + big_t)), rel=1e-12)
+
+
+def test_gamma_gamma_density_integrates_to_one():
+    p, q, gamma = 6.25, 3.74, 15.44
+    for x in (1, 4):
+        total = integrate.quad(
+            lambda m, x=x: math.exp(gamma_gamma_log_likelihood(p, q, gamma, [x], [m])[0]),
+            0, np.inf, limit=200)[0]
+        assert total == pytest.approx(1.0, abs=1e-6)
+
+
+def _simulate_bgnbd(n, r, alpha, a, b, rng):
+    """Continuous-time BG/NBD: Poisson purchases at rate lam, dropout p after each."""
+    lam = rng.gamma(r, 1 / alpha, n)
+    p = rng.beta(a, b, n)
+    age = rng.uniform(26.0, 52.0, n)           # first purchases spread over six months
+    x = np.zeros(n, dtype=int)
+    t_x = np.zeros(n)
+    now = np.zeros(n)
+    alive = np.ones(n, dtype=bool)
+    while alive.any():
+        i = np.flatnonzero(alive)
+        now[i] += rng.exponential(1.0, len(i)) / lam[i]
+        bought = now[i] <= age[i]
+        j = i[bought]
+        x[j] += 1
+        t_x[j] = now[j]
+        alive[i[~bought]] = False
+        alive[j[rng.random(len(j)) < p[j]]] = False   # dropout right after the purchase
+    return x, t_x, age
+
+
+def test_fit_recovers_known_parameters_within_monte_carlo_error():
+    truth = np.array([0.6, 5.0, 0.9, 3.0])
+    rng = np.random.default_rng(2024)
+    x, t_x, age = _simulate_bgnbd(30_000, *truth, rng)
+    fit = fit_bgnbd(x, t_x, age)
+    assert fit.converged
+    est = np.log([fit.r, fit.alpha, fit.a, fit.b])
+
+    def loglik(theta):
+        return bgnbd_log_likelihood(*np.exp(theta), x, t_x, age).sum()
+
+    # standard errors of the log-parameters from the observed information
+    cov = np.linalg.inv(-approx_hess3(est, loglik))
+    z = (est - np.log(truth)) / np.sqrt(np.diag(cov))
+    assert np.all(np.abs(z) < 4), z
+
+
+def test_degenerate_and_invalid_inputs():
+    # nobody buys again: the purchase rate runs to zero, the fit says so
+    fit = fit_bgnbd([0, 0, 0], [0.0, 0.0, 0.0], [10.0, 20.0, 30.0])
+    assert fit.n_repeat_buyers == 0 and fit.at_bound
+    with pytest.raises(ValueError, match="recency"):
+        fit_bgnbd([1], [40.0], [39.0])
+    with pytest.raises(ValueError, match="frequency"):
+        fit_bgnbd([-1], [0.0], [39.0])
+    with pytest.raises(ValueError, match="no customer with a repeat purchase"):
+        fit_gamma_gamma([0, 0], [np.nan, np.nan])
+
+
+def test_gamma_gamma_with_infinite_mean_cannot_become_a_spec():
+    from loyaltylab.agents.fitting import GammaGammaFit
+
+    fit = GammaGammaFit(p=1.0, q=0.8, gamma=1.0, log_likelihood=0.0, n_customers=1,
+                        converged=True)
+    assert fit.mean_order == math.inf
+    with pytest.raises(ValueError, match=r"gamma_gamma\.q"):
+        _ = fit.params

@@ -1,0 +1,159 @@
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from loyaltylab.agents import TransactionError, read_transactions, summarise
+
+DATA = Path(__file__).parents[2] / "data" / "cdnow_sample.csv"
+
+
+def _log(rows):
+    frame = pd.DataFrame(rows, columns=["customer_id", "date", "amount"])
+    frame["date"] = pd.to_datetime(frame["date"])
+    return frame
+
+
+def test_same_day_purchases_merge_and_times_are_weeks_since_first_purchase():
+    log = _log([
+        ("a", "2024-01-01", 10.0), ("a", "2024-01-01", 5.0),   # one occasion worth 15
+        ("a", "2024-01-15", 20.0), ("a", "2024-01-15", 4.0),   # repeat 1 worth 24
+        ("a", "2024-01-22", 30.0),                              # repeat 2 worth 30
+        ("b", "2024-01-08", 7.0),                               # one-off
+        ("c", "2024-01-03", 1.0), ("c", "2024-02-20", 2.0),    # repeat after the end
+    ])
+    s = summarise(log, calibration_end="2024-01-29")
+    a, b, c = s.loc["a"], s.loc["b"], s.loc["c"]
+    assert a["frequency"] == 2 and a["transactions"] == 5
+    assert a["recency"] == pytest.approx(3.0)          # 21 days
+    assert a["T"] == pytest.approx(4.0)                # 28 days
+    assert a["weeks_since_purchase"] == pytest.approx(1.0)
+    assert a["total_spend"] == pytest.approx(69.0)
+    assert a["repeat_spend"] == pytest.approx(54.0)
+    assert a["mean_repeat_spend"] == pytest.approx(27.0)  # (24 + 30) / 2, first left out
+    assert a["purchases_per_year"] == 3 and a["annual_spend"] == pytest.approx(69.0)
+    assert b["frequency"] == 0 and b["recency"] == 0 and b["T"] == pytest.approx(3.0)
+    assert np.isnan(b["mean_repeat_spend"])
+    # transactions after the end are ignored
+    assert c["frequency"] == 0 and c["total_spend"] == 1.0
+    assert c["T"] == pytest.approx(26 / 7)
+
+
+def test_calibration_end_drops_later_customers_and_defaults_to_the_last_date():
+    log = _log([("a", "2024-01-01", 1.0), ("a", "2024-01-08", 1.0),
+                ("b", "2024-03-01", 1.0)])
+    assert list(summarise(log, "2024-02-01").index) == ["a"]
+    full = summarise(log)
+    assert list(full.index) == ["a", "b"]
+    assert full.loc["b", "T"] == 0.0
+    assert full.loc["a", "T"] == pytest.approx(60 / 7)
+
+
+def test_annual_figures_count_the_last_52_weeks_only():
+    log = _log([("a", "2022-01-03", 100.0), ("a", "2023-06-01", 40.0),
+                ("a", "2023-12-01", 60.0)])
+    s = summarise(log, "2023-12-31").loc["a"]
+    assert s["purchases_per_year"] == 2 and s["annual_spend"] == pytest.approx(100.0)
+    assert s["total_spend"] == pytest.approx(200.0) and s["frequency"] == 2
+
+
+def test_rfm_scores_are_quintiles_with_ties_kept_together():
+    rows = [(f"c{i}", "2024-01-01", float(10 * (i + 1))) for i in range(10)]
+    rows += [("c9", "2024-02-01", 5.0), ("c8", "2024-02-01", 5.0)]
+    s = summarise(_log(rows), "2024-03-01")
+    assert list(s.loc[[f"c{i}" for i in range(8)], "m_score"]) == [1, 1, 2, 2, 3, 3, 4, 4]
+    assert list(s.loc[["c8", "c9"], "m_score"]) == [5, 5]
+    # frequency: eight customers tie at 0 and share the lowest score
+    assert set(s["f_score"]) == {1, 5} and (s["f_score"] == 1).sum() == 8
+    # recency: the two who came back are the most recent
+    assert list(s.loc[["c8", "c9"], "r_score"]) == [5, 5]
+    assert s.loc["c9", "rfm"] == 555
+
+
+def test_read_csv_with_dates_datetimes_and_compact_dates(tmp_path):
+    path = tmp_path / "log.csv"
+    path.write_text("cust,when,value,visits\n"
+                    "1,1997-01-01,10.5,2\n"
+                    "1,1997-01-01T18:30:00,4,\n"
+                    "2,19970105,3.25,1\n"
+                    "2,1997-02-01 09:00:00+02:00,0,0\n")
+    log = read_transactions(path, customer_id="cust", date="when", amount="value",
+                            interactions="visits")
+    assert list(log.columns) == ["customer_id", "date", "amount", "interactions"]
+    assert list(log["customer_id"]) == ["1", "1", "2", "2"]
+    assert list(log["date"].dt.strftime("%Y-%m-%d %H:%M")) == [
+        "1997-01-01 00:00", "1997-01-01 18:30", "1997-01-05 00:00", "1997-02-01 07:00"]
+    assert list(log["interactions"]) == [2.0, 0.0, 1.0, 0.0]
+    s = summarise(log, "1997-02-28")
+    assert s.loc["1", "frequency"] == 0 and s.loc["1", "total_spend"] == 14.5
+    assert s.loc["1", "interactions"] == 2.0
+    assert s.loc["2", "interactions_per_month"] == pytest.approx(1 / (54 / 7) * 52 / 12)
+
+
+def test_read_parquet(tmp_path):
+    frame = pd.DataFrame({"customer_id": [7, 7, 8],
+                          "date": pd.to_datetime(["2024-01-01", "2024-01-09", "2024-01-02"]),
+                          "amount": [1.0, 2.0, 3.0]})
+    path = tmp_path / "log.parquet"
+    frame.to_parquet(path)
+    log = read_transactions(path)
+    assert list(log["customer_id"]) == ["7", "7", "8"]
+    assert summarise(log).loc["7", "frequency"] == 1
+
+
+def test_bad_rows_are_reported_by_row_number_and_reason(tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text("customer_id,date,amount\n"
+                    "1,1997-01-01,10\n"
+                    ",1997-01-02,10\n"
+                    "3,1997-13-45,10\n"
+                    "4,1997-01-04,-5\n"
+                    "5,1997-01-05,\n"
+                    "6,,abc\n"
+                    "7,1997-01-07,12.5\n")
+    with pytest.raises(TransactionError) as info:
+        read_transactions(path)
+    assert info.value.errors == [
+        "row 2: customer_id: missing",
+        "row 3: date: cannot parse '1997-13-45'",
+        "row 4: amount: negative (-5)",
+        "row 5: amount: missing",
+        "row 6: date: missing",
+        "row 6: amount: not a number: 'abc'",
+    ]
+    assert isinstance(info.value, ValueError)
+    assert "6 bad row(s)" in str(info.value) and "row 3: date" in str(info.value)
+
+
+def test_long_error_lists_are_capped_in_the_message(tmp_path):
+    path = tmp_path / "many.csv"
+    path.write_text("customer_id,date,amount\n" + "".join(f"{i},someday,1\n" for i in range(25)))
+    with pytest.raises(TransactionError) as info:
+        read_transactions(path)
+    assert len(info.value.errors) == 25
+    message = str(info.value)
+    assert "row 20: date: cannot parse 'someday'" in message
+    assert "row 21:" not in message and "... and 5 more" in message
+
+
+def test_missing_columns_and_unknown_formats(tmp_path):
+    path = tmp_path / "log.csv"
+    path.write_text("id,date,amount\n1,2024-01-01,1\n")
+    with pytest.raises(TransactionError, match="customer_id: no column 'customer_id'"):
+        read_transactions(path)
+    assert len(read_transactions(path, customer_id="id")) == 1
+    with pytest.raises(ValueError, match=r"csv or \.parquet"):
+        read_transactions(tmp_path / "log.xlsx")
+
+
+def test_vendored_cdnow_sample():
+    log = read_transactions(DATA)
+    assert len(log) == 6919 and log["customer_id"].nunique() == 2357
+    assert log["date"].min() == pd.Timestamp("1997-01-01")
+    assert log["date"].max() == pd.Timestamp("1998-06-30")
+    s = summarise(log, "1997-09-30")
+    # FHL 2005: 2,357 customers, 946 repeat buyers, 2,457 repeat purchases in 39 weeks
+    assert len(s) == 2357 and (s["frequency"] > 0).sum() == 946
+    assert s["frequency"].sum() == 2457
+    assert s["T"].max() == pytest.approx(272 / 7)
