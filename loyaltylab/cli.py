@@ -146,7 +146,7 @@ def simulate(args: argparse.Namespace) -> int:
 def validate(args: argparse.Namespace) -> int:
     """Check a scenario file without running it."""
     scenario = load_scenario(args.scenario)
-    print(f"{args.scenario}: valid scenario {scenario.name!r}: {scenario.population.size:,} "
+    print(f"{args.scenario}: valid scenario {scenario.name!r}: {scenario.population.customers:,} "
           f"customers, {scenario.horizon_weeks} weeks, {scenario.replications} replications, "
           f"{scenario.mode} mode")
     for arm in scenario.arms:
@@ -216,7 +216,7 @@ def run_command(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
     out = Path(args.out) if args.out else default_destination(scenario.name)
     signal.signal(signal.SIGTERM, _terminate)
-    size = args.size or scenario.population.size
+    size = args.size or scenario.population.customers
     replications = args.replications or scenario.replications
     print(f"loyaltylab: {scenario.name}: {size:,} customers, {len(scenario.arms)} arms, "
           f"{replications} replications of {scenario.horizon_weeks} weeks, "

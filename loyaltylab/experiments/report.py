@@ -177,7 +177,7 @@ def power_section(result: ExperimentResult) -> str:
         ["arm", "metric", "twin_effect", "effect_vs_control", "effect_ci_low",
          "effect_ci_high", "p_value", "power"]]
     return (f"<h2>Pilot power</h2><p>Share of {result.scenario.replications} simulated "
-            f"pilots of {result.scenario.population.size:,} customers in which the effect "
+            f"pilots of {result.scenario.population.customers:,} customers in which the effect "
             "is significant (Holm-corrected, alpha 0.05), next to the twin-world truth.</p>"
             + _table(power))
 
@@ -196,7 +196,7 @@ def charts_section(result: ExperimentResult) -> str:
     arms = [a.name for a in scenario.arms]
     treated = [a for a in arms if a != control]
     currency = scenario.economics.currency
-    size = scenario.population.size
+    size = scenario.population.customers
     parts = []
 
     def retention() -> plt.Figure:
@@ -436,7 +436,7 @@ def render_report(result: ExperimentResult, sections: Sequence[Callable[[Experim
                             charts_section, assumptions_section)
     title = f"loyaltylab: {scenario.name}"
     intro = (f"{html.escape(scenario.description or scenario.name)}. "
-             f"{scenario.population.size:,} customers, {len(scenario.arms)} arms, "
+             f"{scenario.population.customers:,} customers, {len(scenario.arms)} arms, "
              f"{scenario.replications} replications of {scenario.horizon_weeks} weeks "
              f"({scenario.mode} mode), seed {scenario.seed}; control: "
              f"{html.escape(scenario.control.name)}.")

@@ -287,7 +287,7 @@ def run(
         updates["population"] = scenario.population.model_copy(update={"size": size})
         # The fixed cost scales with the population, so per-customer results of a
         # quick look at another size stay comparable.
-        fixed = scenario.economics.fixed_cost_per_week * size / scenario.population.size
+        fixed = scenario.economics.fixed_cost_per_week * size / scenario.population.customers
         updates["economics"] = scenario.economics.model_copy(
             update={"fixed_cost_per_week": fixed})
     scenario = scenario.model_copy(update=updates)
@@ -302,7 +302,7 @@ def run(
 
     started = datetime.now(UTC)
     clock = time.perf_counter()
-    tasks = [Task(scenario, r, scenario.population.size, keep_customers=(r == 0))
+    tasks = [Task(scenario, r, scenario.population.customers, keep_customers=(r == 0))
              for r in range(scenario.replications)]
     results: list[ReplicationResult | None] = [None] * len(tasks)
     stream = _dask(tasks, scheduler) if scheduler is not None else _local(tasks, workers)
@@ -327,7 +327,7 @@ def run(
         "mode": scenario.mode,
         "seed": scenario.seed,
         "replications": scenario.replications,
-        "size": scenario.population.size,
+        "size": scenario.population.customers,
         "horizon_weeks": scenario.horizon_weeks,
         "burn_in_weeks": scenario.burn_in,
         "control": control,

@@ -44,7 +44,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
-from loyaltylab.agents import SEGMENT_NAMES, PopulationSpec, default_population
+from loyaltylab.agents import SEGMENT_NAMES, PopulationSpec, default_population, load_population
 from loyaltylab.policies import full_strategy, policy_class
 from loyaltylab.sim import Economics, LoyaltyModel, Policy
 
@@ -102,17 +102,23 @@ class Arm(BaseModel):
 class PopulationConfig(BaseModel):
     """Who the customers are: a size, and a mix of the default segments or a file.
 
-    ``file`` is a population saved as JSON (``PopulationSpec.model_dump_json()``, e.g.
-    segments calibrated from a transaction log), relative to the scenario file; its size
-    is replaced by ``size``.
+    ``file`` is a population file (TOML, as written by ``loyaltylab calibrate``, or
+    ``PopulationSpec.model_dump_json()``), relative to the scenario file; ``size``
+    replaces its size if given. ``population = "path"`` is short for
+    ``[population] file = "path"``.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    size: int = Field(ge=1)
+    size: int | None = Field(None, ge=1)
     segments: dict[str, float] | None = None
     file: Path | None = None
     _loaded: PopulationSpec | None = PrivateAttr(default=None)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        return {"file": data} if isinstance(data, str | Path) else data
 
     @model_validator(mode="after")
     def _known_segments(self) -> PopulationConfig:
@@ -120,15 +126,12 @@ class PopulationConfig(BaseModel):
             if self.segments is not None:
                 raise ValueError("file: give a population file or segments, not both")
             try:
-                text = Path(self.file).read_text(encoding="utf-8")
-            except OSError as exc:
-                raise ValueError(f"file: cannot read {self.file}: {exc.strerror}") from None
-            try:
-                self._loaded = PopulationSpec.model_validate_json(text)
-            except ValidationError as exc:
-                first = exc.errors()[0]
-                raise ValueError(f"file: {self.file} is not a population: "
-                                 f"{_path(tuple(first['loc']))}: {first['msg']}") from None
+                self._loaded = load_population(self.file)
+            except (OSError, ValueError) as exc:
+                reason = exc.strerror if isinstance(exc, OSError) else str(exc)
+                raise ValueError(f"file: cannot read {self.file}: {reason}") from None
+        elif self.size is None:
+            raise ValueError("size: required unless a population file gives it")
         if self.segments is not None:
             unknown = sorted(set(self.segments) - set(SEGMENT_NAMES))
             if unknown:
@@ -136,9 +139,17 @@ class PopulationConfig(BaseModel):
                                  f"segments are {list(SEGMENT_NAMES)}")
         return self
 
+    @property
+    def customers(self) -> int:
+        """Customers at the start: ``size``, or the population file's."""
+        if self.size is not None:
+            return self.size
+        assert self._loaded is not None  # the validator requires one of them
+        return self._loaded.size
+
     def spec(self, size: int | None = None) -> PopulationSpec:
         """The population specification (optionally with another size)."""
-        size = size or self.size
+        size = size or self.customers
         if self._loaded is not None:
             return self._loaded.with_size(size)
         if self.segments is None:
@@ -299,6 +310,8 @@ def load_scenario(path: str | Path) -> Scenario:
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError([f"not valid TOML: {exc}"], str(path)) from None
     population = data.get("population")
+    if isinstance(population, str):
+        data["population"] = population = {"file": population}
     if isinstance(population, dict) and isinstance(population.get("file"), str):
         # A population file is found relative to the scenario file.
         population["file"] = str(path.parent / population["file"])

@@ -114,6 +114,17 @@ def test_a_population_file_is_read_relative_to_the_scenario(tmp_path):
     (tmp_path / "bad.json").write_text('{"size": 5, "segments": [], "shares": []}')
     bad = {**BASE, "population": {"size": 10, "file": str(tmp_path / "bad.json")}}
     assert any(e.startswith("population.file:") for e in errors_of(bad))
+    # a calibrated TOML population file, named by the shorthand, gives the size too
+    from loyaltylab.agents import save_population
+
+    save_population(default_population(1234, (0.25, 0.25, 0.25, 0.25)), tmp_path / "p.toml")
+    (tmp_path / "short.toml").write_text(
+        'name = "f"\npopulation = "p.toml"\n[[arms]]\nname = "a"\n[[arms]]\nname = "b"\n')
+    short = load_scenario(tmp_path / "short.toml")
+    assert short.population.customers == 1234
+    assert short.population.spec().shares == [0.25] * 4
+    assert errors_of({**BASE, "population": {}}) == [
+        "population.size: required unless a population file gives it"]
     missing = {**BASE, "population": {"size": 10, "file": str(tmp_path / "none.json")}}
     assert any("cannot read" in e for e in errors_of(missing))
 
