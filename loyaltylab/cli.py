@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import signal
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import FrameType
 
 import pandas as pd
 
-from loyaltylab.agents import default_population
+from loyaltylab.agents import (
+    HoldoutResult,
+    calibrate,
+    default_population,
+    holdout_check,
+    read_transactions,
+    save_population,
+    summarise,
+)
 from loyaltylab.experiments import (
     ExperimentResult,
     ScenarioError,
@@ -43,17 +52,24 @@ def _positive(name: str, upper: int | None = None) -> type:
     return parse  # type: ignore[return-value]
 
 
-def write_csv_atomically(frame: pd.DataFrame, path: Path) -> None:
-    """Write ``frame`` to ``path`` through a temporary file renamed into place."""
+@contextlib.contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """A temporary path beside ``path``, renamed to ``path`` if the block succeeds."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "w", newline="") as fh:
-            frame.to_csv(fh, index=False)
+        yield Path(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_csv_atomically(frame: pd.DataFrame, path: Path) -> None:
+    """Write ``frame`` to ``path`` through a temporary file renamed into place."""
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, index=False)
 
 
 def quarterly(weekly: pd.DataFrame) -> pd.DataFrame:
@@ -257,6 +273,72 @@ def report_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def calibrate_command(args: argparse.Namespace) -> int:
+    """Fit segments from a transaction log and write a population file."""
+    transactions = read_transactions(
+        args.transactions, customer_id=args.customer_id, date=args.date, amount=args.amount,
+        interactions=args.interactions)
+    out = Path(args.out)
+    holdout = None
+    if args.holdout_weeks and not args.calibration_weeks:
+        raise ValueError("--holdout-weeks: needs --calibration-weeks (the fitting period)")
+    if args.holdout_weeks:
+        holdout = holdout_check(transactions, args.calibration_weeks, args.holdout_weeks,
+                                segments=args.segments, seed=args.seed)
+        calibration = holdout.calibration
+    else:
+        end = None
+        if args.calibration_weeks:
+            start = pd.to_datetime(transactions["date"]).dt.normalize().min()
+            end = start + pd.Timedelta(days=7 * args.calibration_weeks - 1)
+        calibration = calibrate(summarise(transactions, end), args.segments, seed=args.seed)
+    table = calibration.table().reset_index()
+    print(f"loyaltylab: {len(calibration.assignment):,} customers from {args.transactions}, "
+          f"segments {args.segments!r}, log-likelihood {calibration.log_likelihood:,.1f}")
+    print(table[["segment", "customers", "share", "r", "alpha", "a", "b", "p", "q", "gamma",
+                 "log_likelihood", "notes"]].to_string(index=False))
+    with atomic_path(out) as tmp:
+        save_population(calibration, tmp, source=str(args.transactions))
+        if holdout is not None:
+            _write_holdout(holdout, out)
+    print(f"population file written to {out}")
+    return 0
+
+
+def _write_holdout(holdout: HoldoutResult, out: Path) -> None:
+    """holdout.csv and holdout.png beside the population file; print the errors."""
+    e = holdout.errors
+    print(f"\nHoldout ({holdout.calibration_end.date()} to {holdout.holdout_end.date()}): "
+          f"repeat purchases actual {e['actual']:,.0f}, analytic {e['analytic']:,.0f} "
+          f"({e['analytic_vs_actual']:+.1%}), simulated {e['simulated']:,.0f} "
+          f"({e['simulated_vs_actual']:+.1%}; simulator vs analytic "
+          f"{e['simulated_vs_analytic']:+.2%})")
+    weekly = holdout.weekly
+    write_csv_atomically(weekly[["week", "actual", "simulated", "analytic"]],
+                         out.parent / "holdout.csv")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    for column, style in (("actual", "-"), ("simulated", "--"), ("analytic", ":")):
+        axes[0].plot(weekly["week"], weekly[column], style, label=column)
+        axes[1].plot(weekly["week"], weekly[f"cumulative_{column}"], style, label=column)
+    end = int(weekly.loc[weekly["period"] == "calibration", "week"].max())
+    for ax, title in zip(axes, ("Repeat purchases per week", "Cumulative repeat purchases"),
+                         strict=True):
+        ax.axvline(end + 0.5, color="grey", linewidth=0.8)
+        ax.set_xlabel("week since the cohort's start (line: end of calibration)")
+        ax.set_ylabel("repeat purchases")
+        ax.set_title(title)
+        ax.legend()
+    with atomic_path(out.parent / "holdout.png") as tmp:
+        fig.savefig(tmp, dpi=90, bbox_inches="tight", format="png")
+    plt.close(fig)
+    print(f"holdout.csv and holdout.png written to {out.parent}")
+
+
 def _workers(text: str) -> int:
     return _positive("--workers", 1024)(text)  # type: ignore[operator,no-any-return]
 
@@ -291,6 +373,21 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://host:8786")
     exp.add_argument("--quiet", action="store_true", help="no progress bar")
     exp.set_defaults(func=run_command)
+    cal = sub.add_parser("calibrate", help="fit segments from a transaction log")
+    cal.add_argument("transactions", help="CSV or Parquet: customer id, date, amount")
+    cal.add_argument("--out", required=True, help="population file to write (TOML)")
+    cal.add_argument("--calibration-weeks", type=_positive("--calibration-weeks"),
+                     help="fit on the first W weeks of the log (default: all of it)")
+    cal.add_argument("--holdout-weeks", type=_positive("--holdout-weeks"),
+                     help="compare simulated and actual repeat purchases over H more weeks")
+    cal.add_argument("--segments", default="none",
+                     help="none (one segment), rules (the strategy's four) or kmeans:K")
+    cal.add_argument("--customer-id", default="customer_id", help="column of customer ids")
+    cal.add_argument("--date", default="date", help="column of dates")
+    cal.add_argument("--amount", default="amount", help="column of amounts")
+    cal.add_argument("--interactions", help="optional column of interaction counts")
+    cal.add_argument("--seed", type=int, default=0, help="seed of k-means and the holdout")
+    cal.set_defaults(func=calibrate_command)
     rep = sub.add_parser("report", help="write the ROI report of a results folder")
     rep.add_argument("results", help="results folder written by loyaltylab run")
     rep.set_defaults(func=report_command)

@@ -95,3 +95,34 @@ def test_run_killed_midway_leaves_no_results_folder(tmp_path):
     assert proc.returncode == 130, stderr
     assert "no results written" in stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_calibrate_writes_a_population_file_a_scenario_can_run(tmp_path):
+    out = tmp_path / "pop" / "cdnow.toml"
+    result = run("calibrate", "data/cdnow_sample.csv", "--out", str(out),
+                 "--calibration-weeks", "39", "--holdout-weeks", "13", cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert "-9,582.4" in result.stdout and "simulator vs analytic" in result.stdout
+    assert {p.name for p in out.parent.iterdir()} == {"cdnow.toml", "holdout.csv",
+                                                       "holdout.png"}
+    holdout = pd.read_csv(out.parent / "holdout.csv")
+    assert list(holdout.columns) == ["week", "actual", "simulated", "analytic"]
+    assert len(holdout) == 52
+    scenario = tmp_path / "pop" / "s.toml"
+    scenario.write_text('name = "cdnow"\npopulation = "cdnow.toml"\nhorizon_weeks = 8\n'
+                        'replications = 2\n[[arms]]\nname = "none"\n[[arms]]\nname = "points"\n'
+                        '[[arms.policies]]\ntype = "points"\n')
+    ran = run("run", str(scenario), "--out", str(tmp_path / "res"), "--quiet", "--workers", "1")
+    assert ran.returncode == 0, ran.stderr
+    assert "2,357 customers" in ran.stdout
+
+
+def test_calibrate_rejects_bad_rows_and_writes_nothing(tmp_path):
+    log = tmp_path / "log.csv"
+    log.write_text("customer_id,date,amount\n1,2024-01-02,10\n2,2024-13-45,5\n,2024-01-03,4\n"
+                   "3,2024-01-04,-2\n")
+    result = run("calibrate", str(log), "--out", str(tmp_path / "p.toml"))
+    assert result.returncode == 2
+    for row in ("row 2", "row 3", "row 4"):
+        assert row in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["log.csv"]
