@@ -135,8 +135,8 @@ class Satisfaction:
 
     def update(self, model: LoyaltyModel, sale: Sale, offers: Offers, week: int) -> None:
         """Move the buyers' goodwill towards the worth of this week's experience."""
-        if len(sale) == 0:
-            return
+        if len(sale) == 0 or not model.policies:
+            return  # without a program every experience is worth 0 and goodwill stays 0
         xp = model.xp
         pop = model.population
         rows = sale.rows
