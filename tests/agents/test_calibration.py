@@ -1,4 +1,3 @@
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -11,17 +10,8 @@ from loyaltylab.agents import (
     assign_segments,
     calibrate,
     default_segments,
-    read_transactions,
     rfm_features,
-    summarise,
 )
-
-DATA = Path(__file__).parents[2] / "data" / "cdnow_sample.csv"
-
-
-@pytest.fixture(scope="module")
-def cdnow():
-    return summarise(read_transactions(DATA), "1997-09-30")
 
 
 def test_one_segment_is_the_cohort_fit(cdnow):

@@ -1,5 +1,4 @@
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,16 +12,7 @@ from loyaltylab.agents import (
     fit_bgnbd,
     fit_gamma_gamma,
     gamma_gamma_log_likelihood,
-    read_transactions,
-    summarise,
 )
-
-DATA = Path(__file__).parents[2] / "data" / "cdnow_sample.csv"
-
-
-@pytest.fixture(scope="module")
-def cdnow():
-    return summarise(read_transactions(DATA), "1997-09-30")
 
 
 def test_cdnow_bgnbd_matches_the_published_fit(cdnow):

@@ -1,25 +1,17 @@
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from loyaltylab.agents import holdout_check, read_transactions
-
-DATA = Path(__file__).parents[2] / "data" / "cdnow_sample.csv"
+from loyaltylab.agents import holdout_check
 
 
-@pytest.fixture(scope="module")
-def cdnow():
-    return read_transactions(DATA)
-
-
-def test_cdnow_holdout_simulator_agrees_with_the_closed_form(cdnow):
+def test_cdnow_holdout_simulator_agrees_with_the_closed_form(cdnow_log):
     """39 weeks to fit, 39 to forecast: the FHL 2005 design.
 
     200 copies of the 2,357 customers make the Monte Carlo standard error of the
     simulated holdout total about 0.4%, so a 2% tolerance is five standard errors.
     """
-    result = holdout_check(cdnow, 39, 39, replications=200, seed=3)
+    result = holdout_check(cdnow_log, 39, 39, replications=200, seed=3)
     e = result.errors
     assert result.calibration_end.strftime("%Y-%m-%d") == "1997-09-30"
     assert result.holdout_end.strftime("%Y-%m-%d") == "1998-06-30"
@@ -41,11 +33,11 @@ def test_cdnow_holdout_simulator_agrees_with_the_closed_form(cdnow):
     assert result.calibration.segments[0].bgnbd.r == pytest.approx(0.2426, abs=1e-3)
 
 
-def test_holdout_with_segments_and_a_short_log(cdnow):
-    result = holdout_check(cdnow, 26, 60, segments="rules", replications=100, seed=1)
+def test_holdout_with_segments_and_a_short_log(cdnow_log):
+    result = holdout_check(cdnow_log, 26, 60, segments="rules", replications=100, seed=1)
     e = result.errors
     assert abs(e["simulated_vs_analytic"]) < max(0.02, 4 * e["simulated_se_relative"])
     assert result.notes and "before the holdout's end" in result.notes[0]
     assert result.weekly["actual"].iloc[-8:].sum() == 0   # weeks after the log ends
     with pytest.raises(ValueError, match="holdout_weeks"):
-        holdout_check(cdnow, 39, 0)
+        holdout_check(cdnow_log, 39, 0)

@@ -1,5 +1,4 @@
 import tomllib
-from pathlib import Path
 
 import pytest
 
@@ -8,17 +7,13 @@ from loyaltylab.agents import (
     calibrate,
     default_population,
     load_population,
-    read_transactions,
     save_population,
-    summarise,
 )
-
-DATA = Path(__file__).parents[2] / "data" / "cdnow_sample.csv"
 
 
 @pytest.fixture(scope="module")
-def calibration():
-    return calibrate(summarise(read_transactions(DATA), "1997-09-30"), "rules")
+def calibration(cdnow):
+    return calibrate(cdnow, "rules")
 
 
 def test_round_trip_of_a_calibrated_population(calibration, tmp_path):
