@@ -267,8 +267,10 @@ def run(
 
     Examples
     --------
-    >>> result = run("scenarios/winback.toml", size=2000, replications=2)  # doctest: +SKIP
-    >>> result.metric("retention")["effect_vs_control"]  # doctest: +SKIP
+    A quick look at a shipped scenario (run from the project's root)::
+
+        result = run("scenarios/winback.toml", size=2000, replications=2)
+        result.metric("retention")["effect_vs_control"]
     """
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
