@@ -17,8 +17,6 @@ import base64
 import html
 import io
 import math
-import os
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,6 +35,7 @@ from loyaltylab.agents import (
     classify_segments,
 )
 from loyaltylab.agents.satisfaction import SatisfactionCoefficients
+from loyaltylab.experiments.atomic import atomic_path
 from loyaltylab.experiments.stats import CONFIDENCE
 
 if TYPE_CHECKING:
@@ -452,12 +451,6 @@ def write_report(result: ExperimentResult, path: Path) -> Path:
     if path.is_dir():
         path = path / "report.html"
     text = render_report(result)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
     return path
