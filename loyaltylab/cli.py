@@ -31,7 +31,13 @@ from loyaltylab.experiments import (
     run,
 )
 from loyaltylab.experiments.atomic import atomic_path
-from loyaltylab.experiments.report import write_report
+from loyaltylab.experiments.report import (
+    FORMATS,
+    RELATIVE_FORMAT,
+    format_interval,
+    format_number,
+    write_report,
+)
 from loyaltylab.policies import full_strategy
 from loyaltylab.sim import ACTIVE_WINDOW_WEEKS, LoyaltyModel
 
@@ -157,33 +163,29 @@ def validate(args: argparse.Namespace) -> int:
     return 0
 
 
-#: Metrics the command line prints, with their labels and formats.
+#: Metrics the command line prints, with their labels (formats: ``report.FORMATS``).
 HEADLINE = (
-    ("retention", "retention at horizon", "{:.1%}"),
-    ("churn", "churn", "{:.1%}"),
-    ("repurchase_rate", "repurchase rate", "{:.1%}"),
-    ("purchase_frequency", "purchases per customer", "{:.2f}"),
-    ("average_order_value", "average order value", "{:,.0f}"),
-    ("net_revenue", "net revenue per customer", "{:,.0f}"),
-    ("program_cost", "program cost per customer", "{:,.0f}"),
-    ("cost_to_revenue", "cost-to-revenue", "{:.1%}"),
-    ("margin", "margin per customer", "{:,.0f}"),
-    ("clv", "CLV per customer", "{:,.0f}"),
-    ("nps", "NPS", "{:+.1f}"),
-    ("points_liability", "points liability per customer", "{:,.1f}"),
-    ("breakage", "breakage", "{:.1%}"),
-    ("roi", "ROI", "{:+.2f}"),
-    ("payback_week", "payback week", "{:.0f}"),
+    ("retention", "retention at horizon"),
+    ("churn", "churn"),
+    ("repurchase_rate", "repurchase rate"),
+    ("purchase_frequency", "purchases per customer"),
+    ("average_order_value", "average order value"),
+    ("net_revenue", "net revenue per customer"),
+    ("program_cost", "program cost per customer"),
+    ("cost_to_revenue", "cost-to-revenue"),
+    ("margin", "margin per customer"),
+    ("clv", "CLV per customer"),
+    ("nps", "NPS"),
+    ("points_liability", "points liability per customer"),
+    ("breakage", "breakage"),
+    ("roi", "ROI"),
+    ("payback_week", "payback week"),
 )
 
 
 def _cell(fmt: str, value: float, low: float = math.nan, high: float = math.nan) -> str:
-    if value is None or math.isnan(value):
-        return "-"
-    text = fmt.format(value)
-    if not (math.isnan(low) or math.isnan(high)):
-        text += f" [{fmt.format(low)}, {fmt.format(high)}]"
-    return text
+    """A value and its interval in one line, e.g. ``56.0% [55.9%, 56.1%]``."""
+    return f"{format_number(fmt, value)} {format_interval(fmt, low, high)}".strip()
 
 
 def headline_table(result: ExperimentResult) -> pd.DataFrame:
@@ -193,7 +195,8 @@ def headline_table(result: ExperimentResult) -> pd.DataFrame:
     columns: dict[str, list[str]] = {}
     for arm in result.scenario.arms:
         cells, effects = [], []
-        for metric, _, fmt in HEADLINE:
+        for metric, _ in HEADLINE:
+            fmt = FORMATS[metric]
             if (arm.name, metric) not in summary.index:
                 cells.append("-")
                 effects.append("-")
@@ -205,7 +208,7 @@ def headline_table(result: ExperimentResult) -> pd.DataFrame:
         columns[arm.name] = cells
         if arm.name != control:
             columns[f"{arm.name} - {control}"] = effects
-    return pd.DataFrame(columns, index=[label for _, label, _ in HEADLINE])
+    return pd.DataFrame(columns, index=[label for _, label in HEADLINE])
 
 
 def _terminate(signum: int, frame: FrameType | None) -> None:
@@ -237,7 +240,7 @@ def run_command(args: argparse.Namespace) -> int:
     if len(result.targets):
         print("\nThe strategy's targets (met: the whole 95% interval is past the threshold):")
         targets = result.targets.assign(
-            estimate=[_cell("{:+.1%}", e, lo, hi) for e, lo, hi in
+            estimate=[_cell(RELATIVE_FORMAT, e, lo, hi) for e, lo, hi in
                       result.targets[["estimate", "ci_low", "ci_high"]].itertuples(index=False)])
         print(targets[["arm", "target", "estimate", "status"]].to_string(index=False))
     if result.trials is not None:

@@ -41,17 +41,29 @@ from loyaltylab.experiments.stats import CONFIDENCE
 if TYPE_CHECKING:
     from loyaltylab.experiments.results import ExperimentResult
 
-#: Rows of the headline table: (metric, label, format).
+#: Display format of each metric in tables (the report's and the command line's).
+FORMATS: dict[str, str] = {
+    "retention": "{:.1%}", "churn": "{:.1%}", "repurchase_rate": "{:.1%}",
+    "purchase_frequency": "{:.2f}", "average_order_value": "{:,.0f}",
+    "net_revenue": "{:,.0f}", "program_cost": "{:,.0f}", "cost_to_revenue": "{:.1%}",
+    "margin": "{:,.0f}", "incremental_margin": "{:+,.0f}", "clv": "{:,.0f}",
+    "nps": "{:+.1f}", "points_liability": "{:,.1f}", "breakage": "{:.1%}",
+    "roi": "{:+.2f}", "payback_week": "{:.0f}",
+}
+#: Display format of relative changes (``*_rel_change``, the targets).
+RELATIVE_FORMAT = "{:+.1%}"
+
+#: Rows of the headline table: (metric, label).
 HEADLINE = (
-    ("net_revenue", "Net revenue per customer ({currency})", "{:,.0f}"),
-    ("incremental_margin", "Incremental margin per customer ({currency})", "{:+,.0f}"),
-    ("program_cost", "Program cost per customer ({currency})", "{:,.0f}"),
-    ("cost_to_revenue", "Cost-to-revenue", "{:.1%}"),
-    ("roi", "ROI (incremental margin / incremental cost)", "{:+.2f}"),
-    ("payback_week", "Payback week", "{:.0f}"),
-    ("retention", "Retention at the horizon", "{:.1%}"),
-    ("clv", "CLV per customer, with residual ({currency})", "{:,.0f}"),
-    ("nps", "NPS", "{:+.1f}"),
+    ("net_revenue", "Net revenue per customer ({currency})"),
+    ("incremental_margin", "Incremental margin per customer ({currency})"),
+    ("program_cost", "Program cost per customer ({currency})"),
+    ("cost_to_revenue", "Cost-to-revenue"),
+    ("roi", "ROI (incremental margin / incremental cost)"),
+    ("payback_week", "Payback week"),
+    ("retention", "Retention at the horizon"),
+    ("clv", "CLV per customer, with residual ({currency})"),
+    ("nps", "NPS"),
 )
 
 _CSS = """
@@ -73,18 +85,26 @@ pre { background: #f7f7f7; padding: 1em; overflow-x: auto; font-size: 0.85em; }
 
 
 # ---------------------------------------------------------------------- formatting
-def _number(fmt: str, value: Any) -> str:
+def format_number(fmt: str, value: Any) -> str:
+    """``value`` in ``fmt``, or "-" when it is missing (None or NaN)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
     return fmt.format(value)
 
 
-def _cell(arm: str, metric: str, kind: str, fmt: str, value: float, low: float,
-          high: float) -> str:
-    text = _number(fmt, value)
-    if not (math.isnan(low) or math.isnan(high)):
-        text += (f'<br><span class="ci">[{_number(fmt, low)}, {_number(fmt, high)}]'
-                 f"</span>")
+def format_interval(fmt: str, low: float, high: float) -> str:
+    """``[low, high]`` in ``fmt``, or "" when the interval is missing."""
+    if math.isnan(low) or math.isnan(high):
+        return ""
+    return f"[{fmt.format(low)}, {fmt.format(high)}]"
+
+
+def _cell(arm: str, metric: str, kind: str, value: float, low: float, high: float) -> str:
+    fmt = FORMATS[metric]
+    text = format_number(fmt, value)
+    interval = format_interval(fmt, low, high)
+    if interval:
+        text += f'<br><span class="ci">{interval}</span>'
     return (f'<td data-arm="{html.escape(arm)}" data-metric="{metric}" data-kind="{kind}" '
             f'data-value="{float(value)!r}">{text}</td>')
 
@@ -115,17 +135,17 @@ def headline_section(result: ExperimentResult) -> str:
         f"<th>{html.escape(a)}{' (control)' if a == control else ''}</th>"
         + ("" if a == control else f"<th>{html.escape(a)} - control</th>") for a in arms)
     rows = []
-    for metric, label, fmt in HEADLINE:
+    for metric, label in HEADLINE:
         cells = []
         for arm in arms:
             row = summary.loc[(arm, metric)] if (arm, metric) in summary.index else None
             if row is None:
                 cells.append("<td>-</td>" + ("" if arm == control else "<td>-</td>"))
                 continue
-            cells.append(_cell(arm, metric, "estimate", fmt, row["estimate"], row["ci_low"],
+            cells.append(_cell(arm, metric, "estimate", row["estimate"], row["ci_low"],
                                row["ci_high"]))
             if arm != control:
-                cells.append(_cell(arm, metric, "effect", fmt, row["effect_vs_control"],
+                cells.append(_cell(arm, metric, "effect", row["effect_vs_control"],
                                    row["effect_ci_low"], row["effect_ci_high"]))
         rows.append(f"<tr><td>{html.escape(label.format(currency=currency))}</td>"
                     f"{''.join(cells)}</tr>")
@@ -156,9 +176,9 @@ def targets_section(result: ExperimentResult) -> str:
                       f"arm {summary.loc[(t.arm, base), 'estimate']:.4g}")
         css = t.status.replace(" ", "-")
         side = "above" if t.threshold > 0 else "below"
-        evidence = (f"change {_number('{:+.1%}', t.estimate)} "
-                    f"({CONFIDENCE:.0%} CI {_number('{:+.1%}', t.ci_low)} to "
-                    f"{_number('{:+.1%}', t.ci_high)}); met needs the whole interval "
+        evidence = (f"change {format_number(RELATIVE_FORMAT, t.estimate)} "
+                    f"({CONFIDENCE:.0%} CI {format_number(RELATIVE_FORMAT, t.ci_low)} to "
+                    f"{format_number(RELATIVE_FORMAT, t.ci_high)}); met needs the whole interval "
                     f"{side} {t.threshold:+.0%}")
         rows.append(f"<tr><td>{html.escape(t.target)}</td><td>{html.escape(t.arm)}</td>"
                     f"<td>{evidence}</td><td>{levels}</td>"
