@@ -327,10 +327,6 @@ def _write_holdout(holdout: HoldoutResult, out: Path) -> None:
     print(f"holdout.csv and holdout.png written to {out.parent}")
 
 
-def _workers(text: str) -> int:
-    return _positive("--workers", 1024)(text)  # type: ignore[operator,no-any-return]
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="loyaltylab", description="Design loyalty programs before they launch."
@@ -354,7 +350,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="override the scenario's replications")
     exp.add_argument("--size", type=_positive("--size"),
                      help="override the population size for a quick look")
-    exp.add_argument("--workers", type=_workers, default=len(os.sched_getaffinity(0)),
+    exp.add_argument("--workers", type=_positive("--workers", 1024),
+                     default=len(os.sched_getaffinity(0)),
                      help="local worker processes (default: the available cores)")
     exp.add_argument("--executor", choices=("local", "dask"), default="local",
                      help="where replications run (dask needs --scheduler)")

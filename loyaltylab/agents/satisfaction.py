@@ -148,9 +148,8 @@ class Satisfaction:
 
     def latent(self, model: LoyaltyModel, rows: Any) -> Any:
         """Latent satisfaction of ``rows`` now (0-10 scale, unclipped)."""
-        xp = model.xp
         pop = model.population
-        mean = xp.asarray(model.segment_params["satisfaction_mean"])[pop["segment"][rows]]
+        mean = model.segment_params["satisfaction_mean"][pop["segment"][rows]]
         offset = standard_normal(model.streams, "satisfaction", 0, rows, 0)
         return mean + self.coefficients.individual_sd * offset + self._faded(
             model, rows, model.week)

@@ -179,6 +179,16 @@ def _outcome(model: LoyaltyModel, start: dict[str, np.ndarray], margin_then: np.
 
     gross = grown("gross_revenue")
     cost = grown("program_cost") + fixed_total / n
+    since = model.week - to_numpy(pop["last_purchase"][cohort]).astype(np.int64)
+    active = since < ACTIVE_WINDOW_WEEKS
+    # Survey answers of the active customers; the others are missing (masked).
+    answers = np.zeros(n, dtype=np.int8)
+    satisfaction = satisfaction_of(model)
+    if satisfaction is not None:
+        respondents = np.nonzero(active)[0]
+        answers[respondents] = to_numpy(
+            satisfaction.survey(model, model.xp.asarray(respondents)))
+    surveyed = active if satisfaction is not None else np.zeros(n, dtype=bool)
     frame = pd.DataFrame({
         "segment": pd.Categorical.from_codes(segment, categories=model.segment_names),
         "pre_spend": start["net_revenue"],
@@ -190,18 +200,11 @@ def _outcome(model: LoyaltyModel, start: dict[str, np.ndarray], margin_then: np.
         "margin_pv": margin_pv - fixed_pv / n,
         "residual": residual,
         "clv": margin_pv + residual,
-        "weeks_since_purchase": model.week - to_numpy(pop["last_purchase"][cohort]).astype(
-            np.int64),
+        "weeks_since_purchase": since,
+        "active": active,
         "alive": alive,
+        "nps_answer": pd.arrays.IntegerArray(answers, ~surveyed),
     })
-    frame.insert(frame.columns.get_loc("alive"), "active",
-                 frame["weeks_since_purchase"].to_numpy() < ACTIVE_WINDOW_WEEKS)
-    frame["nps_answer"] = pd.array([pd.NA] * n, dtype="Int8")
-    satisfaction = satisfaction_of(model)
-    if satisfaction is not None:
-        respondents = np.nonzero(frame["active"].to_numpy())[0]
-        answers = to_numpy(satisfaction.survey(model, model.xp.asarray(respondents)))
-        frame.loc[respondents, "nps_answer"] = answers
     tiers = model.find_policies(TiersPolicy)
     if tiers:
         codes = to_numpy(pop["tier"][cohort]).astype(np.int64)
@@ -234,12 +237,14 @@ def customer_metrics(customers: pd.DataFrame, segments: Sequence[str] = ()) -> d
         "clv": float(c["clv"].mean()),
         "nps": net_promoter_score(answers),
     }
-    for name in segments:
-        group = c[c["segment"] == name]
-        out[f"clv_{name}"] = float(group["clv"].mean()) if len(group) else np.nan
-        out[f"retention_{name}"] = float(group["active"].mean()) if len(group) else np.nan
-        out[f"repurchase_rate_{name}"] = (
-            float((group["purchases"] >= 2).mean()) if len(group) else np.nan)
+    if segments:
+        by = pd.DataFrame({"clv": c["clv"], "retention": c["active"],
+                           "repurchase_rate": purchases >= 2}).groupby(
+            c["segment"].astype(str)).mean()
+        for name in segments:
+            for metric in by.columns:
+                out[f"{metric}_{name}"] = (
+                    float(by.at[name, metric]) if name in by.index else np.nan)
     return out
 
 
