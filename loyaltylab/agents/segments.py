@@ -213,3 +213,13 @@ class PopulationSpec(BaseModel):
         return PopulationSpec(
             size=size, segments=self.segments, shares=self.shares, behaviour=self.behaviour
         )
+
+    def with_behaviour(self, behaviour: Behaviour | None) -> PopulationSpec:
+        """The same customers with another behaviour (segments' own behaviours stay).
+
+        With the same seed, the two populations draw the same customers and the same
+        luck, so a comparison isolates the behaviour.
+        """
+        return PopulationSpec(
+            size=self.size, segments=self.segments, shares=self.shares, behaviour=behaviour
+        )

@@ -201,8 +201,7 @@ class DenseInteractions(CustomerBehaviour):
 
 def test_sparse_interactions_give_the_same_run_as_dense_counts():
     spec = default_population(4000)
-    dense_spec = PopulationSpec(size=spec.size, segments=spec.segments, shares=spec.shares,
-                                behaviour=DenseInteractions())
+    dense_spec = spec.with_behaviour(DenseInteractions())
     plain = LoyaltyModel(spec, policies=full_strategy(), seed=15)
     dense = LoyaltyModel(dense_spec, policies=full_strategy(), seed=15)
     plain.run(8)
@@ -224,8 +223,7 @@ class HolidayRush(CustomerBehaviour):
 
 def test_worked_example_subclass_changes_only_what_it_overrides():
     base = default_population(30_000)
-    rush = PopulationSpec(size=base.size, segments=base.segments, shares=base.shares,
-                          behaviour=HolidayRush())
+    rush = base.with_behaviour(HolidayRush())
     plain, festive = LoyaltyModel(base, seed=14), LoyaltyModel(rush, seed=14)
     plain.run(52)
     festive.run(52)
@@ -281,8 +279,7 @@ class DensePath(CustomerBehaviour):
 
 def test_thinning_makes_the_same_decisions_as_computing_every_rate():
     base = default_population(20_000)
-    dense = PopulationSpec(size=base.size, segments=base.segments, shares=base.shares,
-                           behaviour=DensePath())
+    dense = base.with_behaviour(DensePath())
     thinned = LoyaltyModel(base, policies=full_strategy(), seed=31)
     everyone = LoyaltyModel(dense, policies=full_strategy(), seed=31)
     assert thinned.behaviours[0]._log_lift_bound(thinned, Offers(1, np), 1) == 0.0

@@ -97,8 +97,6 @@ def test_aa_field_trials_reject_at_the_nominal_rate():
     bound = 3 * np.sqrt(0.05 * 0.95 / 300)
     rates = trials.groupby("metric")["significant"].mean()
     assert ((rates - 0.05).abs() < bound).all(), rates
-    # pooled over the metrics (correlated, so the bound stays that of one metric)
-    assert abs(rates.mean() - 0.05) < bound
     assert (trials["twin_effect"] == 0).all()
     srm = result.trials[result.trials["metric"] == "sample_ratio"]
     assert (srm["p_value"] > 0.001).all()
