@@ -448,11 +448,6 @@ class TiersPolicy(ParamPolicy):
             self._member_cache = (n, model.xp.nonzero(self.members(model))[0])
         return self._member_cache[1]
 
-    @staticmethod
-    def _at(model: LoyaltyModel, rows: Any, sel: Any) -> Any:
-        """``rows[sel]`` where ``rows`` may be ``slice(None)``."""
-        return sel if isinstance(rows, slice) else rows[sel]
-
     def _add_to_buckets(self, model: LoyaltyModel, rows: slice) -> None:
         """File member ``rows`` under their anniversary phase ``join_week % W``."""
         xp = model.xp
