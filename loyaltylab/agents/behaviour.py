@@ -52,13 +52,20 @@ class CustomerBehaviour:
     -----
     Hooks, in the order the engine uses them each week:
 
-    1. :meth:`purchase_rate` (uses :meth:`incentive_log_lift`) for every customer;
+    1. :meth:`purchase_rate` (uses :meth:`incentive_log_lift`) for every customer who
+       can buy this week;
     2. for buyers only: :meth:`dropout_probability`, :meth:`order_values`,
        :meth:`choose_coupons`, :meth:`redemption_wish`;
     3. :meth:`update` after the program has settled the sale.
 
     The customers' luck comes from ``model.streams`` by purpose, so overriding one hook
     never shifts the random numbers of another (common random numbers hold).
+
+    Unless :meth:`purchase_rate` or :meth:`incentive_log_lift` is overridden, the engine
+    computes rates only for the customers whose purchase draw leaves a purchase
+    possible at their largest rate this week, from their traits ``lam`` and
+    ``sensitivity``, which it treats as fixed: a behaviour that changes a customer's
+    rate over time does so through those hooks, not by writing the trait columns.
     """
 
     def __init__(
@@ -83,26 +90,25 @@ class CustomerBehaviour:
         xp = model.xp
         pop = model.population
         streams = model.streams
-        u = streams.dense_uniform("purchase", week, pop.n)
+        lead = streams.dense_bytes("purchase", week, pop.n)
         if not isinstance(rows, slice):
-            u = u[rows]
+            lead = lead[rows]
         bound = self._log_lift_bound(model, offers, week)
         if bound is None or bound == 0.0:  # rates unknown in advance, or no incentive
             rate = self.purchase_rate(model, rows, offers, week)
-            # P(at least one order) = 1 - exp(-rate): buy when u > exp(-rate)
-            buy = u > xp.exp(-rate)
-            buy &= pop["alive"][rows]
-            local = xp.nonzero(buy)[0]
+            local = xp.nonzero(lead >= _byte_threshold(rate.astype(xp.float32), xp))[0]
+            local = local[pop["alive"][take_rows(rows, local)]]
             rate = rate[local]
         else:
-            # Thinning: with m <= exp(bound), only customers with u > exp(-lambda e^bound)
-            # can buy; their exact rate decides. Same decisions as the dense path.
-            least = xp.multiply(pop["lam"][rows], xp.float32(-math.exp(bound)))
-            local = xp.nonzero(u > xp.exp(least, out=least))[0]
+            # Thinning: with log m <= bound * sensitivity, a customer whose byte rules
+            # out a purchase at that largest rate has no purchase at the exact rate.
+            local = xp.nonzero(lead >= self._byte_thresholds(model, rows, bound))[0]
             local = local[pop["alive"][take_rows(rows, local)]]
             rate = self.purchase_rate(model, take_rows(rows, local), offers, week)
-            buy = xp.nonzero(u[local] > xp.exp(-rate))[0]
-            local, rate = local[buy], rate[buy]
+        # P(at least one order) = 1 - exp(-rate): buy when u > exp(-rate)
+        u = streams.dense_values("purchase", week, take_rows(rows, local), lead[local])
+        buy = xp.nonzero(u > xp.exp(-rate.astype(xp.float64)))[0]
+        local, rate = local[buy], rate[buy]
         buyers = take_rows(rows, local)
 
         purchases = poisson_count_given_positive(
@@ -141,7 +147,8 @@ class CustomerBehaviour:
         )
 
     def _log_lift_bound(self, model: LoyaltyModel, offers: Offers, week: int) -> float | None:
-        """An upper bound of :meth:`incentive_log_lift` over all customers this week.
+        """An upper bound of :meth:`incentive_log_lift` per unit of incentive sensitivity,
+        over all customers this week.
 
         ``None`` (compute every customer's rate) when a subclass overrides
         :meth:`purchase_rate` or :meth:`incentive_log_lift`, whose bound is unknown.
@@ -165,14 +172,32 @@ class CustomerBehaviour:
             bound += r.reminder_lift
         if offers.enrolled is not None:
             bound += self._novelty_bound(model, week)
-        if bound == 0.0:
-            return 0.0
+        return bound
+
+    def _byte_thresholds(self, model: LoyaltyModel, rows: Any, bound: float) -> Any:
+        """Smallest leading byte (uint8) with which each of ``rows`` can buy when its log
+        lift is at most ``bound`` times its sensitivity.
+
+        The bound is rounded up to a grid of 1/50, so the thresholds, which depend only on
+        the customers' fixed traits (rate and sensitivity), are computed once per grid
+        step and reused for the weeks whose bound falls in it; rounding up admits at most
+        2% more candidates for the exact test.
+        """
+        xp = model.xp
         pop = model.population
-        if pop.meta.get("max_sensitivity_rows") != pop.n:
-            pop.meta["max_sensitivity"] = float(xp.max(pop["sensitivity"], initial=0))
-            pop.meta["max_sensitivity_rows"] = pop.n
-        # the margin covers float32 rounding in the sum of the terms
-        return bound * pop.meta["max_sensitivity"] + 1e-3
+        step = math.ceil(bound * 50.0)
+        key = f"purchase_bytes_{id(self)}"
+        cached = pop.meta.get(key)
+        if cached is not None and cached[0] == (step, pop.n):
+            return cached[1]
+        # the 1e-3 covers float32 rounding of the largest rate
+        most = xp.multiply(pop["sensitivity"][rows], xp.float32(step / 50.0))
+        most += xp.float32(1e-3)
+        xp.exp(most, out=most)
+        most *= pop["lam"][rows]
+        threshold = _byte_threshold(most, xp)
+        pop.meta[key] = ((step, pop.n), threshold)
+        return threshold
 
     def _novelty_bound(self, model: LoyaltyModel, week: int) -> float:
         """Largest novelty lift this week: that of the latest enrolment week once every
@@ -423,24 +448,23 @@ class CustomerBehaviour:
         eta_by_segment = model.segment_params["interactions_per_week"]
         if isinstance(rows, slice):  # only the draws of these rows
             start, stop, _ = rows.indices(pop.n)
-            u = model.streams.dense_uniform("interaction", week, stop, start)
+            lead = model.streams.dense_bytes("interaction", week, stop, start)
         else:
-            u = model.streams.dense_uniform("interaction", week, pop.n)[rows]
-        # thinning: only draws below the largest P(N >= 1) can mean an interaction
-        # (over the segments in ``rows``; the margin covers float32 rounding)
+            lead = model.streams.dense_bytes("interaction", week, pop.n)[rows]
+        # thinning: only bytes below 256 times the largest P(N >= 1) can mean an
+        # interaction (over the segments in ``rows``)
         seg = pop["segment"][rows]
         if not seg.shape[0]:
             return xp.zeros(0, dtype=xp.int64), xp.zeros(0, dtype=xp.int64)
         eta_max = float(xp.max(eta_by_segment[int(seg.min()) : int(seg.max()) + 1]))
-        largest = -math.expm1(-eta_max) + 1e-6
-        some = xp.nonzero(u < largest)[0]
+        some = xp.nonzero(lead < math.ceil(-256.0 * math.expm1(-eta_max)))[0]
         idx = take_rows(rows, some)
         eta = eta_by_segment[pop["segment"][idx]]
         p1 = -xp.expm1(-eta)
-        hit = (u[some] < p1) & pop["alive"][idx]
-        some, eta, p1 = some[hit], eta[hit], p1[hit]
-        # u lies on the float32 grid k / 2^24: its cell's midpoint is uniform on (0, 1)
-        return some, poisson_count_given_positive(eta, (u[some] + 2.0**-25) / p1, xp)
+        u = model.streams.dense_values("interaction", week, idx, lead[some])
+        hit = (u < p1) & pop["alive"][idx]
+        some, idx, eta, p1, u = some[hit], idx[hit], eta[hit], p1[hit], u[hit]
+        return some, poisson_count_given_positive(eta, u / p1, xp)
 
     # ------------------------------------------------------------------ step 4
     def update(
@@ -473,6 +497,22 @@ class CustomerBehaviour:
                 if local.shape[0]:
                     pop.meta["enrol_week_last"] = week
         self.satisfaction.update(model, sale, offers, week)
+
+
+def _byte_threshold(rate: Any, xp: Any) -> Any:
+    """Smallest leading byte (uint8) of the purchase uniform that allows a purchase at
+    ``rate`` (float32; overwritten).
+
+    A purchase needs ``u > exp(-rate)``, and ``u < (lead + 1) / 256``, so only bytes
+    ``lead >= floor(256 exp(-rate))`` can buy. The threshold is capped at 255: float32
+    rounding of ``exp`` near 1 never rules a customer out, and ``256 exp(-rate)`` is a
+    power-of-two scaling, exact in floating point.
+    """
+    xp.negative(rate, out=rate)
+    xp.exp(rate, out=rate)
+    rate *= xp.float32(256.0)
+    xp.minimum(rate, xp.float32(255.0), out=rate)
+    return rate.astype(xp.uint8)  # truncation is the floor of these non-negative values
 
 
 def _coupon_share_bound(c: Any) -> float:

@@ -9,11 +9,15 @@ and the differences between arms are caused by the policies alone.
 
 Two kinds of draw serve the two access patterns of the weekly pipeline:
 
-- dense draws (one value for every customer, e.g. the weekly purchase decision) come
-  from a :class:`numpy.random.Generator` (PCG64) seeded by the SeedSequence spawned for
-  ``(purpose, week)``. Customer ``i`` takes element ``i``; a generator fills an array
-  front to back, so a population that grows (customers appended by referral) does not
-  change the draws of the customers already there.
+- dense draws (one value for every customer, e.g. the weekly purchase decision). Most
+  customers are settled by the leading byte of their uniform alone (a customer who buys
+  with probability 0.07 does not buy whenever the byte is below 237), so the dense part
+  is one byte per customer from a :class:`numpy.random.Generator` (PCG64) seeded by the
+  SeedSequence spawned for ``(purpose, week)``, eight customers per 64-bit output.
+  Customer ``i`` takes byte ``i``, so a population that grows (customers appended by
+  referral) does not change the draws of the customers already there. The remaining
+  bits of the few undecided customers' uniforms come from the counter-based generator
+  below: customer ``i``'s dense uniform is ``(byte_i + fine_i) / 256``.
 - sparse draws (a value for each of the few customers who buy this week: basket,
   dropout, redemption) use a counter-based generator: the SplitMix64 finaliser applied to
   ``key + counter * golden`` where the 64-bit ``key`` comes from the SeedSequence spawned
@@ -38,7 +42,7 @@ _MOD = 2**64
 _GOLDEN = 0x9E3779B97F4A7C15
 _MIX1 = 0xBF58476D1CE4E5B9
 _MIX2 = 0x94D049BB133111EB
-_DENSE, _COUNTER = 0, 1
+_DENSE, _COUNTER, _FINE = 0, 1, 2
 
 
 def purpose_id(purpose: str) -> int:
@@ -64,6 +68,9 @@ class Streams:
     >>> s = Streams(7)
     >>> u = s.dense_uniform("purchase", week=3, n=5)
     >>> bool((s.dense_uniform("purchase", week=3, n=8)[:5] == u).all())
+    True
+    >>> lead = s.dense_bytes("purchase", week=3, n=5)
+    >>> bool((lead == (u * 256).astype("uint8")).all())
     True
     """
 
@@ -97,41 +104,76 @@ class Streams:
         """
         return np.random.Generator(np.random.PCG64(self._child(purpose, keys)))
 
-    def dense_uniform(self, purpose: str, week: int, n: int, start: int = 0) -> Any:
-        """One float32 uniform on [0, 1) for each customer row ``start .. n - 1``.
+    def dense_bytes(self, purpose: str, week: int, n: int, start: int = 0) -> Any:
+        """Leading byte (uint8) of the dense uniform of each customer row ``start .. n - 1``.
 
-        Row ``i`` gets the same value for any ``n > i`` and ``start <= i``. The week's
+        Row ``i`` gets the same byte for any ``n > i`` and ``start <= i``. The week's
         arrays of all rows (``start = 0``) are cached (read-only), so several behaviours
-        asking for the same draws share one array.
+        asking for the same draws share one array. :meth:`dense_values` completes the
+        uniforms of the rows a byte leaves undecided.
         """
         cached = self._dense.get((purpose, week))
         if cached is not None and cached.shape[0] == n:
             return cached[start:]
         child = self._child(purpose, (week, _DENSE))
         if self.xp is np:
-            # A float32 takes 32 bits of a 64-bit PCG64 output (low half first), so the
-            # generator can skip the rows before ``start`` two at a time.
+            # Eight bytes per 64-bit PCG64 output (little-endian on every platform), so
+            # the generator skips the rows before ``start`` eight at a time.
             bits = np.random.PCG64(child)
-            bits.advance(start // 2)
-            values = np.random.Generator(bits).random(n - start + start % 2, dtype=np.float32)
-            values = values[start % 2 :]
+            bits.advance(start // 8)
+            skip = start % 8
+            raw = bits.random_raw(-(-(n - start + skip) // 8)).astype("<u8", copy=False)
+            values = raw.view(np.uint8)[skip : skip + n - start]
             values.flags.writeable = False
         else:
             seed = int(child.generate_state(1, np.uint64)[0])
-            values = self.xp.random.default_rng(seed).random(n, dtype=self.xp.float32)[start:]
+            uniforms = self.xp.random.default_rng(seed).random(n, dtype=self.xp.float32)
+            values = (uniforms[start:] * 256).astype(self.xp.uint8)
         if start == 0:
             if any(w != week for _, w in self._dense):
                 self._dense.clear()
             self._dense[(purpose, week)] = values
         return values
 
-    def _key(self, purpose: str, week: int) -> int:
-        k = (purpose_id(purpose), week)
+    def dense_values(self, purpose: str, week: int, rows: Any, leading: Any) -> Any:
+        """Float64 dense uniforms of customer ``rows`` whose leading bytes are ``leading``.
+
+        Parameters
+        ----------
+        rows : array of int
+            Customer rows.
+        leading : array of uint8
+            Their bytes from :meth:`dense_bytes` (same purpose and week).
+
+        Returns
+        -------
+        array of float64
+            ``(leading + fine) / 256``, with ``fine`` a counter-based uniform of the row
+            with 45 bits: 53 random bits in all, exactly a float64 on [0, 1).
+        """
+        fine = self._hash_uniforms(self._key(purpose, week, _FINE), rows, 0, 1, bits=45)[0]
+        fine += leading
+        fine *= 1.0 / 256.0
+        return fine
+
+    def dense_uniform(self, purpose: str, week: int, n: int, start: int = 0) -> Any:
+        """Float64 dense uniform of every customer row ``start .. n - 1``.
+
+        The same values as :meth:`dense_values` gives row by row; it costs a counter
+        draw per row, so the engine decides on :meth:`dense_bytes` first and asks only
+        for the rows the byte leaves undecided.
+        """
+        leading = self.dense_bytes(purpose, week, n, start)
+        rows = self.xp.arange(start, n, dtype=self.xp.int64)
+        return self.dense_values(purpose, week, rows, leading)
+
+    def _key(self, purpose: str, week: int, kind: int = _COUNTER) -> int:
+        k = (purpose_id(purpose), week, kind)
         key = self._keys.get(k)
         if key is None:
             if len(self._keys) > 4096:
                 self._keys.clear()
-            key = int(self._child(purpose, (week, _COUNTER)).generate_state(1, np.uint64)[0])
+            key = int(self._child(purpose, (week, kind)).generate_state(1, np.uint64)[0])
             self._keys[k] = key
         return key
 
@@ -157,10 +199,17 @@ class Streams:
         if not (first_draw >= 0 and first_draw + k <= DRAWS_PER_ROW and k >= 1):
             raise ValueError(f"draw: draws must be in [0, {DRAWS_PER_ROW}), got "
                              f"{first_draw}..{first_draw + k - 1}")
+        return self._hash_uniforms(self._key(purpose, week), rows, first_draw, k)
+
+    def _hash_uniforms(
+        self, key: int, rows: Any, first_draw: int, k: int, bits: int = 53
+    ) -> list[Any]:
+        """The SplitMix64 uniforms of ``rows`` for draws ``first_draw .. + k - 1``: the
+        leading ``bits`` of each hash over ``2**bits``."""
         xp = self.xp
         # (row * 256 + draw) * golden + key, modulo 2^64, with the constants folded
         base = xp.asarray(rows).astype(xp.uint64) * xp.uint64(DRAWS_PER_ROW * _GOLDEN % _MOD)
-        offset = (first_draw * _GOLDEN + self._key(purpose, week)) % _MOD
+        offset = (first_draw * _GOLDEN + key) % _MOD
         out = []
         for j in range(k):
             z = base + xp.uint64((offset + j * _GOLDEN) % _MOD)
@@ -169,8 +218,8 @@ class Streams:
             z ^= z >> xp.uint64(27)
             z *= xp.uint64(_MIX2)
             z ^= z >> xp.uint64(31)
-            z >>= xp.uint64(11)
+            z >>= xp.uint64(64 - bits)
             u = z.astype(xp.float64)
-            u *= 1.0 / 9007199254740992.0
+            u *= 2.0**-bits
             out.append(u)
         return out
