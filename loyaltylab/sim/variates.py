@@ -105,35 +105,57 @@ def standard_gamma(
     xp = streams.xp
     rows = xp.asarray(rows)
     shape = xp.asarray(shape, dtype=xp.float64)
-    small = shape < 1.0
-    a = xp.where(small, shape + 1.0, shape)
+    small = xp.nonzero(shape < 1.0)[0]
+    a = shape.copy()
+    a[small] += 1.0
     d = a - 1.0 / 3.0
-    c = 1.0 / xp.sqrt(9.0 * d)
+    c = xp.sqrt(9.0 * d)
+    xp.reciprocal(c, out=c)
     out = xp.empty(shape.shape, dtype=xp.float64)
-    pending = xp.arange(shape.shape[0])
+    pending = None  # every row, without gathering them
     draw = first_draw + 1  # first_draw is kept for the boost uniform
     last = first_draw + 64
     if last > DRAWS_PER_ROW:
         raise ValueError(f"first_draw: must leave 64 draws below {DRAWS_PER_ROW}")
-    while pending.size:
+    while pending is None or pending.size:
+        if pending is None:
+            at, d_at, c_at = rows, d, c
+        else:
+            at, d_at, c_at = rows[pending], d[pending], c[pending]
         if draw + 3 > last:
             # Acceptance is >= 95% per attempt, so 21 rejections in a row have
             # probability below 1e-27; finish with the (excellent) mean-matched value.
-            out[pending] = d[pending]
+            out[pending] = d_at
             break
-        u1, u2, u = streams.uniforms(purpose, week, rows[pending], draw, 3)
+        u1, u2, u = streams.uniforms(purpose, week, at, draw, 3)
         z = _box_muller(u1, u2, xp)
         draw += 3
-        v = (1.0 + c[pending] * z) ** 3
+        v = c_at * z
+        v += 1.0
+        cube = v * v
+        cube *= v
         with _quiet(xp):
-            log_v = xp.log(xp.maximum(v, 1e-300))
-            ok = (v > 0) & (xp.log(1.0 - u) < 0.5 * z * z + d[pending] * (1.0 - v + log_v))
-        out[pending[ok]] = d[pending[ok]] * v[ok]
-        pending = pending[~ok]
-    boost = xp.nonzero(small)[0]
-    if boost.size:
-        u = streams.uniform(purpose, week, rows[boost], first_draw)
-        out[boost] *= (1.0 - u) ** (1.0 / shape[boost])
+            # log(1 - u) < z^2 / 2 + d (1 - v^3 + log v^3), with v > 0
+            bound = xp.log(xp.maximum(cube, 1e-300))
+            bound -= cube
+            bound += 1.0
+            bound *= d_at
+            z *= z
+            z *= 0.5
+            bound += z
+            ok = xp.log1p(-u) < bound
+        ok &= v > 0
+        value = cube
+        value *= d_at
+        if pending is None:
+            out[...] = value
+            pending = xp.nonzero(~ok)[0]
+        else:
+            out[pending[ok]] = value[ok]
+            pending = pending[~ok]
+    if small.size:
+        u = streams.uniform(purpose, week, rows[small], first_draw)
+        out[small] *= (1.0 - u) ** (1.0 / shape[small])
     return out
 
 
