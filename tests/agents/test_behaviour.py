@@ -18,9 +18,10 @@ from loyaltylab.agents import (
     expected_repeat_purchases,
     probability_no_repeat,
 )
-from loyaltylab.agents.behaviour import _common
+from loyaltylab.agents.behaviour import _byte_threshold, _common
 from loyaltylab.policies import full_strategy
 from loyaltylab.sim import LoyaltyModel, Offers, Policy
+from loyaltylab.sim.variates import poisson_count_given_positive
 
 CDNOW = dict(r=0.243, alpha=4.414, a=0.793, b=2.426)
 
@@ -289,3 +290,39 @@ def test_thinning_makes_the_same_decisions_as_computing_every_rate():
     pd.testing.assert_frame_equal(thinned.weekly, everyone.weekly)
     np.testing.assert_array_equal(thinned.population["purchases"],
                                   everyone.population["purchases"])
+
+
+def test_leading_byte_never_rules_out_a_purchase_the_full_uniform_allows():
+    rate = np.concatenate([np.logspace(-9, 1.5, 20_000), [0.0, 1e-30]]).astype(np.float32)
+    p_none = np.exp(-rate.astype(np.float64))
+    rng = np.random.default_rng(4)
+    # uniforms just above each purchase boundary (the hardest case), and random ones
+    u = np.concatenate([np.nextafter(p_none, 1.0), rng.random(rate.size)])
+    rate = np.concatenate([rate, rate])
+    p_none = np.concatenate([p_none, p_none])
+    lead = np.floor(u * 256).astype(np.uint8)
+    buy = u > p_none
+    candidate = lead >= _byte_threshold(rate.copy(), np)
+    assert buy[: u.size // 2].mean() > 0.99  # the boundary cases do test something
+    assert not (buy & ~candidate).any()
+    # a byte leaves a customer undecided with probability at most 1/256 beyond the
+    # purchase probability; 4 binomial sd of slack on the random half
+    extra = (candidate & ~buy)[u.size // 2 :].mean()
+    assert extra < 1 / 256 + 4 * np.sqrt(1 / 256 / (u.size // 2))
+
+
+def test_interaction_counts_are_those_of_the_complete_uniforms():
+    model = LoyaltyModel(default_population(30_000), seed=6)
+    model.run(3)
+    behaviour = model.behaviours[0]
+    some, counts = behaviour._interaction_draws(model, slice(None), 4)
+    pop = model.population
+    u = model.streams.dense_uniform("interaction", 4, pop.n)
+    eta = model.segment_params["interactions_per_week"][pop["segment"]]
+    p1 = -np.expm1(-eta)
+    expected = np.nonzero((u < p1) & pop["alive"])[0]
+    np.testing.assert_array_equal(some, expected)
+    np.testing.assert_array_equal(
+        counts, poisson_count_given_positive(eta[expected], u[expected] / p1[expected], np)
+    )
+    assert 0 < some.size < pop.n
