@@ -158,6 +158,8 @@ def rows_where(rows: Any, mask: Any, xp: ModuleType) -> Any:
     """The rows of ``rows`` (a slice or an ascending array of rows) where ``mask`` is true.
 
     ``mask`` is a boolean array over ``rows``; the result is an ascending array of rows.
+    Gathering at the positions of the true values is several times faster on the CPU
+    than indexing with a scattered boolean mask, so use it for any array, not just rows.
     """
     return take_rows(rows, xp.nonzero(mask)[0])
 
