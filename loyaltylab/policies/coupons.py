@@ -46,7 +46,6 @@ from loyaltylab.sim import (
     Sale,
     as_slice,
     count_rows,
-    drop_rows,
     merge_rows,
     rows_where,
 )
@@ -144,7 +143,6 @@ class CouponPolicy(ParamPolicy):
     _exhausted: int = PrivateAttr(default=0)
     _holders: Any = PrivateAttr(default=None)
     _issued_in: dict[int, Any] = PrivateAttr(default_factory=dict)
-    _gone: list[Any] = PrivateAttr(default_factory=list)
 
     @model_validator(mode="after")
     def _check_discount(self) -> CouponPolicy:
@@ -208,7 +206,6 @@ class CouponPolicy(ParamPolicy):
         self._exhausted = 0
         self._holders = xp.zeros(0, dtype=xp.int64)
         self._issued_in = {}
-        self._gone = []
 
     def on_join(self, model: LoyaltyModel, rows: Any) -> None:
         """Joiners hold no coupon (column defaults); draw their birthdays if needed."""
@@ -325,29 +322,26 @@ class CouponPolicy(ParamPolicy):
             "coupons", xp.minimum(self.amount_off + self.pct_off * first, first), where=pos
         )
         self._spent += float(xp.sum(sale.discount[pos] - before))
-        redeemed = sale.rows[pos]
-        model.population[f"{self._key}_issued_week"][redeemed] = -1
-        self._gone.append(redeemed)
+        model.population[f"{self._key}_issued_week"][sale.rows[pos]] = -1
         self._outstanding -= int(pos.shape[0])
         self._week["redeemed"] = int(pos.shape[0])
 
     def end_of_week(self, model: LoyaltyModel, week: int) -> None:
         """Expire the coupons whose last valid week was this week; drop the holders who
         redeemed or lost theirs."""
+        xp = model.xp
         issued_week = model.population[f"{self._key}_issued_week"]
         last_issue = week - self.validity_weeks + 1  # coupons issued then expire now
         rows = self._issued_in.pop(last_issue, None)
         if rows is not None:
             # earlier issues expired in earlier weeks; a row whose coupon was redeemed may
             # hold a newer one
-            expired = rows_where(rows, issued_week[rows] == last_issue, model.xp)
+            expired = rows_where(rows, issued_week[rows] == last_issue, xp)
             issued_week[expired] = -1
             self._outstanding -= int(expired.shape[0])
             self._week["expired"] = int(expired.shape[0])
-            self._gone.append(expired)
-        if self._gone:
-            self._holders = drop_rows(self._holders, model.xp.concatenate(self._gone), model.xp)
-            self._gone = []
+        if self._week["expired"] or self._week["redeemed"]:
+            self._holders = rows_where(self._holders, issued_week[self._holders] >= 0, xp)
 
     def metrics(self, model: LoyaltyModel) -> dict[str, float]:
         """Coupons issued, redeemed and expired this week, and customers holding one."""

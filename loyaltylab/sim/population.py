@@ -170,14 +170,3 @@ def merge_rows(rows: Any, more: Any, xp: ModuleType) -> Any:
     A stable sort (timsort on the CPU) merges the two runs in linear time.
     """
     return xp.sort(xp.concatenate((rows, more)), kind="stable")
-
-
-def drop_rows(rows: Any, gone: Any, xp: ModuleType) -> Any:
-    """The ascending array ``rows`` without ``gone`` (an array of some of its rows).
-
-    Found by binary search, so the cost is in ``gone`` and one pass over ``rows``, with
-    no lookup of the rows' state.
-    """
-    keep = xp.ones(rows.shape[0], dtype=bool)
-    keep[xp.searchsorted(rows, gone)] = False
-    return rows_where(rows, keep, xp)
