@@ -329,19 +329,19 @@ class CouponPolicy(ParamPolicy):
     def end_of_week(self, model: LoyaltyModel, week: int) -> None:
         """Expire the coupons whose last valid week was this week; drop the holders who
         redeemed or lost theirs."""
-        xp = model.xp
         issued_week = model.population[f"{self._key}_issued_week"]
         last_issue = week - self.validity_weeks + 1  # coupons issued then expire now
         rows = self._issued_in.pop(last_issue, None)
         if rows is not None:
             # earlier issues expired in earlier weeks; a row whose coupon was redeemed may
             # hold a newer one
-            expired = rows_where(rows, issued_week[rows] == last_issue, xp)
+            expired = rows[issued_week[rows] == last_issue]
             issued_week[expired] = -1
             self._outstanding -= int(expired.shape[0])
             self._week["expired"] = int(expired.shape[0])
         if self._week["expired"] or self._week["redeemed"]:
-            self._holders = rows_where(self._holders, issued_week[self._holders] >= 0, xp)
+            # almost every holder stays: a boolean mask beats gathering at positions
+            self._holders = self._holders[issued_week[self._holders] >= 0]
 
     def metrics(self, model: LoyaltyModel) -> dict[str, float]:
         """Coupons issued, redeemed and expired this week, and customers holding one."""

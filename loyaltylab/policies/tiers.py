@@ -509,7 +509,7 @@ class TiersPolicy(ParamPolicy):
             parts = self._buckets.get(week % self.window_weeks, [])
             if parts:
                 due = xp.concatenate(parts)
-                due = rows_where(due, pop["join_week"][due] < week, xp)
+                due = due[pop["join_week"][due] < week]
         elif week % self.window_weeks == 0:
             due = self.segment_rows(model, self._segment_ids)  # a slice for consecutive rows
         reviewed = due is not None and count_rows(due, pop.n) > 0
@@ -519,7 +519,7 @@ class TiersPolicy(ParamPolicy):
         ending = self._holds.pop(week, None)
         if ending:
             rows = xp.concatenate(ending)
-            rows = rows_where(rows, pop["tier_hold_until"][rows] == week, xp)
+            rows = rows[pop["tier_hold_until"][rows] == week]
             if rows.size:
                 if ranks is None:
                     ranks = self._ranks(model)

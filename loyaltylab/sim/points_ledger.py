@@ -167,8 +167,7 @@ class PointsLedger:
             rows, earned_then = rows[order], earned_then[order]
             last = xp.ones(rows.shape[0], dtype=bool)
             last[:-1] = rows[1:] != rows[:-1]
-            keep = xp.nonzero(last)[0]
-            rows, earned_then = rows[keep], earned_then[keep]
+            rows, earned_then = rows[last], earned_then[last]
         balance = self.balance(rows)
         consumed = self._columns()[0][rows].astype(xp.int64) - balance
         lost = xp.maximum(earned_then.astype(xp.int64) - consumed, 0)
