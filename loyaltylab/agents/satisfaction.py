@@ -113,37 +113,43 @@ class Satisfaction:
 
     def _faded(self, model: LoyaltyModel, rows: Any, week: int) -> Any:
         pop = model.population
-        age = (week - pop["goodwill_week"][rows]).astype(model.xp.float32)
-        return pop["goodwill"][rows] * model.xp.exp2(-age / self.coefficients.memory_weeks)
+        fade = (week - pop["goodwill_week"][rows]).astype(model.xp.float32)
+        fade /= -self.coefficients.memory_weeks
+        model.xp.exp2(fade, out=fade)
+        fade *= pop["goodwill"][rows]
+        return fade
 
     def experience(self, model: LoyaltyModel, sale: Sale, offers: Offers) -> Any:
         """Worth of each buyer's purchase experience, in satisfaction points."""
         xp = model.xp
         c = self.coefficients
         rows = sale.rows
-        share = xp.minimum(sale.discount / xp.maximum(sale.gross, 1e-9), 1.0)
-        x = c.value * share
+        x = sale.discount / xp.maximum(sale.gross, 1e-9)
+        xp.minimum(x, 1.0, out=x)  # the share of the order paid by the program
+        x *= c.value
         if offers.status is not None:
             status = offers.status[rows]
-            x = x + c.status * status
+            x += c.status * status
             if "peak_status" in model.population:
-                lost = xp.maximum(model.population["peak_status"][rows] - status, 0.0)
-                x = x - c.status * c.demotion_loss_weight * lost
+                lost = model.population["peak_status"][rows] - status
+                xp.maximum(lost, 0.0, out=lost)
+                x -= c.status * c.demotion_loss_weight * lost
         if offers.dropout_multiplier is not None:
-            x = x - c.service * xp.log(offers.dropout_multiplier[rows])
+            x -= c.service * xp.log(offers.dropout_multiplier[rows])
         return x
 
     def update(self, model: LoyaltyModel, sale: Sale, offers: Offers, week: int) -> None:
         """Move the buyers' goodwill towards the worth of this week's experience."""
         if len(sale) == 0 or not model.policies:
             return  # without a program every experience is worth 0 and goodwill stays 0
-        xp = model.xp
         pop = model.population
         rows = sale.rows
         goodwill = self._faded(model, rows, week)
-        goodwill += self.coefficients.learning_rate * (
-            self.experience(model, sale, offers) - goodwill)
-        pop["goodwill"][rows] = goodwill.astype(xp.float32)
+        step = self.experience(model, sale, offers)
+        step -= goodwill
+        step *= self.coefficients.learning_rate
+        goodwill += step  # float32, as the column
+        pop["goodwill"][rows] = goodwill
         pop["goodwill_week"][rows] = week
 
     def latent(self, model: LoyaltyModel, rows: Any) -> Any:

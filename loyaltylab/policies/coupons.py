@@ -223,6 +223,8 @@ class CouponPolicy(ParamPolicy):
         if trigger == "inactive" and cut < 0:
             return xp.zeros(0, dtype=xp.int64)
         rows = self._candidates(model)
+        if trigger == "birthday":  # a birthday week is one week in 52: test the rest on these
+            rows = rows_where(rows, pop[BIRTHDAY_COLUMN][rows] == week_of_year(week), xp)
         mask = pop[f"{self._key}_issued_week"][rows] < 0
         if self.per_customer_limit is not None:
             mask &= pop[f"{self._key}_issued"][rows] < self.per_customer_limit
@@ -234,8 +236,6 @@ class CouponPolicy(ParamPolicy):
             mask &= pop["purchases"][rows] == 0
         elif trigger == "inactive":
             mask &= pop["last_purchase"][rows] <= cut
-        elif trigger == "birthday":
-            mask &= pop[BIRTHDAY_COLUMN][rows] == week_of_year(week)
         elif trigger == "near_tier":
             tier = self._tiers.tier_of(model, rows)
             progress = self._tiers.next_tier_progress(model, rows)
@@ -340,6 +340,7 @@ class CouponPolicy(ParamPolicy):
             self._outstanding -= int(expired.shape[0])
             self._week["expired"] = int(expired.shape[0])
         if self._week["expired"] or self._week["redeemed"]:
+            # almost every holder stays: a boolean mask beats gathering at positions
             self._holders = self._holders[issued_week[self._holders] >= 0]
 
     def metrics(self, model: LoyaltyModel) -> dict[str, float]:

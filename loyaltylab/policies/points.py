@@ -124,6 +124,7 @@ class PointsPolicy(ParamPolicy):
             for i, c in enumerate(self.campaigns)
         ]
         model.points.expiry_weeks = self.expiry_weeks
+        model.points.track_changes()
         self._progress = None
         self._new_members = [slice(0, model.population.n)]
 
@@ -163,19 +164,28 @@ class PointsPolicy(ParamPolicy):
 
     def _goal_progress(self, model: LoyaltyModel, members: Any) -> Any:
         """Goal progress ``min(balance / redemption_block, 1)`` of every row (float32, 0
-        for non-members), computed in place in an array kept across weeks."""
+        for non-members), kept across weeks: built when customers join, else brought up
+        to date at the rows whose balance changed since the last week (buyers, check-ins,
+        sign-ups, expiry), a small share of the members."""
         xp = model.xp
         n = model.population.n
+        changes = model.points.take_changes()
         if self._progress is None or self._progress.shape[0] != n:
             self._progress = xp.zeros(n, dtype=xp.float32)
-        rows_view = isinstance(members, slice)
-        out = self._progress[members] if rows_view else xp.empty(members.shape, xp.float32)
-        xp.multiply(model.points.balance(members), xp.float32(1.0 / self.redemption_block),
-                    out=out, dtype=xp.float32)
-        xp.minimum(out, 1.0, out=out)
-        if not rows_view:
-            self._progress[members] = out
+            self._progress[members] = self._progress_of(model, model.points.balance(members))
+            return self._progress
+        for rows, balance in changes:
+            if self._members is not None:  # a balance changed by another policy
+                keep = self._member_mask(model, rows)
+                rows, balance = rows_where(rows, keep, xp), balance[keep]
+            self._progress[rows] = self._progress_of(model, balance)
         return self._progress
+
+    def _progress_of(self, model: LoyaltyModel, balance: Any) -> Any:
+        xp = model.xp
+        progress = xp.multiply(balance, xp.float32(1.0 / self.redemption_block),
+                               dtype=xp.float32)
+        return xp.minimum(progress, 1.0, out=progress)
 
     def settle(self, model: LoyaltyModel, sale: Sale, week: int) -> None:
         """Redeem blocks at checkout, then earn on the net amount (and check-ins)."""
@@ -232,7 +242,8 @@ class PointsPolicy(ParamPolicy):
         block_value = self.redemption_block * self.value_per_point
         available = model.points.balance(rows) // self.redemption_block
         affordable = xp.floor(sale.net[pos] / block_value + 1e-9).astype(xp.int64)
-        blocks = xp.where(sale.redeem[pos], xp.minimum(available, affordable), 0)
+        # times the wish (0 or 1) rather than a select, which is slow on a random mask
+        blocks = xp.minimum(available, affordable) * sale.redeem[pos]
         burn = xp.nonzero(blocks > 0)[0]
         if not burn.size:
             return

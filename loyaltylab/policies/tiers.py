@@ -430,13 +430,11 @@ class TiersPolicy(ParamPolicy):
         alive = pop["alive"]
         members = alive if self._segment_ids is None else alive & self.members(model)
         upper = self.upper_rows(model)
-        upper = upper[alive[upper]]
-        counts = xp.bincount(pop["tier"][upper].astype(xp.int64), minlength=len(self.tiers))
-        counts[0] = int(xp.count_nonzero(members)) - int(upper.shape[0])
-        return {
-            f"tier_{t.name.lower()}": int(c)
-            for t, c in zip(self.tiers, counts.tolist(), strict=True)
-        }
+        tier = pop["tier"][upper] * alive[upper]  # dead members in no tier above the base
+        # a count per tier beats a bincount (and a compress of the alive) for a few tiers
+        counts = [int(xp.count_nonzero(tier == i)) for i in range(1, len(self.tiers))]
+        counts.insert(0, int(xp.count_nonzero(members)) - sum(counts))
+        return {f"tier_{t.name.lower()}": c for t, c in zip(self.tiers, counts, strict=True)}
 
     # ------------------------------------------------------------------ internals
     def _member_rows(self, model: LoyaltyModel) -> Any:
@@ -471,7 +469,7 @@ class TiersPolicy(ParamPolicy):
             net = sale.gross - sale.discount
             purchases = sale.purchases
             if self._segment_ids is not None:
-                keep = self.members(model, rows)
+                keep = xp.nonzero(self.members(model, rows))[0]
                 rows, net, purchases = rows[keep], net[keep], purchases[keep]
             purchases = purchases.astype(xp.int32)
             sums: Any = (spend_col[rows] + net, purch_col[rows] + purchases)
@@ -484,20 +482,19 @@ class TiersPolicy(ParamPolicy):
             while self._log and self._log[0][0] <= week - self.window_weeks:
                 sums = None  # purchases left the window: the buyers' sums must be read again
                 _, old_rows, old_net, old_purchases = self._log.popleft()
-                purch_col[old_rows] -= old_purchases
-                left = purch_col[old_rows]
-                spend_col[old_rows] = xp.where(
-                    left > 0, xp.maximum(spend_col[old_rows] - old_net, 0.0), 0.0
-                )
+                left = purch_col[old_rows] - old_purchases
+                purch_col[old_rows] = left
+                # times "purchases left" (0 or 1) rather than a select on a scattered mask
+                spend_col[old_rows] = xp.maximum(spend_col[old_rows] - old_net, 0.0) * (left > 0)
         if rows.size:
             qualified = self._qualified(model, rows, ranks=None, sums=sums)
             current = pop["tier"][rows]
-            up = qualified > current
+            up = xp.nonzero(qualified > current)[0]
             moved = rows[up]
             pop["tier"][moved] = qualified[up]
             pop["tier_hold_until"][moved] = -1
             self._tiers_changed(model, moved)
-            entering = moved[current[up] == 0]
+            entering = rows_where(moved, current[up] == 0, xp)
             if self._upper is not None and entering.size:
                 # rows are unique, so the new upper rows are not among the cached ones
                 self._upper = merge_rows(self._upper, entering, xp)
@@ -569,7 +566,8 @@ class TiersPolicy(ParamPolicy):
             if tier.top_share is not None:
                 rank, alive = ranks
                 ok &= rank[rows] <= int(np.floor(tier.top_share * alive + 1e-9))
-            qualified[ok] = i
+            # the highest tier met: tiers are checked from the base up
+            xp.maximum(qualified, ok * xp.int8(i), out=qualified)
         return qualified
 
     def _review(
@@ -609,10 +607,11 @@ class TiersPolicy(ParamPolicy):
         """Service cost per active member-week of the tiers that have one."""
         if not any(t.service_cost_per_week > 0 for t in self.tiers):
             return
+        xp = model.xp
         pop = model.population
         upper = self.upper_rows(model)
-        served = upper[(self._tables["service"] > 0)[pop["tier"][upper]]]
-        active = served[pop["last_purchase"][served] > week - ACTIVE_WINDOW_WEEKS]
+        served = rows_where(upper, (self._tables["service"] > 0)[pop["tier"][upper]], xp)
+        active = rows_where(served, pop["last_purchase"][served] > week - ACTIVE_WINDOW_WEEKS, xp)
         if active.size:
             model.ledger.add_cost("service", active, self._tables["service"][pop["tier"][active]])
 

@@ -10,6 +10,7 @@ from loyaltylab.sim.points_ledger import PointsLedger
 from loyaltylab.sim.policy import ORDER, Policy
 from loyaltylab.sim.population import (
     Population,
+    add_at,
     as_slice,
     count_rows,
     merge_rows,
@@ -35,6 +36,7 @@ __all__ = [
     "Population",
     "Sale",
     "Streams",
+    "add_at",
     "as_slice",
     "count_rows",
     "get_namespace",

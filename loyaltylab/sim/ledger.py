@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from loyaltylab.sim.economics import Economics
-from loyaltylab.sim.population import Population, as_slice
+from loyaltylab.sim.population import Population, add_at, as_slice, count_rows
 
 #: Built-in program cost components; plugins add theirs with :meth:`Ledger.register_component`.
 COST_COMPONENTS = ("rewards", "coupons", "tier_discounts", "service", "referral", "fixed")
@@ -91,16 +91,15 @@ class Ledger:
             return
         pop = self.population
         rows = as_slice(rows)
-        cost = pop["program_cost"]
-        selected = cost[rows]
+        mask = not isinstance(rows, slice) and rows.dtype == bool
+        count = int(xp.count_nonzero(rows)) if mask else count_rows(rows, pop.n)
         amount = xp.asarray(amount, dtype=xp.float64)
-        if selected.size and float(amount.min()) < 0.0:  # checked before broadcasting
+        if count and float(amount.min()) < 0.0:  # checked before broadcasting
             raise ValueError(f"component {component!r}: program cost must be >= 0")
-        amount = xp.broadcast_to(amount, selected.shape)
-        selected += amount
-        if not isinstance(rows, slice):  # else ``selected`` is a view, updated in place
-            cost[rows] = selected
-        pop["margin_pv"][rows] -= amount * self.discount_factor
+        amount = xp.broadcast_to(amount, (count,))
+        add_at(pop["program_cost"], rows, amount, xp)
+        # minus the present value: adding its negative is the same subtraction
+        add_at(pop["margin_pv"], rows, amount * -self.discount_factor, xp)
         self.costs[component] += float(amount.sum())
 
     def book_sale(self, rows: Any, gross: Any, discount: Any) -> None:
@@ -109,9 +108,10 @@ class Ledger:
         pop = self.population
         self.gross_revenue += float(xp.sum(gross))
         self.discounts += float(xp.sum(discount))
-        pop["gross_revenue"][rows] += gross
-        pop["net_revenue"][rows] += gross - discount
-        pop["margin_pv"][rows] += gross * (self.economics.gross_margin * self.discount_factor)
+        add_at(pop["gross_revenue"], rows, gross, xp)
+        add_at(pop["net_revenue"], rows, gross - discount, xp)
+        add_at(pop["margin_pv"], rows, gross * (self.economics.gross_margin * self.discount_factor),
+               xp)
 
     @property
     def program_cost(self) -> float:

@@ -17,7 +17,7 @@ from loyaltylab.sim.ledger import Ledger
 from loyaltylab.sim.offers import Offers
 from loyaltylab.sim.points_ledger import PointsLedger
 from loyaltylab.sim.policy import Policy
-from loyaltylab.sim.population import Population
+from loyaltylab.sim.population import Population, add_at
 from loyaltylab.sim.sale import Sale
 from loyaltylab.sim.streams import Streams
 
@@ -305,7 +305,7 @@ class LoyaltyModel(mesa.Model):
 
         self.ledger.book_sale(sale.rows, sale.gross, sale.discount)
         pop["last_purchase"][sale.rows] = week
-        pop["purchases"][sale.rows] += sale.purchases.astype(self.xp.int32)
+        add_at(pop["purchases"], sale.rows, sale.purchases.astype(self.xp.int32), self.xp)
         start = 0
         for (behaviour, rows), part in zip(groups, parts, strict=True):
             stop = start + len(part)

@@ -11,6 +11,10 @@ Under FIFO the points of awards up to week ``w`` still outstanding in week ``t``
 ``max(0, earned_through(w) - consumed(t))``, so the ledger only has to remember, for each
 week, the customers who earned that week and their running total after it: a sparse log
 whose size is the number of earning customers, not the number of customers.
+
+A consumer of the balances (the points policy's goal progress) can ask the ledger to
+record every change, as the rows and their balances after it (:meth:`track_changes`,
+:meth:`take_changes`), instead of reading every balance each week.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ class PointsLedger:
         self.xp = population.xp
         self.expiry_weeks: int | None = None
         self._log: dict[int, list[tuple[Any, Any]]] = {}
+        self._changes: list[tuple[Any, Any]] | None = None
         self.total_earned = 0
         self.total_redeemed = 0
         self.total_expired = 0
@@ -68,9 +73,36 @@ class PointsLedger:
         """Outstanding points of ``rows`` (a view for a slice: do not write to it)."""
         return self._columns()[1][rows]
 
+    def track_changes(self) -> None:
+        """Start recording balance changes for :meth:`take_changes`."""
+        if self._changes is None:
+            self._changes = []
+
+    def take_changes(self) -> list[tuple[Any, Any]]:
+        """Balance changes since the last call (or since :meth:`track_changes`), oldest
+        first; the record starts afresh.
+
+        Returns
+        -------
+        list of (rows, balance)
+            Rows (unique within a change; an array or a slice) and their balances
+            right after the change. A row changed several times appears in several
+            changes, the last holding its current balance.
+        """
+        if not self._changes:
+            return []
+        changes, self._changes = self._changes, []
+        return changes
+
+    def _set_balance(self, rows: Any, balance: Any) -> None:
+        """Write the new ``balance`` of ``rows`` (and record the change if tracked)."""
+        self._columns()[1][rows] = balance
+        if self._changes is not None:
+            self._changes.append((rows, balance))
+
     def _amounts(self, rows: Any, points: Any, what: str) -> tuple[Any, Any]:
         xp = self.xp
-        rows = xp.asarray(rows)
+        rows = xp.array(rows)  # kept in the records, and the caller may reuse its array
         points = xp.broadcast_to(xp.asarray(points, dtype=xp.int64), rows.shape)
         if points.size and int(points.min()) < 0:
             raise ValueError(f"points: {what} must be >= 0")
@@ -85,14 +117,14 @@ class PointsLedger:
         at = as_slice(rows)  # consecutive rows (sign-up of a whole cohort) as views
         after = earned[at] + award  # running totals after the award
         earned[at] = after
-        balance[at] += award
+        self._set_balance(at, balance[at] + award)
         total = int(points.sum())
         self.earned += total
         self.total_earned += total
         if self.expiry_weeks is not None:
             awarded = points > 0
             if bool(awarded.all()):
-                logged = rows.copy(), after  # ``rows`` may be the caller's array
+                logged = rows, after
             else:
                 keep = xp.nonzero(awarded)[0]
                 logged = rows[keep], after[keep]
@@ -102,10 +134,10 @@ class PointsLedger:
         """Burn ``points`` from ``rows`` (unique); never more than the balance."""
         xp = self.xp
         rows, points = self._amounts(rows, points, "redemptions")
-        if bool(xp.any(points > self.balance(rows))):
+        balance = self.balance(rows)
+        if bool(xp.any(points > balance)):
             raise ValueError("points: cannot redeem more than the balance")
-        _, balance = self._columns()
-        balance[rows] -= points.astype(xp.int32)
+        self._set_balance(rows, balance - points.astype(xp.int32))
         total = int(points.sum())
         self.redeemed += total
         self.total_redeemed += total
@@ -126,18 +158,20 @@ class PointsLedger:
             return xp.zeros(0, dtype=xp.int64), xp.zeros(0, dtype=xp.int64)
         rows, earned_then = parts[0]
         if len(parts) > 1:
-            # Several awards that week: keep each customer's running total after the last.
+            # Several awards that week: keep each customer's running total after the last
+            # (a stable sort by row keeps a customer's awards in the order they were made;
+            # the parts are ascending runs, which a stable sort merges in linear time).
             rows = xp.concatenate([p[0] for p in parts])
             earned_then = xp.concatenate([p[1] for p in parts])
-            order = xp.lexsort(xp.stack([earned_then, rows]))
+            order = xp.argsort(rows, kind="stable")
             rows, earned_then = rows[order], earned_then[order]
             last = xp.ones(rows.shape[0], dtype=bool)
             last[:-1] = rows[1:] != rows[:-1]
             rows, earned_then = rows[last], earned_then[last]
-        earned, balance = self._columns()
-        consumed = earned[rows].astype(xp.int64) - balance[rows]
+        balance = self.balance(rows)
+        consumed = self._columns()[0][rows].astype(xp.int64) - balance
         lost = xp.maximum(earned_then.astype(xp.int64) - consumed, 0)
-        balance[rows] -= lost.astype(xp.int32)
+        self._set_balance(rows, balance - lost.astype(xp.int32))
         total = int(lost.sum())
         self.expired += total
         self.total_expired += total

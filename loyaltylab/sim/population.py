@@ -158,8 +158,26 @@ def rows_where(rows: Any, mask: Any, xp: ModuleType) -> Any:
     """The rows of ``rows`` (a slice or an ascending array of rows) where ``mask`` is true.
 
     ``mask`` is a boolean array over ``rows``; the result is an ascending array of rows.
+    Gathering at the positions of the true values is several times faster on the CPU
+    than boolean indexing when the mask is scattered (a share of true values far from 0
+    and 1), so use it for any array, not just rows; a mask of almost only true values
+    is faster as a boolean index.
     """
     return take_rows(rows, xp.nonzero(mask)[0])
+
+
+def add_at(column: Any, rows: Any, values: Any, xp: ModuleType) -> None:
+    """``column[rows] += values`` for unique ``rows`` (a slice, a boolean mask or an array
+    of rows); ``values`` of the column's dtype.
+
+    At scattered rows ``ufunc.at`` adds in one pass over them, where ``+=`` gathers them
+    and then scatters them back (a third slower when the column is not in cache); the
+    result is the same, one addition per row. A slice is added to in place.
+    """
+    if isinstance(rows, slice) or rows.dtype == bool:
+        column[rows] += values
+    else:
+        xp.add.at(column, rows, values)
 
 
 def merge_rows(rows: Any, more: Any, xp: ModuleType) -> Any:

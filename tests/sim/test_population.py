@@ -3,7 +3,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from loyaltylab.sim import Population
+from loyaltylab.sim import Population, add_at, merge_rows
 
 
 def test_columns_rows_and_fill_values():
@@ -48,3 +48,21 @@ def test_appending_in_chunks_equals_one_append(chunks):
         assert rows == slice(start, start + k)
         start += k
     np.testing.assert_array_equal(one["v"], many["v"])
+
+
+@given(st.sets(st.integers(0, 200)), st.data())
+def test_merging_disjoint_ascending_rows_keeps_them_ascending(rows, data):
+    rows = np.array(sorted(rows), dtype=np.int64)
+    more = np.array(sorted(data.draw(st.sets(st.sampled_from(rows.tolist()))) if rows.size
+                    else []), dtype=np.int64)
+    np.testing.assert_array_equal(merge_rows(np.setdiff1d(rows, more), more, np), rows)
+
+
+@pytest.mark.parametrize("rows", [slice(1, 4), np.array([0, 2, 5]), np.arange(6) % 2 == 0])
+def test_add_at_adds_once_per_row_as_plus_equals(rows):
+    column = np.linspace(0.1, 0.6, 6)
+    values = np.array([0.3, 0.7, 1.1])
+    want = column.copy()
+    want[rows] += values
+    add_at(column, rows, values, np)
+    np.testing.assert_array_equal(column, want)
