@@ -40,6 +40,7 @@ from loyaltylab.experiments.report import (
 )
 from loyaltylab.policies import full_strategy
 from loyaltylab.sim import ACTIVE_WINDOW_WEEKS, LoyaltyModel
+from loyaltylab.sim.backend import BACKENDS
 
 
 def _positive(name: str, upper: int | None = None) -> type:
@@ -124,14 +125,15 @@ def compare_twins(control: LoyaltyModel, program: LoyaltyModel) -> pd.DataFrame:
 def simulate(args: argparse.Namespace) -> int:
     """Simulate the default customer base, with no program or under a design."""
     spec = default_population(args.size)
-    model = LoyaltyModel(spec, seed=args.seed)
+    model = LoyaltyModel(spec, seed=args.seed, backend=args.backend)
     model.run(args.weeks)
     currency = model.economics.currency
     design = "no program" if args.program == "none" else args.program
     print(f"loyaltylab: {args.size:,} customers (core loyal, potential loyal, basic, dormant), "
           f"{args.weeks} weeks, {design}, seed {args.seed}\n")
     if args.program != "none":
-        program = LoyaltyModel(spec, policies=full_strategy(), seed=args.seed)
+        program = LoyaltyModel(spec, policies=full_strategy(), seed=args.seed,
+                               backend=args.backend)
         program.run(args.weeks)
         print(f"The full strategy against no program, same customers and luck "
               f"(totals over {args.weeks} weeks; money in {currency}):")
@@ -215,6 +217,14 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
+def _workers(args: argparse.Namespace) -> int:
+    """Local workers: as given, else the available cores (one process for a GPU, which
+    the processes would otherwise share)."""
+    if args.workers is not None:
+        return int(args.workers)
+    return 1 if args.backend == "cupy" else len(os.sched_getaffinity(0))
+
+
 def run_command(args: argparse.Namespace) -> int:
     """Run a scenario's experiment and write its results folder."""
     scenario = load_scenario(args.scenario)
@@ -227,8 +237,9 @@ def run_command(args: argparse.Namespace) -> int:
           f"{scenario.mode} mode", flush=True)
     try:
         result = run(scenario, out=out, seed=args.seed, replications=args.replications,
-                     size=args.size, workers=args.workers, executor=args.executor,
-                     scheduler=args.scheduler, progress=not args.quiet)
+                     size=args.size, workers=_workers(args), executor=args.executor,
+                     scheduler=args.scheduler, progress=not args.quiet,
+                     backend=args.backend)
     except KeyboardInterrupt:
         print("loyaltylab: interrupted; no results written", file=sys.stderr)
         return 130
@@ -327,6 +338,12 @@ def _write_holdout(holdout: HoldoutResult, out: Path) -> None:
     print(f"holdout.csv and holdout.png written to {out.parent}")
 
 
+def _backend_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--backend", choices=BACKENDS, default="numpy",
+                        help="array library of the engine: numpy (CPU, default) or cupy "
+                             "(GPU; pip install 'loyaltylab[gpu]')")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="loyaltylab", description="Design loyalty programs before they launch."
@@ -341,6 +358,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--program", choices=("none", "full-strategy"), default="none",
                      help="program design: none, or the full strategy compared with none")
     sim.add_argument("--out", help="write the weekly series to this CSV file")
+    _backend_option(sim)
     sim.set_defaults(func=simulate)
     exp = sub.add_parser("run", help="run a scenario's experiment and write its results")
     exp.add_argument("scenario", help="scenario TOML file")
@@ -351,12 +369,12 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--size", type=_positive("--size"),
                      help="override the population size for a quick look")
     exp.add_argument("--workers", type=_positive("--workers", 1024),
-                     default=len(os.sched_getaffinity(0)),
-                     help="local worker processes (default: the available cores)")
+                     help="local worker processes (default: the available cores; 1 on a GPU)")
     exp.add_argument("--executor", choices=("local", "dask"), default="local",
                      help="where replications run (dask needs --scheduler)")
     exp.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://host:8786")
     exp.add_argument("--quiet", action="store_true", help="no progress bar")
+    _backend_option(exp)
     exp.set_defaults(func=run_command)
     cal = sub.add_parser("calibrate", help="fit segments from a transaction log")
     cal.add_argument("transactions", help="CSV or Parquet: customer id, date, amount")
@@ -393,7 +411,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for error in exc.errors:
             print(f"  {error}", file=sys.stderr)
         return 2
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, ImportError) as exc:
         print(f"loyaltylab: error: {exc}", file=sys.stderr)
         return 2
 

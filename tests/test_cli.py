@@ -1,5 +1,7 @@
 """End-to-end test of the command line."""
 
+import importlib.util
+import json
 import signal
 import subprocess
 import sys
@@ -7,6 +9,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -59,6 +62,8 @@ def test_run_writes_a_results_folder_and_prints_the_comparison(tmp_path):
     assert {p.name for p in out.iterdir()} == {
         "manifest.json", "summary.csv", "targets.csv", "weekly.parquet", "customers.parquet",
         "report.html"}
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert (manifest["backend"], manifest["device"]) == ("numpy", "cpu")
     summary = pd.read_csv(out / "summary.csv")
     assert set(summary["arm"]) == {"no campaign", "win-back pack",
                                    "win-back pack and double points"}
@@ -81,6 +86,17 @@ def test_run_rejects_bad_input_with_exit_2_and_writes_nothing(tmp_path):
     result = run("run", "scenarios/winback.toml", "--out", str(existing), cwd=ROOT)
     assert result.returncode == 2 and "already exists" in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.toml", "full"]
+
+
+@pytest.mark.skipif(importlib.util.find_spec("cupy") is not None, reason="CuPy is installed")
+def test_the_gpu_backend_without_cupy_exits_2_and_writes_nothing(tmp_path):
+    result = run("run", "scenarios/winback.toml", "--size", "500", "--replications", "1",
+                 "--backend", "cupy", "--out", str(tmp_path / "gpu"), "--quiet", cwd=ROOT)
+    assert result.returncode == 2
+    assert "pip install 'loyaltylab[gpu]'" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+    assert run("simulate", "--size", "500", "--backend", "cupy").returncode == 2
+    assert run("simulate", "--size", "500", "--backend", "jax").returncode == 2
 
 
 def test_run_killed_midway_leaves_no_results_folder(tmp_path):

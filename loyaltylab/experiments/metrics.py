@@ -120,13 +120,16 @@ def simulate_arm(
     seed: np.random.SeedSequence | int,
     horizon_weeks: int,
     burn_in_weeks: int = 0,
+    backend: str = "numpy",
 ) -> ArmOutcome:
     """Simulate one arm: burn-in without a program, then the program for the horizon.
 
     Arms simulated with the same ``spec`` and ``seed`` see the same customers and the
     same luck (common random numbers), so their differences are the program's effect.
+    ``backend`` is the engine's array library (``"cupy"`` for a GPU); the outcome is
+    always in host memory.
     """
-    model = LoyaltyModel(spec, economics=economics, seed=seed)
+    model = LoyaltyModel(spec, economics=economics, seed=seed, backend=backend)
     model.run(burn_in_weeks)
     pop = model.population
     n = pop.n

@@ -64,6 +64,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from typing import Any, ClassVar, Literal
 
@@ -565,7 +566,7 @@ class TiersPolicy(ParamPolicy):
             ok = (spend >= tier.min_spend - SPEND_TOLERANCE) & (purchases >= tier.min_purchases)
             if tier.top_share is not None:
                 rank, alive = ranks
-                ok &= rank[rows] <= int(np.floor(tier.top_share * alive + 1e-9))
+                ok &= rank[rows] <= math.floor(tier.top_share * alive + 1e-9)
             # the highest tier met: tiers are checked from the base up
             xp.maximum(qualified, ok * xp.int8(i), out=qualified)
         return qualified

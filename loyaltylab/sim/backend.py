@@ -42,6 +42,14 @@ def get_namespace(backend: str = "numpy") -> ModuleType:
         ) from exc
 
 
+def device_name(xp: ModuleType) -> str:
+    """What the namespace computes on: the GPU's name for CuPy, else ``"cpu"``."""
+    if xp is np:
+        return "cpu"
+    name = xp.cuda.runtime.getDeviceProperties(xp.cuda.Device().id)["name"]
+    return name.decode() if isinstance(name, bytes) else str(name)
+
+
 def to_numpy(array: Any) -> np.ndarray:
     """Copy an array of any backend into host memory as a numpy array."""
     if isinstance(array, np.ndarray):

@@ -170,11 +170,12 @@ def add_at(column: Any, rows: Any, values: Any, xp: ModuleType) -> None:
     """``column[rows] += values`` for unique ``rows`` (a slice, a boolean mask or an array
     of rows); ``values`` of the column's dtype.
 
-    At scattered rows ``ufunc.at`` adds in one pass over them, where ``+=`` gathers them
-    and then scatters them back (a third slower when the column is not in cache); the
-    result is the same, one addition per row. A slice is added to in place.
+    At scattered rows numpy's ``ufunc.at`` adds in one pass over them, where ``+=``
+    gathers them and then scatters them back (a third slower when the column is not in
+    cache); the result is the same, one addition per row. A slice is added to in place,
+    and other namespaces (CuPy) use ``+=``, which their devices scatter natively.
     """
-    if isinstance(rows, slice) or rows.dtype == bool:
+    if isinstance(rows, slice) or rows.dtype == bool or xp is not np:
         column[rows] += values
     else:
         xp.add.at(column, rows, values)
