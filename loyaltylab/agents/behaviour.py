@@ -157,15 +157,14 @@ class CustomerBehaviour:
         if (cls.purchase_rate is not CustomerBehaviour.purchase_rate
                 or cls.incentive_log_lift is not CustomerBehaviour.incentive_log_lift):
             return None
-        xp = model.xp
         r = self.response
         bound = 0.0
         if offers.goal_progress is not None:  # progress is a share, at most 1
             bound += math.log1p(r.goal_gradient)
         if offers.rebate_share is not None:
-            bound += r.rebate_elasticity * float(xp.max(offers.rebate_share, initial=0))
+            bound += r.rebate_elasticity * _largest(offers.rebate_share)
         if offers.status is not None:  # the status lost since the peak only lowers it
-            bound += r.status_lift * float(xp.max(offers.status, initial=0))
+            bound += r.status_lift * _largest(offers.status)
         if offers.coupons:
             bound += r.coupon_lift * max(_coupon_share_bound(c) for c in offers.coupons)
         if offers.reminded is not None:
@@ -464,7 +463,11 @@ class CustomerBehaviour:
         if not seg.shape[0]:
             return xp.zeros(0, dtype=xp.int64), xp.zeros(0, dtype=xp.int64)
         eta_max = float(xp.max(eta_by_segment[int(seg.min()) : int(seg.max()) + 1]))
-        some = xp.nonzero(lead < math.ceil(-256.0 * math.expm1(-eta_max)))[0]
+        limit = math.ceil(-256.0 * math.expm1(-eta_max))  # in 0 .. 256
+        if limit == 0:
+            return xp.zeros(0, dtype=xp.int64), xp.zeros(0, dtype=xp.int64)
+        # compared as uint8: CuPy would wrap a Python 256 around to 0
+        some = xp.nonzero(lead <= xp.uint8(limit - 1))[0]
         idx = take_rows(rows, some)
         eta = eta_by_segment[pop["segment"][idx]]
         p1 = -xp.expm1(-eta)
@@ -520,6 +523,11 @@ def _byte_threshold(rate: Any, xp: Any) -> Any:
     rate *= xp.float32(256.0)
     xp.minimum(rate, xp.float32(255.0), out=rate)
     return rate.astype(xp.uint8)  # truncation is the floor of these non-negative values
+
+
+def _largest(values: Any) -> float:
+    """The largest of ``values`` and 0 (CuPy's ``max`` has no ``initial``)."""
+    return max(float(values.max()), 0.0) if values.shape[0] else 0.0
 
 
 def _coupon_share_bound(c: Any) -> float:

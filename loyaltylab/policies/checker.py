@@ -86,5 +86,6 @@ def _check_week(model: LoyaltyModel, week: int, last_n: int) -> None:
         raise PolicyCheckError(f"week {week}: discounts exceed the order value")
     if model.population.n < last_n:
         raise PolicyCheckError(f"week {week}: customers were removed")
-    if float(model.population["program_cost"].min(initial=0.0)) < 0:
+    cost = model.population["program_cost"]
+    if cost.shape[0] and float(cost.min()) < 0:
         raise PolicyCheckError(f"week {week}: a customer has negative program cost")
