@@ -180,8 +180,10 @@ def _outcome(model: LoyaltyModel, start: dict[str, np.ndarray], margin_then: np.
     hazard = _segment_hazard(segment, alive_then, alive, window, len(model.segment_names))
     residual = residual_value(rate, alive, hazard[segment], factor, horizon)
 
-    gross = grown("gross_revenue")
-    cost = grown("program_cost") + fixed_total / n
+    friends = _referred(model, n, factor**begin)
+    gross = grown("gross_revenue") + friends["gross_revenue"]
+    cost = grown("program_cost") + friends["program_cost"] + fixed_total / n
+    margin_pv += friends["margin_pv"]
     since = model.week - to_numpy(pop["last_purchase"][cohort]).astype(np.int64)
     active = since < ACTIVE_WINDOW_WEEKS
     # Survey answers of the active customers; the others are missing (masked).
@@ -197,7 +199,9 @@ def _outcome(model: LoyaltyModel, start: dict[str, np.ndarray], margin_then: np.
         "pre_spend": start["net_revenue"],
         "purchases": grown("purchases").astype(np.int64),
         "gross_revenue": gross,
-        "net_revenue": grown("net_revenue"),
+        "net_revenue": grown("net_revenue") + friends["net_revenue"],
+        "referred": friends["referred"],
+        "referred_net_revenue": friends["net_revenue"],
         "program_cost": cost,
         "margin": gross * economics.gross_margin - cost,
         "margin_pv": margin_pv - fixed_pv / n,
@@ -216,6 +220,38 @@ def _outcome(model: LoyaltyModel, start: dict[str, np.ndarray], margin_then: np.
                       expiry_weeks=model.points.expiry_weeks)
 
 
+def _referred(model: LoyaltyModel, n: int, discount: float) -> dict[str, np.ndarray]:
+    """Money of the customers referred by each of the first ``n`` (the cohort), and how
+    many they are, attributed to the cohort customer at the root of each referral chain.
+
+    Referred friends join after the cohort (rows ``n`` and beyond, with their referrer
+    in ``referred_by``). Their gross and net revenue, program cost and discounted margin
+    (``margin_pv`` brought from week 0 to the program's start by ``discount``) within
+    the horizon count for the customer who brought them: the customer referral value
+    of Kumar, Petersen & Leone (2010, J. Marketing 74(5)). Their residual after the
+    horizon is left out, which keeps the referral value conservative.
+    """
+    pop = model.population
+    columns = ("gross_revenue", "net_revenue", "program_cost", "margin_pv")
+    out = {c: np.zeros(n) for c in (*columns, "referred")}
+    if "referred_by" not in pop or pop.n == n:
+        return out
+    by = to_numpy(pop["referred_by"][n:]).astype(np.int64)
+    root = by.copy()
+    # a friend's referrer has a smaller row, so following the chain ends in the cohort
+    deeper = np.nonzero(root >= n)[0]
+    while deeper.size:
+        root[deeper] = by[root[deeper] - n]
+        deeper = deeper[root[deeper] >= n]
+    keep = np.nonzero(root >= 0)[0]
+    for c in columns:
+        values = to_numpy(pop[c][n:]).astype(np.float64)[keep]
+        out[c] = np.bincount(root[keep], weights=values, minlength=n)
+    out["margin_pv"] /= discount
+    out["referred"] = np.bincount(root[keep], minlength=n).astype(np.float64)
+    return out
+
+
 def customer_metrics(customers: pd.DataFrame, segments: Sequence[str] = ()) -> dict[str, float]:
     """Metrics of a group of customers (an arm, or the customers assigned to it).
 
@@ -232,13 +268,16 @@ def customer_metrics(customers: pd.DataFrame, segments: Sequence[str] = ()) -> d
         "churn": 1.0 - float(c["active"].mean()),
         "repurchase_rate": float((purchases >= 2).mean()),
         "purchase_frequency": float(purchases.mean()),
-        "average_order_value": _ratio(float(c["net_revenue"].sum()), float(purchases.sum())),
+        "average_order_value": _ratio(
+            float(c["net_revenue"].sum() - c["referred_net_revenue"].sum()),
+            float(purchases.sum())),
         "net_revenue": net,
         "program_cost": cost,
         "margin": float(c["margin"].mean()),
         "cost_to_revenue": _ratio(cost, net),
         "clv": float(c["clv"].mean()),
         "nps": net_promoter_score(answers),
+        "referred_customers": float(c["referred"].mean()),
     }
     if segments:
         by = pd.DataFrame({"clv": c["clv"], "retention": c["active"],

@@ -43,7 +43,9 @@ def test_customer_metrics_by_hand():
     frame = pd.DataFrame({
         "segment": pd.Categorical(["a", "a", "b"]),
         "purchases": [0, 2, 3],
-        "net_revenue": [0.0, 100.0, 200.0],
+        "net_revenue": [0.0, 100.0, 200.0],  # the second's includes a friend's 40
+        "referred": [0, 1, 0],
+        "referred_net_revenue": [0.0, 40.0, 0.0],
         "program_cost": [0.0, 10.0, 20.0],
         "margin": [0.0, 20.0, 40.0],
         "clv": [0.0, 50.0, 70.0],
@@ -55,7 +57,8 @@ def test_customer_metrics_by_hand():
     assert m["churn"] == pytest.approx(1 / 3)
     assert m["repurchase_rate"] == pytest.approx(2 / 3)
     assert m["purchase_frequency"] == pytest.approx(5 / 3)
-    assert m["average_order_value"] == pytest.approx(60.0)
+    assert m["average_order_value"] == pytest.approx(260.0 / 5)  # own revenue per purchase
+    assert m["referred_customers"] == pytest.approx(1 / 3)
     assert m["cost_to_revenue"] == pytest.approx(0.1)
     assert m["nps"] == pytest.approx(0.0)  # one promoter, one detractor
     assert m["clv_a"] == pytest.approx(25.0)
@@ -96,3 +99,18 @@ def test_residual_value_matches_simulating_further():
     # realised value by 5%, or falling short by more than 10%, would be a bug
     assert predicted <= realised * 1.05
     assert predicted >= realised * 0.90
+
+
+def test_referred_friends_money_counts_for_the_cohort_customer_who_brought_them():
+    policies = [make("points"), make("referral", referral_probability=0.2, reward_amount=30.0)]
+    outcome = simulate_arm(default_population(3000), policies, Economics(), 4,
+                           horizon_weeks=20, burn_in_weeks=3)
+    c, weekly = outcome.customers, outcome.weekly
+    joined = int(weekly["referrals"].sum())
+    assert joined > 100 and c["referred"].sum() == joined  # friends of friends included
+    # the weekly totals are of everyone, friends included: the attributed sums match
+    assert c["net_revenue"].sum() == pytest.approx(weekly["net_revenue"].sum())
+    assert c["program_cost"].sum() == pytest.approx(weekly["program_cost"].sum())
+    assert c["margin"].sum() == pytest.approx(weekly["margin"].sum())
+    assert weekly["cost_referral"].sum() == pytest.approx(2 * 30.0 * joined)
+    assert (c.loc[c["referred"] == 0, "referred_net_revenue"] == 0).all()

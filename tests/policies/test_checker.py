@@ -6,7 +6,8 @@ from loyaltylab.policies import PolicyCheckError, check_policy, make, registered
 from loyaltylab.sim import Policy
 
 
-@pytest.mark.parametrize("name", ["points", "tiers", "coupons", "service", "reminders"])
+@pytest.mark.parametrize("name", ["points", "tiers", "coupons", "service", "reminders",
+                                  "referral"])
 def test_every_builtin_policy_passes_the_checker(name):
     assert name in registered()
     check_policy(make(name), weeks=20)

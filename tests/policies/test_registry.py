@@ -16,7 +16,7 @@ class Cashback(Policy):
 
 
 def test_builtins_are_registered_and_defaults_make_a_program():
-    for name in ("points", "tiers", "coupons", "service", "reminders"):
+    for name in ("points", "tiers", "coupons", "service", "reminders", "referral"):
         assert name in registered()
         policy = make(name)
         assert policy.name == name
