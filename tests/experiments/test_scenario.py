@@ -26,7 +26,7 @@ def errors_of(data):
 
 
 @pytest.mark.parametrize("name", ["full_strategy", "points_vs_coupons", "tier_designs",
-                                  "winback", "aa_test"])
+                                  "winback", "aa_test", "referral"])
 def test_shipped_scenarios_load_and_build_their_programs(name):
     scenario = load_scenario(SCENARIOS / f"{name}.toml")
     assert scenario.name == name and len(scenario.arms) >= 2
