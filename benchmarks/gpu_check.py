@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -77,7 +78,9 @@ def agreement(a: pd.DataFrame, b: pd.DataFrame, alpha: float = 0.01) -> pd.DataF
     se = np.sqrt(a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b))
     p = pd.Series(np.where(diff == 0, 1.0, 0.0), index=a.columns)
     varies = se.index[se > 0]
-    p[varies] = stats.ttest_ind(b[varies], a[varies], equal_var=False).pvalue
+    with warnings.catch_warnings():  # nearly constant metrics (customers) lose precision
+        warnings.simplefilter("ignore", RuntimeWarning)
+        p[varies] = stats.ttest_ind(b[varies], a[varies], equal_var=False).pvalue
     return pd.DataFrame({"first": a.mean(), "second": b.mean(), "difference": diff,
                          "se": se, "p_value": p, "agrees": p * len(p) > alpha})
 
