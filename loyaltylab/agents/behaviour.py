@@ -32,7 +32,15 @@ from typing import Any
 
 from loyaltylab.agents.response import ResponseCoefficients
 from loyaltylab.agents.satisfaction import Satisfaction, SatisfactionCoefficients
-from loyaltylab.sim import LoyaltyModel, Offers, Sale, as_slice, count_rows, take_rows
+from loyaltylab.sim import (
+    LoyaltyModel,
+    Offers,
+    Sale,
+    as_slice,
+    count_rows,
+    row_array,
+    take_rows,
+)
 from loyaltylab.sim.variates import (
     geometric_trials,
     poisson_count_given_positive,
@@ -130,7 +138,7 @@ class CustomerBehaviour:
         if offers.interaction_rows is not None:
             asked = offers.interaction_rows
             if not isinstance(rows, slice):
-                asked = xp.intersect1d(xp.arange(pop.n)[asked], rows, assume_unique=True)
+                asked = xp.intersect1d(row_array(asked, pop.n, xp), rows, assume_unique=True)
             some, interaction_counts = self._interactions_of(model, asked, week)
             interaction_rows = take_rows(asked, some)
         return Sale(
@@ -181,29 +189,39 @@ class CustomerBehaviour:
         sensitivity), so they are kept for a few bounds, rounded up to a grid of 1/50. A
         week reuses those of a slightly larger bound (at most 0.1 larger: at most 10% more
         candidates for the exact test), so a bound that drifts down, as a launch's novelty
-        fades, costs no recomputation.
+        fades, costs no recomputation. When customers join (referral), the thresholds of
+        everyone are extended by those of the joiners.
         """
         xp = model.xp
         pop = model.population
         step = math.ceil(bound * 50.0)
         key = f"purchase_bytes_{id(self)}"
-        cache = pop.meta.get(key)
-        if cache is None or cache[0] != pop.n:
-            cache = (pop.n, {})
-            pop.meta[key] = cache
-        kept = cache[1]
+        n, kept = pop.meta.get(key, (0, {}))
+        if n != pop.n:
+            if isinstance(rows, slice) and rows == slice(None) and n < pop.n:
+                kept = {k: xp.concatenate((t, self._thresholds_at(model, slice(n, None), k)))
+                        for k, t in kept.items()}
+            else:  # another group of customers: start afresh
+                kept = {}
+            pop.meta[key] = (pop.n, kept)
         usable = [k for k in kept if step <= k <= step + 5]
         if usable:
             return kept[min(usable)]
+        if len(kept) >= 4:
+            del kept[next(iter(kept))]  # the oldest
+        kept[step] = self._thresholds_at(model, rows, step)
+        return kept[step]
+
+    def _thresholds_at(self, model: LoyaltyModel, rows: Any, step: int) -> Any:
+        """:meth:`_byte_thresholds` of ``rows`` for the bound ``step / 50``."""
+        xp = model.xp
+        pop = model.population
         # the 1e-3 covers float32 rounding of the largest rate
         most = xp.multiply(pop["sensitivity"][rows], xp.float32(step / 50.0))
         most += xp.float32(1e-3)
         xp.exp(most, out=most)
         most *= pop["lam"][rows]
-        if len(kept) >= 4:
-            del kept[next(iter(kept))]  # the oldest
-        kept[step] = _byte_threshold(most, xp)
-        return kept[step]
+        return _byte_threshold(most, xp)
 
     def _novelty_bound(self, model: LoyaltyModel, week: int) -> float:
         """Largest novelty lift this week: that of the latest enrolment week once every
@@ -314,7 +332,7 @@ class CustomerBehaviour:
         xp = model.xp
         pop = model.population
         if isinstance(rows, slice):
-            rows = xp.arange(pop.n)[rows]
+            rows = row_array(rows, pop.n, xp)
         share = xp.zeros(rows.shape, dtype=xp.float32)
         for c in offers.coupons:
             at, held = _common(c.rows, rows, xp)

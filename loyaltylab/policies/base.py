@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from loyaltylab.sim import LoyaltyModel, Policy, as_slice
+from loyaltylab.sim import LoyaltyModel, Policy, as_slice, row_array
 
 
 class ParamPolicy(BaseModel, Policy):
@@ -56,14 +56,21 @@ class ParamPolicy(BaseModel, Policy):
         A slice when they are consecutive (customers are stored by segment, so a slice
         gives views instead of gathers), else an ascending array. Customers never change
         segment, so the rows are cached in the population's meta, shared by every policy
-        with the same targets, until customers join.
+        with the same targets; when customers join, only the joiners are looked at.
         """
+        xp = model.xp
         pop = model.population
         if segment_ids is None:
             return slice(0, pop.n)
         key = ("segment_rows", *segment_ids.tolist())
-        cached = pop.meta.get(key)
-        if cached is None or cached[0] != pop.n:
-            rows = model.xp.nonzero(self.in_segments(model, segment_ids))[0]
-            cached = pop.meta[key] = (pop.n, as_slice(rows))
-        return cached[1]
+        n, rows = pop.meta.get(key, (0, None))
+        if n != pop.n:
+            joined = xp.nonzero(self.in_segments(model, segment_ids, slice(n, pop.n)))[0] + n
+            if rows is None:
+                rows = joined
+            elif joined.shape[0]:
+                # joiners have the largest rows: appending keeps the rows ascending
+                rows = xp.concatenate((row_array(rows, pop.n, xp), joined))
+            rows = as_slice(rows)
+            pop.meta[key] = (pop.n, rows)
+        return rows

@@ -47,6 +47,7 @@ from loyaltylab.sim import (
     as_slice,
     count_rows,
     merge_rows,
+    row_array,
     rows_where,
 )
 
@@ -74,7 +75,7 @@ def ensure_birthdays(model: LoyaltyModel, rows: Any = slice(None)) -> None:
     xp = model.xp
     pop = model.population
     pop.ensure_column(BIRTHDAY_COLUMN, xp.uint8, 0)
-    idx = xp.arange(pop.n)[rows]
+    idx = row_array(rows, pop.n, xp)
     u = model.streams.uniform("birthday", 0, idx)
     day = xp.minimum(xp.floor(u * WEEKS_PER_YEAR), WEEKS_PER_YEAR - 1) + 1
     pop[BIRTHDAY_COLUMN][idx] = day.astype(xp.uint8)

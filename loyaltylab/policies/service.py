@@ -17,7 +17,7 @@ from pydantic import Field, PrivateAttr
 from loyaltylab.policies.base import ParamPolicy
 from loyaltylab.policies.registry import register
 from loyaltylab.policies.tiers import find_tiers
-from loyaltylab.sim import ACTIVE_WINDOW_WEEKS, LoyaltyModel, Offers, as_slice
+from loyaltylab.sim import ACTIVE_WINDOW_WEEKS, LoyaltyModel, Offers
 
 
 @register("service")
@@ -50,7 +50,6 @@ class ServicePolicy(ParamPolicy):
     _segment_ids: Any = PrivateAttr(default=None)
     _tier_ids: Any = PrivateAttr(default=None)
     _tiers_policy: Any = PrivateAttr(default=None)
-    _cache: Any = PrivateAttr(default=None)
 
     def setup(self, model: LoyaltyModel) -> None:
         """Resolve the target segments and tiers."""
@@ -61,19 +60,13 @@ class ServicePolicy(ParamPolicy):
 
     def members(self, model: LoyaltyModel) -> Any:
         """Rows of the customers the benefit is for: an ascending array, or a slice when
-        they are consecutive (cached until customers join, unless tiers decide)."""
-        xp = model.xp
-        n = model.population.n
-        if self._tiers_policy is None and self._cache is not None and self._cache[0] == n:
-            return self._cache[1]
-        mask = self.in_segments(model, self._segment_ids)
+        they are consecutive (the segments' cached rows, unless tiers decide)."""
         if self._tiers_policy is None:
-            self._cache = (n, as_slice(xp.nonzero(mask)[0]))
-            return self._cache[1]
-        if self._tiers_policy is not None:
-            mask &= self._tiers_policy.in_tiers(model, self._tier_ids)
-            mask &= self._tiers_policy.members(model)
-        return xp.nonzero(mask)[0]
+            return self.segment_rows(model, self._segment_ids)
+        mask = self.in_segments(model, self._segment_ids)
+        mask &= self._tiers_policy.in_tiers(model, self._tier_ids)
+        mask &= self._tiers_policy.members(model)
+        return model.xp.nonzero(mask)[0]
 
     def make_offers(self, model: LoyaltyModel, offers: Offers, week: int) -> None:
         """Members' dropout probability is scaled by the benefit's factor."""

@@ -14,6 +14,7 @@ from loyaltylab.sim.population import (
     as_slice,
     count_rows,
     merge_rows,
+    row_array,
     rows_where,
     take_rows,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "count_rows",
     "get_namespace",
     "merge_rows",
+    "row_array",
     "rows_where",
     "take_rows",
     "to_numpy",

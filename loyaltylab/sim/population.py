@@ -146,6 +146,14 @@ def count_rows(rows: Any, n: int) -> int:
     return len(range(n)[rows]) if isinstance(rows, slice) else int(rows.shape[0])
 
 
+def row_array(rows: Any, n: int, xp: ModuleType) -> Any:
+    """``rows`` (a slice, a boolean mask or an array of rows) out of ``n`` rows as an
+    array of rows; a slice becomes its own range, without building all ``n`` rows."""
+    if isinstance(rows, slice):
+        return xp.arange(*rows.indices(n), dtype=xp.int64)
+    return xp.arange(n)[rows]
+
+
 def take_rows(rows: Any, local: Any) -> Any:
     """``rows[local]`` for ``rows`` a slice (of step 1) or an array of rows: the rows at
     positions ``local`` (an array of int)."""

@@ -19,7 +19,7 @@ from loyaltylab.agents import (
     probability_no_repeat,
 )
 from loyaltylab.agents.behaviour import _byte_threshold, _common
-from loyaltylab.policies import full_strategy
+from loyaltylab.policies import full_strategy, make
 from loyaltylab.sim import LoyaltyModel, Offers, Policy
 from loyaltylab.sim.variates import poisson_count_given_positive
 
@@ -326,3 +326,15 @@ def test_interaction_counts_are_those_of_the_complete_uniforms():
         counts, poisson_count_given_positive(eta[expected], u[expected] / p1[expected], np)
     )
     assert 0 < some.size < pop.n
+
+
+def test_purchase_thresholds_grow_with_the_population():
+    policies = [make("points"), make("referral", referral_probability=0.3)]
+    model = LoyaltyModel(default_population(5000), policies=policies, seed=3)
+    model.run(6)
+    behaviour = model.behaviours[0]
+    n, kept = model.population.meta[f"purchase_bytes_{id(behaviour)}"]
+    assert 5000 < n <= model.population.n and kept  # as of the last week's decisions
+    for step, thresholds in kept.items():  # extended at each join: as if computed afresh
+        np.testing.assert_array_equal(
+            thresholds, behaviour._thresholds_at(model, slice(0, n), step))

@@ -3,7 +3,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from loyaltylab.sim import Population, add_at, merge_rows
+from loyaltylab.sim import Population, add_at, merge_rows, row_array
 
 
 def test_columns_rows_and_fill_values():
@@ -66,3 +66,10 @@ def test_add_at_adds_once_per_row_as_plus_equals(rows):
     want[rows] += values
     add_at(column, rows, values, np)
     np.testing.assert_array_equal(column, want)
+
+
+def test_row_array_of_a_slice_a_mask_and_an_array():
+    assert row_array(slice(3, 6), 10, np).tolist() == [3, 4, 5]
+    assert row_array(slice(None), 4, np).tolist() == [0, 1, 2, 3]
+    assert row_array(np.array([False, True, True]), 3, np).tolist() == [1, 2]
+    assert row_array(np.array([4, 1]), 5, np).tolist() == [4, 1]
