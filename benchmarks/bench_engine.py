@@ -38,7 +38,7 @@ DESIGNS: dict[str, Design] = {"no program": lambda: (), "full strategy": full_st
 
 
 def measure(
-    size: int, weeks: int, design: Design, seed: int = 1, repeat: int = 3
+    size: int, weeks: int, design: Design, seed: int = 1, repeat: int = 5
 ) -> dict[str, float]:
     """Time ``repeat`` runs (keep the fastest), then trace the memory of one more."""
     build, run = float("inf"), float("inf")
@@ -73,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000, 10_000_000])
     parser.add_argument("--weeks", type=int, default=52)
     parser.add_argument("--design", choices=sorted(DESIGNS), nargs="+", default=sorted(DESIGNS))
-    parser.add_argument("--repeat", type=int, default=3, help="timed runs per cell (best)")
+    parser.add_argument("--repeat", type=int, default=5, help="timed runs per cell (best)")
     parser.add_argument("--json", help="also write the rows to this JSON file")
     args = parser.parse_args(argv)
     if hasattr(os, "sched_setaffinity"):

@@ -6,9 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pytest
-
-from loyaltylab.sim.backend import get_namespace
 
 _PATH = Path(__file__).resolve().parents[1] / "benchmarks" / "gpu_check.py"
 _SPEC = importlib.util.spec_from_file_location("gpu_check", _PATH)
@@ -47,12 +44,6 @@ def test_ledger_errors_counts_unbalanced_weeks():
     weekly = pd.DataFrame({"points_earned": [10, 5], "points_redeemed": [0, 4],
                            "points_expired": [0, 1], "points_outstanding": [10, 11]})
     assert gpu_check.ledger_errors(weekly) == 1  # week 2 should leave 10 outstanding
-
-
-@pytest.mark.skipif(importlib.util.find_spec("cupy") is not None, reason="CuPy is installed")
-def test_the_gpu_backend_without_cupy_is_a_clear_error():
-    with pytest.raises(ImportError, match=r"loyaltylab\[gpu\]"):
-        get_namespace("cupy")
 
 
 def test_the_device_code_paths_agree_with_numpy_statistically(monkeypatch, capsys):

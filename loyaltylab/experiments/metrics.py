@@ -233,7 +233,8 @@ def _referred(model: LoyaltyModel, n: int, discount: float) -> dict[str, np.ndar
     """
     pop = model.population
     columns = ("gross_revenue", "net_revenue", "program_cost", "margin_pv")
-    out = {c: np.zeros(n) for c in (*columns, "referred")}
+    out = {c: np.zeros(n) for c in columns}
+    out["referred"] = np.zeros(n, dtype=np.int64)
     if "referred_by" not in pop or pop.n == n:
         return out
     by = to_numpy(pop["referred_by"][n:]).astype(np.int64)
@@ -248,7 +249,7 @@ def _referred(model: LoyaltyModel, n: int, discount: float) -> dict[str, np.ndar
         values = to_numpy(pop[c][n:]).astype(np.float64)[keep]
         out[c] = np.bincount(root[keep], weights=values, minlength=n)
     out["margin_pv"] /= discount
-    out["referred"] = np.bincount(root[keep], minlength=n).astype(np.float64)
+    out["referred"] = np.bincount(root[keep], minlength=n)
     return out
 
 

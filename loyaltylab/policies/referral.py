@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 from pydantic import Field, PrivateAttr, model_validator
 
 from loyaltylab.policies.base import ParamPolicy
+from loyaltylab.policies.points import PointsPolicy
 from loyaltylab.policies.registry import register
 from loyaltylab.sim import LoyaltyModel, Sale
 
@@ -79,7 +80,7 @@ class ReferralPolicy(ParamPolicy):
         if self.friend_segment is not None:
             self._friend_segment = int(self.segment_ids(
                 model, [self.friend_segment], "friend_segment")[0])
-        if self.reward_points and not any(p.name == "points" for p in model.policies):
+        if self.reward_points and not model.find_policies(PointsPolicy):
             raise ValueError("reward_points: points rewards need a points policy in the "
                              "design; use reward_amount for a credit")
         xp = model.xp
