@@ -10,8 +10,10 @@ Each week, for members (customers of the target segments):
    blocks of ``redemption_block`` points, as many as the balance allows and the order's
    net amount can absorb; the value comes off the order as a ``rewards`` discount. Then
    the buyer earns ``floor(net x earn_per_currency x tier multiplier x campaign
-   multiplier)`` points on what is left to pay, plus ``checkin_points`` per interaction,
-   capped at ``earn_cap_per_week`` points per customer and week;
+   multiplier)`` points on what is left to pay, plus ``earn_per_order`` points per order
+   (stamps: "buy 10, get 1 free" is ``earn_per_currency = 0``, ``earn_per_order = 1``,
+   ``redemption_block = 10``), plus ``checkin_points`` per interaction, capped at
+   ``earn_cap_per_week`` points per customer and week;
 3. end of week: the sign-up bonus for members who joined this week, then expiry of the
    points earned ``expiry_weeks`` ago that are still unused (oldest first).
 
@@ -64,6 +66,9 @@ class PointsPolicy(ParamPolicy):
     ----------
     earn_per_currency : float
         Points per currency unit of net spend (1 point per yuan).
+    earn_per_order : int
+        Points per order placed, whatever its value (a stamp card); multiplied like the
+        spend points by tier and campaign multipliers.
     value_per_point : float
         Currency value of one point at redemption (0.1: "100 points = 10 yuan";
         0.01: "100 points = 1 yuan").
@@ -93,6 +98,7 @@ class PointsPolicy(ParamPolicy):
     order: ClassVar[int] = 30
 
     earn_per_currency: float = Field(1.0, ge=0)
+    earn_per_order: int = Field(0, ge=0)
     value_per_point: float = Field(0.1, gt=0)
     redemption_block: int = Field(100, ge=1)
     expiry_weeks: int | None = Field(52, ge=1, le=32767)
@@ -196,7 +202,10 @@ class PointsPolicy(ParamPolicy):
         rows = sale.rows[pos]
         if rows.size:
             self._redeem(model, sale, pos, rows)
-        points = xp.floor(sale.net[pos] * self._earn_rate(model, rows)).astype(xp.int64)
+        base = sale.net[pos] * self.earn_per_currency
+        if self.earn_per_order:
+            base = base + sale.purchases[pos] * self.earn_per_order
+        points = xp.floor(base * self._earn_rate(model, rows)).astype(xp.int64)
         if self.earn_cap_per_week is not None:
             points = xp.minimum(points, self.earn_cap_per_week)
         model.points.earn(rows, points)
@@ -230,7 +239,8 @@ class PointsPolicy(ParamPolicy):
         return self._checkin_cache[1]
 
     def _earn_rate(self, model: LoyaltyModel, rows: Any) -> Any:
-        rate = model.xp.full(rows.shape, self.earn_per_currency, dtype=model.xp.float64)
+        """Factor of tier and campaign multipliers on the base points of ``rows``."""
+        rate = model.xp.ones(rows.shape, dtype=model.xp.float64)
         if self._multiplier is not None:
             rate *= self._multiplier[rows]
         if self._earn_multiplier is not None:

@@ -1,0 +1,114 @@
+"""The referral study (R1): referred customers are worth more, and the gap fades.
+
+Designed like Schmitt, Skiera & Van den Bulte (2011): customers may refer friends during
+the first half year (a credit to both sides); each friend is followed for 30 months
+from joining and compared with the cohort's customers of the same segment over their
+own first 30 months (matched on segment and tenure; both start right after a first
+purchase). Value is spend at list prices, so margin ratios are the same.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from loyaltylab.policies import ReferralPolicy
+from loyaltylab.sim import LoyaltyModel, to_numpy
+from loyaltylab.validation.design import column, instrumented, recorded
+from loyaltylab.validation.facts import Fact, Measurement, StudyContext, Totals, group_of, study
+
+#: Friends join during the first this many weeks.
+REFERRAL_WEEKS = 26
+#: Weeks each customer is followed from joining (30 months).
+TENURE_WEEKS = 130
+#: Months 25-30 of tenure, in weeks (inclusive).
+LATE = (105, 130)
+
+R1 = Fact(
+    "R1", "referred customers are worth more",
+    "value (spend over 30 months) of referred customers / matched cohort customers",
+    1.05, 1.30, "Schmitt, Skiera & Van den Bulte 2011 JM 75(1) (+16%)")
+R1_FADE = Fact(
+    "R1-fade", "the value gap fades by about 30 months",
+    "spend in months 25-30 per customer alive at month 24, referred / matched (ratio)",
+    0.95, 1.05, "Schmitt, Skiera & Van den Bulte 2011 (margin gap gone by ~2.5 years)")
+
+
+class _EarlyReferral(ReferralPolicy):
+    """Referral open during the first ``REFERRAL_WEEKS`` weeks only."""
+
+    def end_of_week(self, model: LoyaltyModel, week: int) -> None:
+        if week <= REFERRAL_WEEKS:
+            super().end_of_week(model, week)
+
+
+@study("referral", (R1, R1_FADE),
+       "referral (10% per purchase week, 50 credit each) for 26 weeks; friends followed "
+       "30 months vs cohort customers of the same segment")
+def referral(ctx: StudyContext) -> list[Measurement]:
+    """Run the study (module docstring)."""
+    model = instrumented(ctx.population, [_EarlyReferral(referral_probability=0.1)],
+                         ctx.seed)
+    n0 = ctx.size
+    value: dict[str, np.ndarray] = {}
+    for week in range(1, REFERRAL_WEEKS + TENURE_WEEKS + 1):
+        model.step()
+        n = model.population.n
+        for key in ("value", "late", "alive"):
+            grown = np.zeros(n)
+            old = value.get(key)
+            if old is not None:
+                grown[: old.shape[0]] = old
+            value[key] = grown
+        sale = recorded(model)
+        rows = to_numpy(sale.rows)
+        tenure = week - column(model, "join_week")[rows]
+        gross = to_numpy(sale.gross)
+        followed = tenure <= TENURE_WEEKS
+        value["value"][rows[followed]] += gross[followed]
+        late = (tenure >= LATE[0]) & (tenure <= LATE[1])
+        value["late"][rows[late]] += gross[late]
+        at_24 = np.nonzero(week - column(model, "join_week") == LATE[0] - 1)[0]
+        value["alive"][at_24] = column(model, "alive")[at_24]
+    n = model.population.n
+    join = column(model, "join_week")
+    friend = (np.arange(n) >= n0) & (join <= REFERRAL_WEEKS)
+    cohort = np.arange(n) < n0
+    segment = column(model, "segment")
+    # a friend falls in the group of the cohort customer at the root of their chain
+    root = np.arange(n)
+    referred_by = column(model, "referred_by")
+    while (root >= n0).any():
+        later = root >= n0
+        root[later] = referred_by[root[later]]
+    groups = group_of(root)
+    totals = Totals()
+    names = []
+    for s in range(len(model.segment_names)):
+        for who, mask in (("friend", friend), ("cohort", cohort)):
+            m = mask & (segment == s)
+            for key in ("value", "late", "alive"):
+                totals.add(f"{who} {key} {s}", groups, value[key] * m)
+            totals.add(f"{who} n {s}", groups, m)
+        names.append(s)
+
+    def matched(key: str, per: str) -> tuple[list[str], object]:
+        cols = [f"{who} {what} {s}" for s in names for who in ("friend", "cohort")
+                for what in (key, per)]
+
+        def stat(t: np.ndarray) -> float:
+            num = den = 0.0
+            for i in range(len(names)):
+                fv, fn, cv, cn = t[4 * i: 4 * i + 4]
+                if fn > 0 and cv > 0:
+                    num += fv / (cv / cn)
+                    den += fn
+            return num / den if den else np.nan
+
+        return cols, stat
+
+    cols, stat = matched("value", "n")
+    r, se = totals.estimate(cols, stat)
+    cols, stat = matched("late", "alive")
+    f, se_f = totals.estimate(cols, stat)
+    details = f"{int(friend.sum()):,} referred customers, {n0:,} in the cohort"
+    return [Measurement(R1, r, se, details), Measurement(R1_FADE, f, se_f, details)]
