@@ -18,6 +18,7 @@ from loyaltylab.agents import (
     calibrate,
     default_population,
     holdout_check,
+    load_population,
     read_transactions,
     save_population,
     summarise,
@@ -41,6 +42,7 @@ from loyaltylab.experiments.report import (
 from loyaltylab.policies import full_strategy
 from loyaltylab.sim import ACTIVE_WINDOW_WEEKS, LoyaltyModel
 from loyaltylab.sim.backend import BACKENDS
+from loyaltylab.validation import check_facts, studies
 
 
 def _positive(name: str, upper: int | None = None) -> type:
@@ -338,6 +340,41 @@ def _write_holdout(holdout: HoldoutResult, out: Path) -> None:
     print(f"holdout.csv and holdout.png written to {out.parent}")
 
 
+def facts_command(args: argparse.Namespace) -> int:
+    """Check the stylized facts for a population (default or from a file)."""
+    only = None
+    if args.only:
+        only = [name.strip() for name in args.only.split(",") if name.strip()]
+        unknown = [name for name in only if name not in studies()]
+        if unknown:
+            raise ValueError(f"--only: unknown study {unknown[0]!r}; studies are "
+                             f"{', '.join(studies())}")
+    population = load_population(args.population) if args.population else None
+    what = args.population or "the default population"
+    print(f"loyaltylab: stylized facts for {what}, {args.size:,} customers per study, "
+          f"seed {args.seed}", flush=True)
+    table = check_facts(population=population, size=args.size, seed=args.seed, only=only,
+                        progress=lambda name, s: print(f"  {name}: {s:.1f} s", flush=True))
+    shown = pd.DataFrame({
+        "fact": table["fact"],
+        "measured": [f"{v:.3g} ± {se:.2g}" for v, se in zip(table["value"], table["se"],
+                                                            strict=True)],
+        "band": [f"[{lo:.3g}, {hi:.3g}]" for lo, hi in zip(table["low"], table["high"],
+                                                           strict=True)],
+        "status": table["status"],
+        "claim": table["claim"],
+    })
+    print("\n" + shown.to_string(index=False))
+    counts = table["status"].value_counts()
+    print(f"\n{counts.get('pass', 0)} pass, {counts.get('uncertain', 0)} uncertain (a larger "
+          f"--size decides), {counts.get('fail', 0)} fail; measured ± Monte Carlo standard "
+          "error; pass: the whole 95% interval inside the band")
+    if args.out:
+        write_csv_atomically(table, Path(args.out))
+        print(f"written to {args.out}")
+    return 1 if counts.get("fail", 0) else 0
+
+
 def _backend_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend", choices=BACKENDS, default="numpy",
                         help="array library of the engine: numpy (CPU, default) or cupy "
@@ -394,6 +431,14 @@ def build_parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("report", help="write the ROI report of a results folder")
     rep.add_argument("results", help="results folder written by loyaltylab run")
     rep.set_defaults(func=report_command)
+    fac = sub.add_parser("facts", help="check the model against published stylized facts")
+    fac.add_argument("--size", type=_positive("--size", 10_000_000), default=100_000,
+                     help="customers per study (default 100000)")
+    fac.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    fac.add_argument("--population", help="population file (TOML, from loyaltylab calibrate)")
+    fac.add_argument("--only", help="comma-separated studies: " + ", ".join(studies()))
+    fac.add_argument("--out", help="write the table to this CSV file")
+    fac.set_defaults(func=facts_command)
     val = sub.add_parser("validate", help="check a scenario file without running it")
     val.add_argument("scenario", help="scenario TOML file")
     val.set_defaults(func=validate)

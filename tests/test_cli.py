@@ -11,6 +11,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from loyaltylab import validation
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -45,6 +47,35 @@ def test_simulate_compares_the_full_strategy_with_no_program():
     assert "NaN" not in result.stdout
 
 
+def test_facts_prints_the_table_writes_it_and_exits_0_when_nothing_fails(tmp_path):
+    out = tmp_path / "facts.csv"
+    result = run("facts", "--size", "20000", "--only", "stamp_card,breakage", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    table = pd.read_csv(out)
+    assert table["fact"].tolist() == ["GG1", "GG1-control", "GG3", "GG4", "B2", "B2-value"]
+    for fact in table["fact"]:
+        assert fact in result.stdout
+    assert "6 pass, 0 uncertain" in result.stdout
+    bad = run("facts", "--only", "stamp_card,nope", "--out", str(tmp_path / "bad.csv"))
+    assert bad.returncode == 2 and "--only: unknown study 'nope'" in bad.stderr
+    assert bad.stdout == "" and not (tmp_path / "bad.csv").exists()
+    missing = run("facts", "--population", str(tmp_path / "none.toml"))
+    assert missing.returncode == 2 and "none.toml" in missing.stderr
+
+
+def test_facts_exit_1_when_a_fact_fails(tmp_path):
+    # a population of customers who ignore incentives fails the goal gradient
+    spec = tmp_path / "indifferent.toml"
+    spec.write_text(
+        "format = 1\nsize = 1000\n[[segments]]\nname = 'indifferent'\nshare = 1.0\n"
+        "incentive_sensitivity = 0.0\n"
+        "bgnbd = { r = 0.243, alpha = 4.414, a = 0.793, b = 2.426 }\n"
+        "gamma_gamma = { p = 6.25, q = 3.74, gamma = 15.44 }\n")
+    result = run("facts", "--size", "5000", "--only", "stamp_card", "--population", str(spec))
+    assert result.returncode == 1, result.stderr
+    assert "fail" in result.stdout
+
+
 def test_bad_input_exits_2_naming_the_option(tmp_path):
     result = run("simulate", "--size", "0", "--out", str(tmp_path / "w.csv"))
     assert result.returncode == 2
@@ -61,9 +92,14 @@ def test_run_writes_a_results_folder_and_prints_the_comparison(tmp_path):
     assert "retention at horizon" in result.stdout and "targets" in result.stdout
     assert {p.name for p in out.iterdir()} == {
         "manifest.json", "summary.csv", "targets.csv", "weekly.parquet", "customers.parquet",
-        "report.html"}
+        "facts.csv", "report.html"}
     manifest = json.loads((out / "manifest.json").read_text())
     assert (manifest["backend"], manifest["device"]) == ("numpy", "cpu")
+    # the stylized facts of the behaviour in use, checked beside the run, in the report
+    facts = pd.read_csv(out / "facts.csv")
+    assert len(facts) == len(validation.facts()) and (facts["status"] == "pass").all()
+    report = (out / "report.html").read_text()
+    assert "Stylized facts for the coefficients in use" in report and "GG1-control" in report
     summary = pd.read_csv(out / "summary.csv")
     assert set(summary["arm"]) == {"no campaign", "win-back pack",
                                    "win-back pack and double points"}

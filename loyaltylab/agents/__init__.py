@@ -1,7 +1,9 @@
-"""Customers: segments, behaviour models, and ready-made populations."""
+"""Customers: segments, behaviour models, response terms, and ready-made populations."""
 
 from loyaltylab.agents.behaviour import CustomerBehaviour
 from loyaltylab.agents.btyd import expected_repeat_purchases, probability_no_repeat
+from loyaltylab.agents.coefficients import Coefficients, coef
+from loyaltylab.agents.coupon_use import CouponUse, CouponUseCoefficients
 from loyaltylab.agents.populations import (
     CDNOW_GAMMA_GAMMA,
     DEFAULT_SHARES,
@@ -11,7 +13,8 @@ from loyaltylab.agents.populations import (
     default_population,
     default_segments,
 )
-from loyaltylab.agents.response import ResponseCoefficients
+from loyaltylab.agents.redemption import Redemption, RedemptionCoefficients
+from loyaltylab.agents.satisfaction import SatisfactionCoefficients
 from loyaltylab.agents.segments import BGNBD, GammaGamma, PopulationSpec, Segment
 
 __all__ = [
@@ -19,13 +22,19 @@ __all__ = [
     "CDNOW_GAMMA_GAMMA",
     "DEFAULT_SHARES",
     "SEGMENT_NAMES",
+    "Coefficients",
+    "CouponUse",
+    "CouponUseCoefficients",
     "CustomerBehaviour",
     "GammaGamma",
     "PopulationSpec",
-    "ResponseCoefficients",
+    "Redemption",
+    "RedemptionCoefficients",
+    "SatisfactionCoefficients",
     "Segment",
     "btyd_population",
     "classify_segments",
+    "coef",
     "default_population",
     "default_segments",
     "expected_repeat_purchases",

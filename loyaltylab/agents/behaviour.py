@@ -1,5 +1,5 @@
-"""The default customer model: BG/NBD purchases and dropout, Gamma-Gamma spend, and the
-incentive response terms of :mod:`loyaltylab.agents.response`.
+"""The default customer model: BG/NBD purchases and dropout, Gamma-Gamma spend, and
+response terms for the incentives (:mod:`loyaltylab.agents.terms`).
 
 For customer *i* (segment *s*) the population draws once
 
@@ -9,10 +9,12 @@ For customer *i* (segment *s*) the population draws once
   :math:`z \\sim \\text{Gamma}(p_s, \\nu_i)` (mean :math:`p_s/\\nu_i`),
 
 and each week, while alive, the customer places :math:`N_{it} \\sim
-\\text{Poisson}(\\lambda_i m_{it})` orders, dropping out right after each one with
-probability :math:`p_i d_{it} / m_{it}`: a customer who would place three orders has three
-chances to drop out, and orders after the fatal one are not placed (as in BG/NBD's
-continuous time). Dividing by :math:`m` keeps the weekly dropout hazard at
+\\text{Poisson}(\\lambda_i m_{it})` regular orders, plus the extra occasions some terms
+create (a coupon that prompts a trip), dropping out right after each order with
+probability :math:`p_i d_{it} \\lambda_i / \\mu_{it}` (:math:`\\mu_{it}` the expected orders
+of the week): a customer who would place three orders has three chances to drop out,
+and orders after the fatal one are not placed (as in BG/NBD's continuous time).
+Dividing by :math:`\\mu_{it} / \\lambda_i` keeps the weekly dropout hazard at
 :math:`\\lambda_i p_i d_{it}`: orders that an incentive adds do not, by themselves, hasten
 churn (in plain BG/NBD every extra order is an extra chance to leave, so a program that
 raised frequency would mechanically shorten lifetimes); only the dropout terms
@@ -20,26 +22,42 @@ raised frequency would mechanically shorten lifetimes); only the dropout terms
 :math:`m = d = 1` and the model is exactly BG/NBD (Fader, Hardie & Lee 2005) with
 Gamma-Gamma spend (Fader, Hardie & Lee 2005b; Colombo & Jiang 1999).
 
-Researchers change behaviour by subclassing :class:`CustomerBehaviour` and overriding
-any of its vectorised methods; each receives the model and the rows (or buyers) it
+The multipliers come from the behaviour's response terms (see
+:mod:`loyaltylab.agents.terms.base` for the formula); how members redeem points and use
+coupons at checkout are the behaviour's :class:`~loyaltylab.agents.redemption.Redemption`
+and :class:`~loyaltylab.agents.coupon_use.CouponUse`.
+
+Researchers change behaviour by giving other terms (a term of their own is a small
+class, no engine change), or by subclassing :class:`CustomerBehaviour` and overriding
+any of its vectorised hooks; each receives the model and the rows (or buyers) it
 concerns and returns arrays.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
-from loyaltylab.agents.response import ResponseCoefficients
+import pandas as pd
+
+from loyaltylab.agents.coupon_use import CouponUse, CouponUseCoefficients
+from loyaltylab.agents.redemption import Redemption, RedemptionCoefficients
 from loyaltylab.agents.satisfaction import Satisfaction, SatisfactionCoefficients
+from loyaltylab.agents.terms import ResponseTerm, Status, default_terms
+from loyaltylab.agents.terms.base import RowBound
 from loyaltylab.sim import (
     LoyaltyModel,
     Offers,
     Sale,
     as_slice,
+    common_rows,
     count_rows,
+    isin_rows,
     row_array,
     take_rows,
+    union_rows,
 )
 from loyaltylab.sim.variates import (
     geometric_trials,
@@ -47,14 +65,25 @@ from loyaltylab.sim.variates import (
     standard_gamma,
 )
 
+#: Grid of the cached purchase thresholds, per unit of log-lift bound.
+_GRID = 50
+#: Slack of a term's log-lift over its declared bound (float32 rounding).
+_SLACK = 1e-4
+
 
 class CustomerBehaviour:
     """BG/NBD + Gamma-Gamma customers who respond to incentives.
 
     Parameters
     ----------
-    response : ResponseCoefficients, optional
-        Coefficients of the response terms; defaults from published effects.
+    terms : iterable of ResponseTerm, optional
+        The response terms (default: :func:`loyaltylab.agents.terms.default_terms`).
+    redemption : RedemptionCoefficients, optional
+        When members redeem points (:mod:`loyaltylab.agents.redemption`).
+    coupons : CouponUseCoefficients, optional
+        Attention to coupons and their use (:mod:`loyaltylab.agents.coupon_use`).
+    satisfaction : SatisfactionCoefficients, optional
+        The latent satisfaction behind NPS (:mod:`loyaltylab.agents.satisfaction`).
 
     Notes
     -----
@@ -69,27 +98,64 @@ class CustomerBehaviour:
     The customers' luck comes from ``model.streams`` by purpose, so overriding one hook
     never shifts the random numbers of another (common random numbers hold).
 
-    Unless :meth:`purchase_rate` or :meth:`incentive_log_lift` is overridden, the engine
-    computes rates only for the customers whose purchase draw leaves a purchase
-    possible at their largest rate this week, from their traits ``lam`` and
-    ``sensitivity``, which it treats as fixed: a behaviour that changes a customer's
-    rate over time does so through those hooks, not by writing the trait columns.
+    The engine decides most customers' purchases without their rate: a customer whose
+    purchase draw rules out a purchase at the largest rate the terms' bounds allow
+    cannot buy at their exact rate (thinning). That needs the traits ``lam`` and
+    ``sensitivity`` to stay fixed (rates change through the terms) and every term's
+    lift to respect its bound, which is checked on the customers whose rates are
+    computed: a term that breaks its bound raises an error naming it. A subclass that
+    overrides :meth:`purchase_rate` or :meth:`incentive_log_lift` gets every customer's
+    rate computed instead, so any override is safe.
     """
 
     def __init__(
         self,
-        response: ResponseCoefficients | None = None,
+        terms: Iterable[ResponseTerm] | None = None,
+        redemption: RedemptionCoefficients | None = None,
+        coupons: CouponUseCoefficients | None = None,
         satisfaction: SatisfactionCoefficients | None = None,
     ) -> None:
-        self.response = response if response is not None else ResponseCoefficients()
+        self.terms = list(terms) if terms is not None else default_terms()
+        for i, term in enumerate(self.terms):
+            if not isinstance(term, ResponseTerm):
+                raise TypeError(f"terms[{i}]: expected a ResponseTerm, got "
+                                f"{type(term).__name__}")
+        names = [t.name for t in self.terms]
+        if len(set(names)) != len(names):
+            raise ValueError(f"terms: names must be unique, got {names}")
+        self.redemption = Redemption(redemption)
+        self.coupons = CouponUse(coupons)
         self.satisfaction = Satisfaction(satisfaction)
+        self._thresholds: dict[tuple[Any, ...], Any] = {}
+        self._thresholds_n = 0
 
     def __repr__(self) -> str:
-        return (f"{type(self).__name__}(response={self.response!r}, "
+        return (f"{type(self).__name__}(terms={self.terms!r}, "
+                f"redemption={self.redemption.coefficients!r}, "
+                f"coupons={self.coupons.coefficients!r}, "
                 f"satisfaction={self.satisfaction.coefficients!r})")
 
+    def term(self, name: str) -> ResponseTerm | None:
+        """The term called ``name``, or None."""
+        return next((t for t in self.terms if t.name == name), None)
+
+    def describe(self) -> pd.DataFrame:
+        """Every response coefficient: term, name, value, default, range, unit, source."""
+        tables = [t.describe() for t in self.terms]
+        for name, part in (("redemption", self.redemption), ("coupon_use", self.coupons)):
+            table = type(part.coefficients).describe(part.coefficients)
+            table.insert(0, "term", name)
+            tables.append(table)
+        return pd.concat(tables, ignore_index=True)
+
     def setup(self, model: LoyaltyModel) -> None:
-        """Set up satisfaction; other memory columns are added when first needed."""
+        """Set the terms and satisfaction up; memory columns are added when needed."""
+        self._thresholds = {}
+        self._thresholds_n = 0
+        self.redemption.setup(model, self)
+        self.coupons.setup(model, self)
+        for term in self.terms:
+            term.setup(model, self)
         self.satisfaction.setup(model)
 
     # ------------------------------------------------------------------ step 2
@@ -101,39 +167,40 @@ class CustomerBehaviour:
         lead = streams.dense_bytes("purchase", week, pop.n)
         if not isinstance(rows, slice):
             lead = lead[rows]
-        bound = self._log_lift_bound(model, offers, week)
-        if bound is None or bound == 0.0:  # rates unknown in advance, or no incentive
+        plan = self._thinning_plan(model, offers, week)
+        if plan is None:  # rates unknown in advance: compute every customer's
             rate = self.purchase_rate(model, rows, offers, week)
             local = xp.nonzero(lead >= _byte_threshold(rate.astype(xp.float32), xp))[0]
             local = local[pop["alive"][take_rows(rows, local)]]
             rate = rate[local]
         else:
-            # Thinning: with log m <= bound * sensitivity, a customer whose byte rules
-            # out a purchase at that largest rate has no purchase at the exact rate.
-            local = xp.nonzero(lead >= self._byte_thresholds(model, rows, bound))[0]
+            local = xp.nonzero(lead >= self._byte_thresholds(model, rows, plan))[0]
+            if plan.forced is not None:
+                local = union_rows(local, _positions(rows, plan.forced, pop.n, xp), xp)
             local = local[pop["alive"][take_rows(rows, local)]]
-            rate = self.purchase_rate(model, take_rows(rows, local), offers, week)
+            rate = self._rate(model, take_rows(rows, local), offers, week, plan)
         # P(at least one order) = 1 - exp(-rate): buy when u > exp(-rate)
         u = streams.dense_values("purchase", week, take_rows(rows, local), lead[local])
         buy = xp.nonzero(u > xp.exp(-rate.astype(xp.float64)))[0]
-        local, rate = local[buy], rate[buy]
-        buyers = take_rows(rows, local)
-
+        rate = rate[buy].astype(xp.float64)
+        buyers = take_rows(rows, local[buy])
         purchases = poisson_count_given_positive(
             rate, streams.uniform("purchase", week, buyers), xp
         )
+        buyers, purchases, rate = self._add_extra_purchases(
+            model, rows, offers, week, buyers, purchases, rate)
+
         p = self.dropout_probability(model, buyers, offers, week)
         # Orders that incentives add (or remove) do not change the weekly dropout hazard
-        # lambda * p * d: the chance per order is divided by the purchase multiplier m.
+        # lambda * p * d: the chance per order is divided by the expected orders / lambda.
         lam = pop["lam"][buyers]
-        m = rate / xp.maximum(lam, xp.float32(1e-30))
-        p = xp.clip(p / m, 0.0, 1.0)
+        p = xp.clip(p * (lam / xp.maximum(rate, 1e-30)), 0.0, 1.0)
         trials = geometric_trials(p, streams.uniform("dropout", week, buyers), xp)
         dropout = trials <= purchases
         purchases = xp.minimum(purchases, trials)
 
         first, rest = self.order_values(model, buyers, purchases, week)
-        coupon, first = self.choose_coupons(model, buyers, first, offers)
+        coupon, first = self.choose_coupons(model, buyers, first, offers, week)
         interaction_rows = interaction_counts = None
         if offers.interaction_rows is not None:
             asked = offers.interaction_rows
@@ -147,93 +214,155 @@ class CustomerBehaviour:
             first_order=first,
             gross=first + rest,
             coupon=coupon,
-            redeem=self.redemption_wish(model, buyers, week),
+            redeem=self.redemption_wish(model, buyers, offers, week),
             dropout=dropout,
             interaction_rows=interaction_rows,
             interaction_counts=interaction_counts,
             xp=xp,
         )
 
-    def _log_lift_bound(self, model: LoyaltyModel, offers: Offers, week: int) -> float | None:
-        """An upper bound of :meth:`incentive_log_lift` per unit of incentive sensitivity,
-        over all customers this week.
+    def _add_extra_purchases(
+        self, model: LoyaltyModel, rows: Any, offers: Offers, week: int,
+        buyers: Any, purchases: Any, rate: Any,
+    ) -> tuple[Any, Any, Any]:
+        """Add the terms' extra purchase occasions (drawn apart from the regular orders,
+        so customers who would have bought anyway keep their luck) to the week's buyers;
+        ``rate`` becomes each buyer's expected regular orders plus the extra ones."""
+        xp = model.xp
+        pop = model.population
+        extra_rows = []
+        for term in self.terms:
+            got = term.extra_purchases(model, rows, offers, week)
+            if got is None or not got[0].shape[0]:
+                continue
+            some, counts = got
+            alive = xp.nonzero(pop["alive"][some])[0]  # who dropped out buys nothing
+            extra_rows.append((some[alive], counts[alive].astype(xp.int64)))
+        if not extra_rows:
+            return buyers, purchases, rate
+        some, counts = extra_rows[0]
+        for more, more_counts in extra_rows[1:]:
+            joined = union_rows(some, more, xp)
+            total = xp.zeros(joined.shape, dtype=xp.int64)
+            total[xp.searchsorted(joined, some)] += counts
+            total[xp.searchsorted(joined, more)] += more_counts
+            some, counts = joined, total
+        # buyers already: more orders; the others join the buyers
+        at_extra, at_buyers = common_rows(some, buyers, xp)
+        purchases[at_buyers] += counts[at_extra]
+        rate[at_buyers] += counts[at_extra]
+        new = xp.ones(some.shape, dtype=bool)
+        new[at_extra] = False
+        new = xp.nonzero(new)[0]
+        if not new.shape[0]:
+            return buyers, purchases, rate
+        rows_new, counts_new = some[new], counts[new]
+        # their regular rate too, for the dropout per order
+        rate_new = self.purchase_rate(model, rows_new, offers, week).astype(xp.float64)
+        return _insert(buyers, rows_new, xp), _insert_values(
+            purchases, counts_new, buyers, rows_new, xp), _insert_values(
+            rate, rate_new + counts_new, buyers, rows_new, xp)
 
-        ``None`` (compute every customer's rate) when a subclass overrides
-        :meth:`purchase_rate` or :meth:`incentive_log_lift`, whose bound is unknown.
-        """
+    # ------------------------------------------------------------------ thinning
+    def _overridden(self) -> bool:
         cls = type(self)
-        if (cls.purchase_rate is not CustomerBehaviour.purchase_rate
-                or cls.incentive_log_lift is not CustomerBehaviour.incentive_log_lift):
+        return (cls.purchase_rate is not CustomerBehaviour.purchase_rate
+                or cls.incentive_log_lift is not CustomerBehaviour.incentive_log_lift)
+
+    def _thinning_plan(self, model: LoyaltyModel, offers: Offers, week: int) -> _Plan | None:
+        """Bounds of this week's log-lift (per unit of sensitivity for the sensitive
+        terms, absolute for the others) and the rows the terms with a small support
+        act on; ``None`` when a rate cannot be bounded (then every rate is computed)."""
+        if self._overridden():
             return None
-        r = self.response
-        bound = 0.0
-        if offers.goal_progress is not None:  # progress is a share, at most 1
-            bound += math.log1p(r.goal_gradient)
-        if offers.rebate_share is not None:
-            bound += r.rebate_elasticity * _largest(offers.rebate_share)
-        if offers.status is not None:  # the status lost since the peak only lowers it
-            bound += r.status_lift * _largest(offers.status)
-        if offers.coupons:
-            bound += r.coupon_lift * max(_coupon_share_bound(c) for c in offers.coupons)
-        if offers.reminded is not None:
-            bound += r.reminder_lift
-        if offers.enrolled is not None:
-            bound += self._novelty_bound(model, week)
-        return bound
+        plan = _Plan()
+        xp = model.xp
+        for term in self.terms:
+            rows = term.support(model, offers, week)
+            if rows is not None:
+                plan.bounds[term.name] = None
+                if rows.shape[0]:
+                    plan.forced = (rows if plan.forced is None
+                                   else union_rows(plan.forced, rows, xp))
+                continue
+            bound = term.upper_bound(model, offers, week)
+            if bound is None:
+                return None
+            plan.bounds[term.name] = bound
+            if isinstance(bound, RowBound):
+                (plan.row_sensitive if term.sensitive else plan.row_other).append(bound)
+            elif term.sensitive:
+                plan.sensitive += bound
+            else:
+                plan.other += bound
+        return plan
 
-    def _byte_thresholds(self, model: LoyaltyModel, rows: Any, bound: float) -> Any:
-        """Smallest leading byte (uint8) with which each of ``rows`` can buy when its log
-        lift is at most ``bound`` times its sensitivity.
+    def _rate(self, model: LoyaltyModel, rows: Any, offers: Offers, week: int,
+              plan: _Plan) -> Any:
+        """:meth:`purchase_rate` of ``rows``, checking every term against its bound."""
+        lift = self._log_lift(model, rows, offers, week, plan=plan)
+        lam = model.population["lam"][rows]
+        if lift is None:
+            return lam
+        rate = model.xp.exp(lift, out=lift)
+        rate *= lam
+        return rate
 
-        The thresholds depend only on the bound and the customers' fixed traits (rate and
-        sensitivity), so they are kept for a few bounds, rounded up to a grid of 1/50. A
-        week reuses those of a slightly larger bound (at most 0.1 larger: at most 10% more
-        candidates for the exact test), so a bound that drifts down, as a launch's novelty
-        fades, costs no recomputation. When customers join (referral), the thresholds of
-        everyone are extended by those of the joiners.
+    def _byte_thresholds(self, model: LoyaltyModel, rows: Any, plan: _Plan) -> Any:
+        """Smallest leading byte (uint8) with which each of ``rows`` can buy when its
+        log-lift is at most the week's bounds (``plan``).
+
+        The thresholds depend only on the bounds and the customers' fixed traits (rate
+        and sensitivity), so they are kept for a few bounds, numbers rounded up to a
+        grid of 1/50 and per-customer bounds by their key. A week reuses those of
+        slightly larger bounds (at most 0.1 larger: at most about 10% more candidates
+        for the exact test), so bounds that drift down, as a launch's novelty fades,
+        cost no recomputation. When customers join (referral), the kept thresholds of
+        this week's per-customer bounds are extended by those of the joiners.
         """
         xp = model.xp
         pop = model.population
-        step = math.ceil(bound * 50.0)
-        key = f"purchase_bytes_{id(self)}"
-        n, kept = pop.meta.get(key, (0, {}))
-        if n != pop.n:
-            if isinstance(rows, slice) and rows == slice(None) and n < pop.n:
-                kept = {k: xp.concatenate((t, self._thresholds_at(model, slice(n, None), k)))
-                        for k, t in kept.items()}
+        keys = (tuple(b.key for b in plan.row_sensitive), tuple(b.key for b in plan.row_other))
+        key = (math.ceil(plan.sensitive * _GRID), math.ceil(plan.other * _GRID), *keys)
+        kept = self._thresholds
+        if self._thresholds_n != pop.n:
+            if isinstance(rows, slice) and rows == slice(None) and self._thresholds_n < pop.n:
+                new = slice(self._thresholds_n, None)
+                kept = {k: xp.concatenate((t, self._thresholds_at(model, new, k, plan)))
+                        for k, t in kept.items() if k[2:] == keys}
             else:  # another group of customers: start afresh
                 kept = {}
-            pop.meta[key] = (pop.n, kept)
-        usable = [k for k in kept if step <= k <= step + 5]
+            self._thresholds, self._thresholds_n = kept, pop.n
+        usable = [k for k in kept if k[2:] == keys
+                  and key[0] <= k[0] <= key[0] + 5 and key[1] <= k[1] <= key[1] + 5]
         if usable:
-            return kept[min(usable)]
+            return kept[min(usable, key=lambda k: k[0] + k[1])]
         if len(kept) >= 4:
             del kept[next(iter(kept))]  # the oldest
-        kept[step] = self._thresholds_at(model, rows, step)
-        return kept[step]
+        kept[key] = self._thresholds_at(model, rows, key, plan)
+        return kept[key]
 
-    def _thresholds_at(self, model: LoyaltyModel, rows: Any, step: int) -> Any:
-        """:meth:`_byte_thresholds` of ``rows`` for the bound ``step / 50``."""
+    def _thresholds_at(self, model: LoyaltyModel, rows: Any, key: tuple[Any, ...],
+                       plan: _Plan) -> Any:
+        """:meth:`_byte_thresholds` of ``rows`` for the bounds of ``key`` (the grid steps
+        of the numbers; the per-customer bounds are the plan's)."""
         xp = model.xp
         pop = model.population
+        sensitive = xp.full(count_rows(rows, pop.n), key[0] / _GRID, dtype=xp.float32)
+        for bound in plan.row_sensitive:
+            sensitive += bound.values[rows]
+        most = xp.multiply(pop["sensitivity"][rows], sensitive, out=sensitive)
         # the 1e-3 covers float32 rounding of the largest rate
-        most = xp.multiply(pop["sensitivity"][rows], xp.float32(step / 50.0))
-        most += xp.float32(1e-3)
+        most += xp.float32(key[1] / _GRID + 1e-3)
+        for bound in plan.row_other:
+            most += bound.values[rows]
         xp.exp(most, out=most)
         most *= pop["lam"][rows]
         return _byte_threshold(most, xp)
 
-    def _novelty_bound(self, model: LoyaltyModel, week: int) -> float:
-        """Largest novelty lift this week: that of the latest enrolment week once every
-        customer's is known (:meth:`update` records them), else that of a new member."""
-        r = self.response
-        pop = model.population
-        if pop.meta.get("enrol_week_rows", 0) < pop.n:
-            return r.novelty_lift
-        return r.novelty_lift * math.exp(-(week - pop.meta["enrol_week_last"]) / r.novelty_weeks)
-
+    # ------------------------------------------------------------------ rates
     def purchase_rate(self, model: LoyaltyModel, rows: Any, offers: Offers, week: int) -> Any:
-        """Expected orders this week, :math:`\\lambda_i m_{it}`, for ``rows``."""
+        """Expected regular orders this week, :math:`\\lambda_i m_{it}`, for ``rows``."""
         lam = model.population["lam"][rows]
         lift = self.incentive_log_lift(model, rows, offers, week)
         if lift is None:
@@ -245,132 +374,102 @@ class CustomerBehaviour:
     def incentive_log_lift(
         self, model: LoyaltyModel, rows: Any, offers: Offers, week: int
     ) -> Any | None:
-        """:math:`\\log m_{it}` for ``rows``, or ``None`` when no incentive is on offer.
+        """:math:`\\log m_{it}` for ``rows`` (float32), or ``None`` when no term lifts.
 
-        Sum of the response terms of :mod:`loyaltylab.agents.response`, scaled by the
-        customer's incentive sensitivity.
+        The sensitive terms' log-lifts are summed and scaled by the customer's incentive
+        sensitivity; the others are added as they are.
         """
+        return self._log_lift(model, rows, offers, week)
+
+    def _log_lift(self, model: LoyaltyModel, rows: Any, offers: Offers, week: int,
+                  plan: _Plan | None = None) -> Any | None:
+        """:meth:`incentive_log_lift`; with the week's ``plan`` every term's lift is
+        checked against the bound the thinning assumed (class notes)."""
         xp = model.xp
         pop = model.population
-        r = self.response
-        total: Any = None
-
-        def add(term: Any) -> None:
-            nonlocal total
-            if total is None:
-                total = xp.array(term, dtype=xp.float32)
+        scaled: Any = None
+        plain: Any = None
+        in_support = None
+        for term in self.terms:
+            lift = term.log_lift(model, rows, offers, week)
+            if lift is None:
+                continue
+            if plan is not None:
+                in_support = self._check_bound(model, term, rows, lift, plan, in_support)
+            if term.sensitive:
+                scaled = xp.array(lift, dtype=xp.float32) if scaled is None else scaled + lift
             else:
-                total += term
+                plain = xp.array(lift, dtype=xp.float32) if plain is None else plain + lift
+        if scaled is not None:
+            scaled *= pop["sensitivity"][rows]
+            if plain is not None:
+                scaled += plain
+            return scaled
+        return plain
 
-        if offers.goal_progress is not None:
-            progress = offers.goal_progress[rows]
-            add(xp.log1p(xp.multiply(progress, xp.float32(r.goal_gradient))))
-        if offers.rebate_share is not None:
-            add(xp.multiply(offers.rebate_share[rows], xp.float32(r.rebate_elasticity)))
-        if offers.status is not None:
-            status = offers.status[rows]
-            lost = self._status_lost(model, rows, status)
-            add(xp.float32(r.status_lift) * (status - xp.float32(r.demotion_loss_weight) * lost))
-        if offers.coupons:
-            add(xp.float32(r.coupon_lift) * self.coupon_value_share(model, offers, rows))
-        if offers.reminded is not None:
-            add(xp.float32(r.reminder_lift) * offers.reminded[rows])
-        if "reset_pending" in pop:
-            add(xp.float32(math.log1p(-r.post_reward_reset)) * pop["reset_pending"][rows])
-        if offers.enrolled is not None:
-            add(self._novelty(model, rows, offers, week))
-        if total is None:
-            return None
-        total *= pop["sensitivity"][rows]
-        return total
-
-    def _status_lost(self, model: LoyaltyModel, rows: Any, status: Any) -> Any:
-        pop = model.population
-        if "peak_status" not in pop:
-            return 0.0
-        return model.xp.maximum(pop["peak_status"][rows] - status, 0.0)
-
-    def _novelty(self, model: LoyaltyModel, rows: Any, offers: Offers, week: int) -> Any:
-        """Novelty lift of enrolled customers, by week of enrolment (a table lookup)."""
+    def _check_bound(self, model: LoyaltyModel, term: ResponseTerm, rows: Any, lift: Any,
+                     plan: _Plan, in_support: Any) -> Any:
+        """Raise if ``term``'s lift of ``rows`` exceeds what the thinning assumed;
+        returns the mask of ``rows`` in the supports (computed once a week)."""
         xp = model.xp
-        r = self.response
-        enrolled = offers.enrolled[rows]
-        pop = model.population
-        if "enrol_week" not in pop:
-            return enrolled * xp.float32(r.novelty_lift)
-        # lift by enrolment week; index -1 (not yet recorded: enrols this week) is age 0
-        age = week - xp.arange(-1, week + 1)
-        age[0] = 0
-        by_week = (r.novelty_lift * xp.exp(-age / r.novelty_weeks)).astype(xp.float32)
-        return by_week[pop["enrol_week"][rows] + 1] * enrolled
+        if not getattr(lift, "shape", ()) or not lift.shape[0]:
+            return in_support
+        bound = plan.bounds.get(term.name)
+        if bound is not None:
+            over = lift - (bound.values[rows] if isinstance(bound, RowBound) else bound)
+            most = float(over.max())
+            if most > _SLACK:
+                raise RuntimeError(
+                    f"terms: {term.name!r} gave a log-lift {most:.6g} above its "
+                    "upper_bound this week; the fast purchase draw needs a true bound "
+                    "(fix upper_bound, or return None from it)")
+            return in_support
+        if in_support is None:
+            rows_ = row_array(rows, model.population.n, xp)
+            in_support = (isin_rows(rows_, plan.forced, xp) if plan.forced is not None
+                          else xp.zeros(rows_.shape, dtype=bool))
+        outside = lift[~in_support]
+        if outside.shape[0] and float(outside.max()) > _SLACK:
+            raise RuntimeError(
+                f"terms: {term.name!r} lifted customers outside the rows its support "
+                "names; the fast purchase draw skips them")
+        return in_support
 
     def usual_order(self, model: LoyaltyModel, rows: Any) -> Any:
-        """Expected value of one order, :math:`p_s / \\nu_i`, currency units.
-
-        Cached per customer (float32) once coupons first ask for it.
-        """
+        """Expected value of one order, :math:`p_s / \\nu_i`, currency units (float32)."""
         pop = model.population
-        # A behaviour may serve several models: the bookkeeping lives in the population.
-        pop.ensure_column("usual_order", model.xp.float32, 0.0)
-        known = pop.meta.get("usual_order_rows", 0)
-        if known < pop.n:
-            new = slice(known, pop.n)
-            shape = model.segment_params["spend_shape"][pop["segment"][new]]
-            pop["usual_order"][new] = shape / pop["spend_rate"][new]
-            pop.meta["usual_order_rows"] = pop.n
-        return pop["usual_order"][rows]
-
-    def coupon_value_share(self, model: LoyaltyModel, offers: Offers,
-                           rows: Any = slice(None)) -> Any:
-        """Best usable coupon's value relative to the usual order, for ``rows`` (an
-        ascending array of rows or a slice; all customers by default).
-
-        A coupon with a minimum spend counts only if the usual order reaches it within
-        the segment's top-up tolerance; its value is then the discount at the order
-        size it needs. Only holders among ``rows`` are looked at.
-        """
-        xp = model.xp
-        pop = model.population
-        if isinstance(rows, slice):
-            rows = row_array(rows, pop.n, xp)
-        share = xp.zeros(rows.shape, dtype=xp.float32)
-        for c in offers.coupons:
-            at, held = _common(c.rows, rows, xp)
-            holders = rows[held]
-            usual = self.usual_order(model, holders)
-            topup = model.segment_params["topup_share"][pop["segment"][holders]]
-            order = xp.maximum(usual, _take(c.min_spend, at, xp))
-            usable = order - usual <= topup * usual
-            value = (_take(c.amount_off, at, xp) + _take(c.pct_off, at, xp) * order) / order
-            value = xp.minimum(xp.where(usable, value, 0.0), 1.0)  # worth at most the order
-            share[held] = xp.maximum(share[held], value)
-        return share
+        shape = model.segment_params["spend_shape"][pop["segment"][rows]]
+        return (shape / pop["spend_rate"][rows]).astype(model.xp.float32)
 
     def dropout_probability(
         self, model: LoyaltyModel, buyers: Any, offers: Offers, week: int
     ) -> Any:
         """Probability :math:`p_i d_{it}` of dropping out after each order, for buyers.
 
-        The incentive terms (status, demotion, post-reward) are scaled by the customer's
-        incentive sensitivity, like the purchase response; a service benefit's dropout
-        factor (``offers.dropout_multiplier``) applies as given.
+        The terms' log-factors are summed, the sensitive ones scaled by the customer's
+        incentive sensitivity; a service benefit's dropout factor
+        (``offers.dropout_multiplier``) applies as given.
         """
         xp = model.xp
         pop = model.population
-        r = self.response
         p = pop["p_drop"][buyers].astype(xp.float64)
-        log_d: Any = None
-        if offers.status is not None:
-            status = offers.status[buyers]
-            lost = self._status_lost(model, buyers, status)
-            log_d = r.status_dropout * (r.demotion_loss_weight * lost - status)
-        if "reset_pending" in pop:
-            # log1p of the flag's two values, taken once (the same function as elementwise)
-            step = xp.log1p(xp.float64(r.post_reward_dropout))
-            reset = xp.where(pop["reset_pending"][buyers], step, 0.0)
-            log_d = reset if log_d is None else log_d + reset
+        scaled: Any = None
+        plain: Any = None
+        for term in self.terms:
+            d = term.log_dropout(model, buyers, offers, week)
+            if d is None:
+                continue
+            if term.sensitive:
+                scaled = d if scaled is None else scaled + d
+            else:
+                plain = d if plain is None else plain + d
+        log_d = None
+        if scaled is not None:
+            log_d = scaled * pop["sensitivity"][buyers]
+        if plain is not None:
+            log_d = plain if log_d is None else log_d + plain
         if log_d is not None:
-            p = p * xp.exp(pop["sensitivity"][buyers] * log_d)
+            p = p * xp.exp(log_d)
         if offers.dropout_multiplier is not None:
             p = p * offers.dropout_multiplier[buyers]
         return xp.clip(p, 0.0, 1.0)
@@ -398,16 +497,10 @@ class CustomerBehaviour:
         return first, rest
 
     def choose_coupons(
-        self, model: LoyaltyModel, buyers: Any, first_order: Any, offers: Offers
+        self, model: LoyaltyModel, buyers: Any, first_order: Any, offers: Offers, week: int
     ) -> tuple[Any, Any]:
         """Which coupon each of the ``buyers`` (ascending rows) uses on the first order,
-        and that order's value.
-
-        Threshold rule (Zhou et al.: baskets bunch above thresholds): a buyer whose
-        order reaches the minimum spend uses the coupon (a subsidy if it would have been
-        bought anyway); one who falls short by at most the segment's top-up share tops
-        the order up to the threshold; one further below ignores it. Among usable
-        coupons the buyer takes the largest discount net of the extra spend.
+        and that order's value (:meth:`loyaltylab.agents.coupon_use.CouponUse.choose`).
 
         Returns
         -------
@@ -416,32 +509,15 @@ class CustomerBehaviour:
         first_order : array of float64
             The first order's value after any top-up.
         """
-        xp = model.xp
-        coupon = xp.full(first_order.shape, -1, dtype=xp.int64)
-        if not offers.coupons:
-            return coupon, first_order
-        pop = model.population
-        topup = model.segment_params["topup_share"][pop["segment"][buyers]]
-        best = xp.zeros(first_order.shape, dtype=xp.float64)
-        chosen = first_order.copy()
-        for k, c in enumerate(offers.coupons):
-            at, held = _common(c.rows, buyers, xp)
-            order = first_order[held]
-            need = xp.maximum(_take(c.min_spend, at, xp) - order, 0.0)
-            usable = need <= topup[held] * order
-            gain = _take(c.amount_off, at, xp) + _take(c.pct_off, at, xp) * (order + need) - need
-            better = usable & (gain > best[held])
-            take = held[better]
-            best[take] = gain[better]
-            coupon[take] = k
-            chosen[take] = order[better] + need[better]
-        return coupon, chosen
+        return self.coupons.choose(model, buyers, first_order, offers, week)
 
-    def redemption_wish(self, model: LoyaltyModel, buyers: Any, week: int) -> Any:
-        """Whether each buyer wants to redeem points now (segment propensity)."""
-        pop = model.population
-        propensity = model.segment_params["redeem_propensity"][pop["segment"][buyers]]
-        return model.streams.uniform("redemption", week, buyers) < propensity
+    def redemption_wish(self, model: LoyaltyModel, buyers: Any, offers: Offers,
+                        week: int) -> Any:
+        """Whether each buyer redeems points now
+        (:meth:`loyaltylab.agents.redemption.Redemption.wish`)."""
+        if offers.points is None:
+            return model.xp.zeros(buyers.shape, dtype=bool)
+        return self.redemption.wish(model, buyers, offers.points, week)
 
     def interactions(self, model: LoyaltyModel, rows: Any, week: int) -> Any:
         """Interactions (visits, check-ins) of ``rows`` this week: Poisson counts.
@@ -498,33 +574,68 @@ class CustomerBehaviour:
     def update(
         self, model: LoyaltyModel, rows: Any, sale: Sale, offers: Offers, week: int
     ) -> None:
-        """Apply dropout; remember rewards, peak status and enrolment."""
-        xp = model.xp
-        pop = model.population
-        pop["alive"][sale.rows[sale.dropout]] = False
-        redeemed = sale.points_redeemed > 0
-        if "reset_pending" in pop or bool(redeemed.any()):
-            # Post-reward resetting lasts until the next purchase.
-            pop.ensure_column("reset_pending", bool, False)
-            pop["reset_pending"][sale.rows] = redeemed
-        if offers.status is not None:
-            pop.ensure_column("peak_status", xp.float32, 0.0)
-            peak = pop["peak_status"]
-            if isinstance(rows, slice):  # a view: update it in place
-                xp.maximum(peak[rows], offers.status[rows], out=peak[rows])
-            else:
-                peak[rows] = xp.maximum(peak[rows], offers.status[rows])
-        if offers.enrolled is not None:
-            pop.ensure_column("enrol_week", xp.int16, -1)
-            enrol = pop["enrol_week"]
-            recorded = pop.meta.get("enrol_week_rows", 0)  # rows whose week is known
-            if recorded < pop.n:
-                local = xp.nonzero(offers.enrolled[rows] & (enrol[rows] < 0))[0]
-                enrol[take_rows(rows, local)] = week
-                pop.meta["enrol_week_rows"] = recorded + int(local.shape[0])
-                if local.shape[0]:
-                    pop.meta["enrol_week_last"] = week
-        self.satisfaction.update(model, sale, offers, week)
+        """Apply dropout; let the terms remember the week; update satisfaction."""
+        model.population["alive"][sale.rows[sale.dropout]] = False
+        for term in self.terms:
+            term.update(model, rows, sale, offers, week)
+        self.satisfaction.update(model, sale, offers, week,
+                                 status_loss=self.status_loss(model, sale.rows, week))
+
+    def status_loss(self, model: LoyaltyModel, rows: Any, week: int) -> Any:
+        """The remembered loss of tier status of ``rows`` (0 without a status term)."""
+        status = next((t for t in self.terms if isinstance(t, Status)), None)
+        if status is None:
+            return model.xp.float32(0.0)
+        return status.loss(model, rows, week)
+
+
+@dataclass
+class _Plan:
+    """The week's thinning: log-lift bounds (per unit of sensitivity for the sensitive
+    terms, absolute for the others; numbers and per-customer bounds), each term's bound
+    (None: it names its support), and the rows always evaluated exactly (the terms'
+    supports)."""
+
+    sensitive: float = 0.0
+    other: float = 0.0
+    row_sensitive: list[RowBound] = field(default_factory=list)
+    row_other: list[RowBound] = field(default_factory=list)
+    forced: Any = None
+    bounds: dict[str, float | RowBound | None] = field(default_factory=dict)
+
+
+def _slots(rows: Any, new: Any, xp: Any) -> Any:
+    """Positions of the ``new`` rows in the ascending union of ``rows`` and ``new``
+    (disjoint ascending arrays): a linear merge, without sorting."""
+    return xp.searchsorted(rows, new) + xp.arange(new.shape[0])
+
+
+def _insert(rows: Any, new: Any, xp: Any) -> Any:
+    """The ascending union of the disjoint ascending arrays ``rows`` and ``new``."""
+    return _insert_values(rows, new, rows, new, xp)
+
+
+def _insert_values(values: Any, new_values: Any, rows: Any, new: Any, xp: Any) -> Any:
+    """``values`` (aligned with ``rows``) with ``new_values`` (aligned with ``new``) in
+    the places of ``new`` in the union of the two (see :func:`_slots`)."""
+    slots = _slots(rows, new, xp)
+    out = xp.empty(values.shape[0] + new.shape[0], dtype=values.dtype)
+    taken = xp.zeros(out.shape[0], dtype=bool)
+    taken[slots] = True
+    out[slots] = new_values
+    out[~taken] = values
+    return out
+
+
+def _positions(rows: Any, chosen: Any, n: int, xp: Any) -> Any:
+    """Positions in ``rows`` (a slice or an ascending array) of the ``chosen`` rows among
+    them (ascending)."""
+    if isinstance(rows, slice):
+        start, stop, _ = rows.indices(n)
+        chosen = chosen[(chosen >= start) & (chosen < stop)]
+        return chosen - start
+    at = isin_rows(chosen, rows, xp)
+    return xp.searchsorted(rows, chosen[at])
 
 
 def _byte_threshold(rate: Any, xp: Any) -> Any:
@@ -541,48 +652,3 @@ def _byte_threshold(rate: Any, xp: Any) -> Any:
     rate *= xp.float32(256.0)
     xp.minimum(rate, xp.float32(255.0), out=rate)
     return rate.astype(xp.uint8)  # truncation is the floor of these non-negative values
-
-
-def _largest(values: Any) -> float:
-    """The largest of ``values`` and 0 (CuPy's ``max`` has no ``initial``)."""
-    return max(float(values.max()), 0.0) if values.shape[0] else 0.0
-
-
-def _coupon_share_bound(c: Any) -> float:
-    """Largest value share (discount / order, at most 1) a coupon offer can have."""
-    if any(getattr(v, "ndim", 0) for v in (c.min_spend, c.amount_off, c.pct_off)):
-        return 1.0
-    if c.min_spend > 0:
-        return min(1.0, float(c.amount_off) / float(c.min_spend) + float(c.pct_off))
-    return 1.0 if c.amount_off > 0 else float(c.pct_off)
-
-
-def _common(holders: Any, rows: Any, xp: Any) -> tuple[Any, Any]:
-    """Positions in ``holders`` and in ``rows`` (both ascending arrays of unique rows) of
-    the rows in both, ascending.
-
-    Only the rows within the holders' range are searched, and the shorter array is
-    looked up in the longer one.
-    """
-    none = xp.zeros(0, dtype=xp.int64)
-    if not (holders.shape[0] and rows.shape[0]):
-        return none, none
-    lo = int(xp.searchsorted(rows, holders[0]))
-    hi = int(xp.searchsorted(rows, holders[-1], side="right"))
-    sub = rows[lo:hi]
-    if not sub.shape[0]:
-        return none, none
-    if holders.shape[0] <= sub.shape[0]:
-        pos = xp.minimum(xp.searchsorted(sub, holders), sub.shape[0] - 1)
-        hit = xp.nonzero(sub[pos] == holders)[0]
-        return hit, pos[hit] + lo
-    pos = xp.minimum(xp.searchsorted(holders, sub), holders.shape[0] - 1)
-    hit = xp.nonzero(holders[pos] == sub)[0]
-    return pos[hit], hit + lo
-
-
-def _take(value: Any, at: Any, xp: Any) -> Any:
-    """``value[at]`` for a per-holder array, or the scalar itself."""
-    if hasattr(value, "shape") and getattr(value, "ndim", 0) > 0:
-        return xp.asarray(value)[at]
-    return value

@@ -50,23 +50,24 @@ def default_segments() -> list[Segment]:
 
     Purchase rates are Gamma-distributed across customers (shape 16 to 30, so a segment
     is fairly homogeneous, as a segment defined by behaviour is); dormant customers are
-    very heterogeneous (shape 3). Redemption propensity falls and top-up tolerance rises
-    from core to dormant (U). Mean satisfaction (0-10) falls from core loyal (8.8) to
+    very heterogeneous (shape 3). Members who have reached their redemption goal redeem
+    at 80-90% of their purchases (checkout prompts; U); top-up tolerance rises from core
+    to dormant (U). Mean satisfaction (0-10) falls from core loyal (8.8) to
     dormant (6.8): after a year without a program, NPS among active customers is about
     +52 for core loyal, +29 potential loyal, +4 basic, -31 dormant, +18 overall (U).
     """
     return [
         _segment("core_loyal", 16.0, 16.0, 1.0, 199.0, 800.0, 10.0, 24.0,
-                 incentive_sensitivity=0.2, redeem_propensity=0.6, topup_share=0.15,
+                 incentive_sensitivity=0.2, redeem_propensity=0.9, topup_share=0.15,
                  interactions_per_month=3.0, satisfaction_mean=8.8),
         _segment("potential_loyal", 3.3, 30.0, 1.0, 99.0, 1050.0, 20.0, 30.0,
-                 incentive_sensitivity=1.0, redeem_propensity=0.5, topup_share=0.2,
+                 incentive_sensitivity=1.0, redeem_propensity=0.9, topup_share=0.2,
                  interactions_per_month=1.5, satisfaction_mean=8.2),
         _segment("basic", 3.0, 30.0, 1.0, 19.0, 320.0, 10.0, 30.0,
-                 incentive_sensitivity=1.0, redeem_propensity=0.4, topup_share=0.2,
+                 incentive_sensitivity=1.0, redeem_propensity=0.85, topup_share=0.2,
                  interactions_per_month=0.5, satisfaction_mean=7.6),
         _segment("dormant", 0.15, 3.0, 2.0, 8.0, 150.0, 6.0, 10.0,
-                 incentive_sensitivity=0.8, redeem_propensity=0.3, topup_share=0.25,
+                 incentive_sensitivity=0.8, redeem_propensity=0.8, topup_share=0.25,
                  interactions_per_month=0.05, satisfaction_mean=6.8),
     ]
 

@@ -14,10 +14,11 @@ Every purchase is an experience worth
 .. math::
 
     x = \\beta_v \\frac{\\text{discount}}{\\text{order}} + \\beta_s \\sigma
-        - \\beta_s w_d (\\hat\\sigma - \\sigma) - \\beta_f \\log d^{\\text{service}}
+        - \\beta_s w_d \\ell - \\beta_f \\log d^{\\text{service}}
 
-(money off, tier status :math:`\\sigma`, status lost since its peak :math:`\\hat\\sigma`,
-service benefits through their dropout factor), and moves goodwill part of the way
+(money off, tier status :math:`\\sigma`, the remembered loss of status
+:math:`\\ell` (:class:`loyaltylab.agents.terms.Status`), service benefits through their
+dropout factor), and moves goodwill part of the way
 towards it, :math:`G \\leftarrow G + \\ell (x - G)`; between purchases goodwill fades
 with a half-life of ``memory_weeks``. Customers without a program have no goodwill, so
 the model is neutral when nothing is offered.
@@ -42,9 +43,6 @@ from loyaltylab.sim.variates import standard_normal
 
 if TYPE_CHECKING:
     from loyaltylab.sim import LoyaltyModel, Offers, Sale
-
-#: Key of the satisfaction model in ``population.meta``.
-META_KEY = "satisfaction"
 
 
 @dataclass(frozen=True)
@@ -105,9 +103,8 @@ class Satisfaction:
         self.coefficients = coefficients or SatisfactionCoefficients()
 
     def setup(self, model: LoyaltyModel) -> None:
-        """Register with the model (``population.meta``); add the goodwill columns."""
+        """Add the goodwill columns."""
         pop = model.population
-        pop.meta[META_KEY] = self
         pop.ensure_column("goodwill", model.xp.float32, 0.0)
         pop.ensure_column("goodwill_week", model.xp.int16, 0)
 
@@ -119,8 +116,10 @@ class Satisfaction:
         fade *= pop["goodwill"][rows]
         return fade
 
-    def experience(self, model: LoyaltyModel, sale: Sale, offers: Offers) -> Any:
-        """Worth of each buyer's purchase experience, in satisfaction points."""
+    def experience(self, model: LoyaltyModel, sale: Sale, offers: Offers,
+                   status_loss: Any = 0.0) -> Any:
+        """Worth of each buyer's purchase experience, in satisfaction points
+        (``status_loss``: each buyer's remembered loss of tier status)."""
         xp = model.xp
         c = self.coefficients
         rows = sale.rows
@@ -128,24 +127,21 @@ class Satisfaction:
         xp.minimum(x, 1.0, out=x)  # the share of the order paid by the program
         x *= c.value
         if offers.status is not None:
-            status = offers.status[rows]
-            x += c.status * status
-            if "peak_status" in model.population:
-                lost = model.population["peak_status"][rows] - status
-                xp.maximum(lost, 0.0, out=lost)
-                x -= c.status * c.demotion_loss_weight * lost
+            x += c.status * (offers.status[rows] - c.demotion_loss_weight * status_loss)
         if offers.dropout_multiplier is not None:
             x -= c.service * xp.log(offers.dropout_multiplier[rows])
         return x
 
-    def update(self, model: LoyaltyModel, sale: Sale, offers: Offers, week: int) -> None:
-        """Move the buyers' goodwill towards the worth of this week's experience."""
+    def update(self, model: LoyaltyModel, sale: Sale, offers: Offers, week: int,
+               status_loss: Any = 0.0) -> None:
+        """Move the buyers' goodwill towards the worth of this week's experience
+        (``status_loss``: the buyers' remembered loss of tier status)."""
         if len(sale) == 0 or not model.policies:
             return  # without a program every experience is worth 0 and goodwill stays 0
         pop = model.population
         rows = sale.rows
         goodwill = self._faded(model, rows, week)
-        step = self.experience(model, sale, offers)
+        step = self.experience(model, sale, offers, status_loss)
         step -= goodwill
         step *= self.coefficients.learning_rate
         goodwill += step  # float32, as the column
@@ -182,5 +178,6 @@ def net_promoter_score(answers: Any) -> float:
 
 
 def satisfaction_of(model: LoyaltyModel) -> Satisfaction | None:
-    """The model's satisfaction model, or None if its behaviours keep none."""
-    return model.population.meta.get(META_KEY)
+    """The model's satisfaction model (its first behaviour's that keeps one), or None."""
+    return next((b.satisfaction for b in model.behaviours
+                 if isinstance(getattr(b, "satisfaction", None), Satisfaction)), None)

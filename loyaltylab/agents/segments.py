@@ -75,8 +75,8 @@ class Segment(BaseModel):
     deal_averse_sensitivity : float
         Sensitivity of the other customers relative to deal-prone ones, in [0, 1].
     redeem_propensity : float
-        Probability that a buyer with a redeemable points balance redeems, in [0, 1];
-        the rest hoard, and hoarded points may expire (breakage).
+        Probability that a buyer whose points balance has reached their redemption goal
+        thinks of redeeming at checkout, in [0, 1] (:mod:`loyaltylab.agents.redemption`).
     topup_share : float
         Largest shortfall, as a share of the order, that a buyer tops up to reach a
         coupon's minimum spend, in [0, 1] (10-25%, stylized facts).
@@ -97,7 +97,7 @@ class Segment(BaseModel):
     incentive_sensitivity: float = Field(1.0, ge=0)
     deal_prone_share: float = Field(0.5, ge=0, le=1)
     deal_averse_sensitivity: float = Field(0.25, ge=0, le=1)
-    redeem_propensity: float = Field(0.5, ge=0, le=1)
+    redeem_propensity: float = Field(0.85, ge=0, le=1)
     topup_share: float = Field(0.2, ge=0, le=1)
     interactions_per_month: float = Field(1.0, ge=0)
     satisfaction_mean: float = Field(7.5, ge=0, le=10)

@@ -29,12 +29,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from loyaltylab.agents import (
-    CustomerBehaviour,
-    ResponseCoefficients,
-    classify_segments,
-)
-from loyaltylab.agents.satisfaction import SatisfactionCoefficients
+from loyaltylab.agents import CustomerBehaviour, SatisfactionCoefficients, classify_segments
 from loyaltylab.experiments.atomic import atomic_path
 from loyaltylab.experiments.stats import CONFIDENCE
 
@@ -424,7 +419,7 @@ def assumptions_section(result: ExperimentResult) -> str:
         for s, share in zip(spec.segments, spec.shares, strict=True)])
     behaviours = [b for b in spec.behaviours() if isinstance(b, CustomerBehaviour)]
     behaviour = behaviours[0] if behaviours else CustomerBehaviour()
-    response = ResponseCoefficients.describe(behaviour.response)
+    response = behaviour.describe()
     satisfaction = SatisfactionCoefficients.describe(behaviour.satisfaction.coefficients)
     economics = pd.DataFrame([scenario.economics.model_dump()])
     run = pd.DataFrame([{k: result.manifest.get(k) for k in (
@@ -438,6 +433,7 @@ def assumptions_section(result: ExperimentResult) -> str:
     scenario_json = html.escape(pd.Series(result.manifest.get("scenario", {})).to_json(
         indent=2))
     return ("<h2>Assumptions</h2><h3>Run</h3>" + _table(run)
+            + facts_table(result)
             + f"<h3>Arms</h3><ul>{programs}</ul>"
             + "<h3>Population (segments)</h3>" + _table(segments)
             + "<h3>Economics</h3>" + _table(economics)
@@ -445,6 +441,27 @@ def assumptions_section(result: ExperimentResult) -> str:
             + "<h3>Satisfaction (NPS) coefficients</h3>" + _table(satisfaction)
             + "<h3>Package versions</h3>" + _table(versions)
             + f"<h3>Scenario as run</h3><pre>{scenario_json}</pre>")
+
+
+def facts_table(result: ExperimentResult) -> str:
+    """The stylized facts checked for the population and behaviour in use, if any."""
+    facts = result.facts
+    if facts is None or facts.empty:
+        return ""
+    rows = pd.DataFrame({
+        "fact": facts["fact"], "claim": facts["claim"],
+        "measured": [f"{v:.3g}" for v in facts["value"]],
+        "95% interval": [f"[{lo:.3g}, {hi:.3g}]" for lo, hi in
+                         zip(facts["ci_low"], facts["ci_high"], strict=True)],
+        "band": [f"[{lo:.3g}, {hi:.3g}]" for lo, hi in
+                 zip(facts["low"], facts["high"], strict=True)],
+        "status": facts["status"], "measure": facts["measure"], "source": facts["source"],
+    })
+    passed = int((facts["status"] == "pass").sum())
+    return ("<h3>Stylized facts for the coefficients in use</h3>"
+            f"<p>{passed} of {len(facts)} published effects reproduced by small simulated "
+            "studies of these customers (loyaltylab.validation; pass: the whole 95% "
+            "interval inside the published band).</p>" + _table(rows))
 
 
 def render_report(result: ExperimentResult, sections: Sequence[Callable[[ExperimentResult],

@@ -11,6 +11,8 @@ A run writes ``DIR/`` (by default ``results/<scenario>-<timestamp>/``):
 - ``weekly.parquet``: weekly series per replication and arm;
 - ``customers.parquet``: per-customer outcomes of replication 0;
 - ``trials.csv`` (field mode): one row per replication, treatment arm and metric;
+- ``facts.csv``: the stylized facts checked for the population and behaviour in use
+  (:mod:`loyaltylab.validation`);
 - ``report.html``: the planner's ROI report (:mod:`loyaltylab.experiments.report`).
 
 Everything is written into a hidden temporary folder beside ``DIR`` that is renamed to
@@ -61,6 +63,9 @@ class ExperimentResult:
         Field mode: one row per replication, treatment arm and metric.
     manifest : dict
         Scenario, seed, versions, run time.
+    facts : DataFrame or None
+        The stylized facts checked for the scenario's population and behaviour
+        (:func:`loyaltylab.validation.check_facts`), one row per fact.
     """
 
     scenario: Scenario
@@ -70,6 +75,7 @@ class ExperimentResult:
     customers: pd.DataFrame
     trials: pd.DataFrame | None
     manifest: dict[str, Any]
+    facts: pd.DataFrame | None = None
 
     def metric(self, name: str, arm: str | None = None) -> pd.Series:
         """The summary row of ``name`` for ``arm`` (default: the first treatment arm)."""
@@ -79,7 +85,6 @@ class ExperimentResult:
         if rows.empty:
             raise KeyError(f"metric: no {name!r} for arm {arm!r}")
         return rows.iloc[0]
-
 
 
 def default_destination(name: str, parent: Path = RESULTS_DIR) -> Path:
@@ -115,6 +120,9 @@ def write_results(result: ExperimentResult, path: Path) -> Path:
         if result.trials is not None:
             result.trials.to_csv(tmp / "trials.csv", index=False)
             files.append("trials.csv")
+        if result.facts is not None:
+            result.facts.to_csv(tmp / "facts.csv", index=False)
+            files.append("facts.csv")
         write_report(result, tmp / "report.html")
         files.append("report.html")
         manifest = {**result.manifest, "files": files}
@@ -137,6 +145,7 @@ def read_results(path: str | Path) -> ExperimentResult:
     except FileNotFoundError:
         raise ValueError(f"results: {path} has no manifest.json") from None
     trials = path / "trials.csv"
+    facts = path / "facts.csv"
     return ExperimentResult(
         scenario=Scenario.model_validate(manifest["scenario"]),
         summary=pd.read_csv(path / "summary.csv"),
@@ -145,4 +154,6 @@ def read_results(path: str | Path) -> ExperimentResult:
         customers=pd.read_parquet(path / "customers.parquet"),
         trials=pd.read_csv(trials) if trials.exists() else None,
         manifest=manifest,
+        facts=pd.read_csv(facts, keep_default_na=False, na_values=[""]) if facts.exists()
+        else None,
     )

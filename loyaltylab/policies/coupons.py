@@ -13,9 +13,9 @@ first order of a week, above a minimum spend) to the customers of its target seg
   the next tier of the tiers policy (and is not at the top tier).
 
 A coupon issued in week ``t`` can be used in weeks ``t .. t + validity_weeks - 1``; a
-customer holds at most one coupon of a policy at a time. Whether a holder uses it is the
-customer's decision (:meth:`loyaltylab.agents.CustomerBehaviour.choose_coupons`: the
-threshold top-up rule); the policy grants the discount and books it as program cost
+customer holds at most one coupon of a policy at a time. Whether a holder notices it and
+uses it is the customer's decision (:mod:`loyaltylab.agents.coupon_use`: attention and
+the threshold top-up rule); the policy grants the discount and books it as program cost
 ``coupons`` only when a coupon is redeemed.
 
 Eligibility does not look at latent dropout (the firm cannot see it): churned customers
@@ -144,6 +144,7 @@ class CouponPolicy(ParamPolicy):
     _exhausted: int = PrivateAttr(default=0)
     _holders: Any = PrivateAttr(default=None)
     _issued_in: dict[int, Any] = PrivateAttr(default_factory=dict)
+    _dropped: list[Any] = PrivateAttr(default_factory=list)
 
     @model_validator(mode="after")
     def _check_discount(self) -> CouponPolicy:
@@ -207,6 +208,7 @@ class CouponPolicy(ParamPolicy):
         self._exhausted = 0
         self._holders = xp.zeros(0, dtype=xp.int64)
         self._issued_in = {}
+        self._dropped = []
 
     def on_join(self, model: LoyaltyModel, rows: Any) -> None:
         """Joiners hold no coupon (column defaults); draw their birthdays if needed."""
@@ -303,8 +305,12 @@ class CouponPolicy(ParamPolicy):
             self._holders = merge_rows(self._holders, new, xp)
         self._week["issued"] = int(new.shape[0])
         self._week["holders"] = int(self._holders.shape[0])
+        dropped = (xp.sort(xp.concatenate(self._dropped)) if self._dropped
+                   else xp.zeros(0, dtype=xp.int64))
+        self._dropped = []
         self._index = offers.add_coupon(
-            self._holders, self.min_spend, self.amount_off, self.pct_off, source=self
+            self._holders, self.min_spend, self.amount_off, self.pct_off, source=self,
+            key=self._key, issued=new, dropped=dropped,
         )
 
     def settle(self, model: LoyaltyModel, sale: Sale, week: int) -> None:
@@ -324,6 +330,7 @@ class CouponPolicy(ParamPolicy):
         )
         self._spent += float(xp.sum(sale.discount[pos] - before))
         model.population[f"{self._key}_issued_week"][sale.rows[pos]] = -1
+        self._dropped.append(sale.rows[pos])
         self._outstanding -= int(pos.shape[0])
         self._week["redeemed"] = int(pos.shape[0])
 
@@ -338,6 +345,7 @@ class CouponPolicy(ParamPolicy):
             # hold a newer one
             expired = rows[issued_week[rows] == last_issue]
             issued_week[expired] = -1
+            self._dropped.append(expired)
             self._outstanding -= int(expired.shape[0])
             self._week["expired"] = int(expired.shape[0])
         if self._week["expired"] or self._week["redeemed"]:

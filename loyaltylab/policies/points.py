@@ -2,10 +2,11 @@
 
 Each week, for members (customers of the target segments):
 
-1. offers: goal progress ``min(balance / redemption_block, 1)`` (the goal gradient),
-   rebate share ``earn_per_currency x multipliers x value_per_point`` (the value returned
-   per currency unit spent), enrolment, and (with check-in points) a request to report
-   interactions;
+1. offers: the members' balances and the reward size (:class:`loyaltylab.sim.PointsOffer`:
+   customers respond to their progress towards a reward, and decide when to redeem),
+   the rebate share ``earn_per_currency x multipliers x value_per_point`` (the value
+   returned per currency unit spent; a campaign's extra as a bonus rebate), enrolment,
+   and (with check-in points) a request to report interactions;
 2. settle, after tier discounts and coupons: a buyer who wants to redeem burns whole
    blocks of ``redemption_block`` points, as many as the balance allows and the order's
    net amount can absorb; the value comes off the order as a ``rewards`` discount. Then
@@ -28,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from loyaltylab.policies.base import ParamPolicy
 from loyaltylab.policies.registry import register
-from loyaltylab.sim import LoyaltyModel, Offers, Sale, rows_where, take_rows
+from loyaltylab.sim import LoyaltyModel, Offers, PointsOffer, Sale, rows_where, take_rows
 
 
 class Campaign(BaseModel):
@@ -117,7 +118,6 @@ class PointsPolicy(ParamPolicy):
     _earn_multiplier: Any = PrivateAttr(default=None)
     _new_members: list[Any] = PrivateAttr(default_factory=list)
     _checkin_cache: Any = PrivateAttr(default=None)
-    _progress: Any = PrivateAttr(default=None)
 
     def setup(self, model: LoyaltyModel) -> None:
         """Check there is one points program; resolve segments; schedule sign-up bonuses."""
@@ -130,8 +130,6 @@ class PointsPolicy(ParamPolicy):
             for i, c in enumerate(self.campaigns)
         ]
         model.points.expiry_weeks = self.expiry_weeks
-        model.points.track_changes()
-        self._progress = None
         self._new_members = [slice(0, model.population.n)]
 
     def on_join(self, model: LoyaltyModel, rows: Any) -> None:
@@ -142,7 +140,8 @@ class PointsPolicy(ParamPolicy):
         return self.in_segments(model, self._members, rows)
 
     def make_offers(self, model: LoyaltyModel, offers: Offers, week: int) -> None:
-        """Goal progress, rebate share and enrolment of members; campaign multipliers."""
+        """Balances and reward size, rebate share and enrolment of members; campaign
+        multipliers."""
         xp = model.xp
         members = slice(None) if self._members is None else self.segment_rows(
             model, self._members)
@@ -154,44 +153,19 @@ class PointsPolicy(ParamPolicy):
                     multiplier = xp.ones(model.population.n, dtype=xp.float32)
                 multiplier[self.in_segments(model, seg_ids)] *= campaign.multiplier
         self._multiplier = multiplier
-        progress = self._goal_progress(model, members)
-        if not offers.lend("goal_progress", progress):
-            offers.set_goal_progress(members, progress[members])
+        offers.points = PointsOffer(
+            balance=model.points.balance(), redemption_block=self.redemption_block,
+            value_per_point=self.value_per_point)
         rate = self.earn_per_currency * self.value_per_point
-        if multiplier is not None:
-            rate = rate * multiplier[members]
         if offers.earn_multiplier is not None:
             rate = rate * offers.earn_multiplier[members]
         offers.add_rebate(members, rate)
+        if multiplier is not None:  # the campaign's extra, a temporary bonus
+            offers.add_rebate(members, rate * (multiplier[members] - 1.0), bonus=True)
         offers.enrol(members)
         if self.checkin_points:
             offers.request_interactions(self._checkin_rows(model))
         self._earn_multiplier = offers.earn_multiplier
-
-    def _goal_progress(self, model: LoyaltyModel, members: Any) -> Any:
-        """Goal progress ``min(balance / redemption_block, 1)`` of every row (float32, 0
-        for non-members), kept across weeks: built when customers join, else brought up
-        to date at the rows whose balance changed since the last week (buyers, check-ins,
-        sign-ups, expiry), a small share of the members."""
-        xp = model.xp
-        n = model.population.n
-        changes = model.points.take_changes()
-        if self._progress is None or self._progress.shape[0] != n:
-            self._progress = xp.zeros(n, dtype=xp.float32)
-            self._progress[members] = self._progress_of(model, model.points.balance(members))
-            return self._progress
-        for rows, balance in changes:
-            if self._members is not None:  # a balance changed by another policy
-                keep = self._member_mask(model, rows)
-                rows, balance = rows_where(rows, keep, xp), balance[keep]
-            self._progress[rows] = self._progress_of(model, balance)
-        return self._progress
-
-    def _progress_of(self, model: LoyaltyModel, balance: Any) -> Any:
-        xp = model.xp
-        progress = xp.multiply(balance, xp.float32(1.0 / self.redemption_block),
-                               dtype=xp.float32)
-        return xp.minimum(progress, 1.0, out=progress)
 
     def settle(self, model: LoyaltyModel, sale: Sale, week: int) -> None:
         """Redeem blocks at checkout, then earn on the net amount (and check-ins)."""

@@ -8,10 +8,11 @@ the end of the week (``LoyaltyModel.add_customers``), in the referrer's segment 
 points ledger, so they need a points policy and cost money when redeemed) and/or
 ``reward_amount`` each, a credit booked as the ``referral`` cost component when granted.
 
-Referred customers are better customers (Schmitt, Skiera & Van den Bulte 2011, J.
-Marketing 75(1)): their churn hazard is 0.82 times and their value 1.16 times that of
-comparable customers, which ``referred_dropout_factor`` and ``referred_value_factor`` put
-on the friend's dropout probability and order value.
+Referred customers are better customers for a while (Schmitt, Skiera & Van den Bulte
+2011, J. Marketing 75(1): value about 16% higher, the gap fading over about 2.5 years).
+That is how they behave, so it is the behaviour's
+(:class:`loyaltylab.agents.terms.ReferralPremium`); the policy publishes who was
+referred by whom (``offers.get("referred_by")``: the referrer's row, -1 for none).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pydantic import Field, PrivateAttr, model_validator
 from loyaltylab.policies.base import ParamPolicy
 from loyaltylab.policies.points import PointsPolicy
 from loyaltylab.policies.registry import register
-from loyaltylab.sim import LoyaltyModel, Sale
+from loyaltylab.sim import LoyaltyModel, Offers, Sale
 
 
 @register("referral")
@@ -44,10 +45,6 @@ class ReferralPolicy(ParamPolicy):
         Points to each side when the friend joins (needs a points policy).
     reward_amount : float
         Credit to each side when the friend joins, currency units, booked as cost.
-    referred_dropout_factor : float
-        Factor on the friend's dropout probability (0.82: Schmitt et al. 2011).
-    referred_value_factor : float
-        Factor on the friend's order value (1.16: Schmitt et al. 2011).
     """
 
     name: ClassVar[str] = "referral"
@@ -59,8 +56,6 @@ class ReferralPolicy(ParamPolicy):
     friend_segment: str | None = None
     reward_points: int = Field(0, ge=0)
     reward_amount: float = Field(50.0, ge=0)
-    referred_dropout_factor: float = Field(0.82, gt=0)
-    referred_value_factor: float = Field(1.16, gt=0)
 
     _segment_ids: Any = PrivateAttr(default=None)
     _friend_segment: int | None = PrivateAttr(default=None)
@@ -86,6 +81,10 @@ class ReferralPolicy(ParamPolicy):
         xp = model.xp
         model.population.ensure_column("referrals", xp.uint8, 0)
         model.population.ensure_column("referred_by", xp.int32, -1)
+
+    def make_offers(self, model: LoyaltyModel, offers: Offers, week: int) -> None:
+        """Publish who was referred by whom (``referred_by``: a row, -1 for none)."""
+        offers.publish("referred_by", model.population["referred_by"])
 
     def settle(self, model: LoyaltyModel, sale: Sale, week: int) -> None:
         """Keep the week's buyers: they refer at the end of the week, after the update."""
@@ -119,8 +118,6 @@ class ReferralPolicy(ParamPolicy):
             by.append(of_s)
         friends = xp.concatenate(friends)
         pop["referred_by"][friends] = xp.concatenate(by).astype(xp.int32)
-        pop["p_drop"][friends] *= xp.float32(self.referred_dropout_factor)
-        pop["spend_rate"][friends] /= xp.float32(self.referred_value_factor)
         both = xp.concatenate((referrers, friends))
         if self.reward_points:
             model.points.earn(both, xp.full(both.shape, self.reward_points, dtype=xp.int64))

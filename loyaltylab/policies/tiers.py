@@ -80,7 +80,9 @@ from loyaltylab.sim import (
     Sale,
     count_rows,
     merge_rows,
+    row_array,
     rows_where,
+    unique_rows,
 )
 
 #: Tolerance on spend thresholds, currency units (rounding of rolling sums).
@@ -200,6 +202,7 @@ class TiersPolicy(ParamPolicy):
     _tables: dict[str, Any] = PrivateAttr(default_factory=dict)
     _offer: dict[str, Any] = PrivateAttr(default_factory=dict)
     _sale: Any = PrivateAttr(default=None)
+    _status_changes: list[Any] | None = PrivateAttr(default=None)
     _log: Any = PrivateAttr(default_factory=deque)
     _holds: dict[int, list[Any]] = PrivateAttr(default_factory=dict)
     _buckets: dict[int, list[Any]] = PrivateAttr(default_factory=dict)
@@ -333,6 +336,7 @@ class TiersPolicy(ParamPolicy):
         }
         self._member_cache = None
         self._offer = {}
+        self._status_changes = None
         self._sale = None
         self._log = deque()
         self._holds = {}
@@ -369,9 +373,16 @@ class TiersPolicy(ParamPolicy):
         offers.enrol(rows)
         upper = self.upper_rows(model)
         offer = self._offer_arrays(model)
+        changes, self._status_changes = self._status_changes, []
+        changed = None
+        if changes is not None:
+            xp = model.xp
+            changed = (unique_rows(xp.concatenate([row_array(c, model.population.n, xp)
+                                                   for c in changes]), xp)
+                       if changes else xp.zeros(0, dtype=xp.int64))
         # status is offered even when nobody is above the base tier: a demotion to base
-        # must still register against the customer's peak status
-        if not offers.lend("status", offer["status"]):
+        # must still register with the customers' memory of their status
+        if not offers.lend("status", offer["status"], changed=changed):
             offers.set_status(upper, offer["status"][upper])
         if not upper.size:
             return
@@ -383,20 +394,27 @@ class TiersPolicy(ParamPolicy):
             offers.add_rebate(upper, offer["discount"][upper])
 
     def _offer_arrays(self, model: LoyaltyModel) -> dict[str, Any]:
-        """Status, earn multiplier and member discount of every row (float32), rebuilt
+        """Status, earn multiplier and member discount of every row (float32), extended
         when customers join and kept up to date by :meth:`_tiers_changed`."""
         n = model.population.n
-        if not self._offer or self._offer["status"].shape[0] != n:
-            xp = model.xp
-            self._offer = {"status": xp.zeros(n, dtype=xp.float32),
-                           "earn": xp.ones(n, dtype=xp.float32),
-                           "discount": xp.zeros(n, dtype=xp.float32)}
+        xp = model.xp
+        defaults = {"status": 0.0, "earn": 1.0, "discount": 0.0}
+        if not self._offer:
+            self._offer = {k: xp.full(n, v, dtype=xp.float32) for k, v in defaults.items()}
             self._tiers_changed(model, self.upper_rows(model))
+        elif self._offer["status"].shape[0] != n:
+            old = self._offer["status"].shape[0]
+            self._offer = {k: xp.concatenate((a, xp.full(n - old, defaults[k], dtype=xp.float32)))
+                           for k, a in self._offer.items()}
+            self._tiers_changed(model, slice(old, n))
         return self._offer
 
     def _tiers_changed(self, model: LoyaltyModel, rows: Any) -> None:
-        """Bring the offer arrays of ``rows`` up to date with their (new) tiers; the base
-        tier has the offers' defaults."""
+        """Bring the offer arrays of ``rows`` up to date with their (new) tiers (the base
+        tier has the offers' defaults), and record them as changed for the next week's
+        offers."""
+        if self._status_changes is not None:
+            self._status_changes.append(rows)
         if not self._offer:
             return
         xp = model.xp

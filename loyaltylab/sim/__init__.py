@@ -5,18 +5,23 @@ from loyaltylab.sim.behaviour import Behaviour
 from loyaltylab.sim.economics import Economics
 from loyaltylab.sim.ledger import COST_COMPONENTS, Ledger
 from loyaltylab.sim.model import ACTIVE_WINDOW_WEEKS, CustomerSource, LoyaltyModel
-from loyaltylab.sim.offers import CouponOffer, Offers
+from loyaltylab.sim.offers import CouponOffer, Offers, PointsOffer
 from loyaltylab.sim.points_ledger import PointsLedger
 from loyaltylab.sim.policy import ORDER, Policy
 from loyaltylab.sim.population import (
     Population,
     add_at,
     as_slice,
+    common_rows,
     count_rows,
+    isin_rows,
     merge_rows,
     row_array,
     rows_where,
     take_rows,
+    union_rows,
+    unique_rows,
+    without_rows,
 )
 from loyaltylab.sim.sale import Sale
 from loyaltylab.sim.streams import Streams
@@ -33,17 +38,23 @@ __all__ = [
     "LoyaltyModel",
     "Offers",
     "PointsLedger",
+    "PointsOffer",
     "Policy",
     "Population",
     "Sale",
     "Streams",
     "add_at",
     "as_slice",
+    "common_rows",
     "count_rows",
     "get_namespace",
+    "isin_rows",
     "merge_rows",
     "row_array",
     "rows_where",
     "take_rows",
     "to_numpy",
+    "union_rows",
+    "unique_rows",
+    "without_rows",
 ]

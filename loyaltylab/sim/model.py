@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol, runtime_checkable
@@ -74,7 +75,8 @@ class LoyaltyModel(mesa.Model):
     Parameters
     ----------
     population : CustomerSource
-        Who the customers are, e.g. :func:`loyaltylab.agents.default_population`.
+        Who the customers are, e.g. :func:`loyaltylab.agents.default_population`. Its
+        behaviours are copied, so one behaviour object can serve several models.
     policies : iterable of Policy
         The program; each is copied, so one policy object can serve several models.
     economics : Economics, optional
@@ -150,6 +152,8 @@ class LoyaltyModel(mesa.Model):
             raise ValueError("population: size must be >= 1")
         self.joined = 0
 
+        # Each model works on its own copy of every behaviour, as of every policy, so a
+        # behaviour keeps its per-model state in its own attributes.
         seen: dict[int, Behaviour] = {}
         self._group_segments: dict[int, list[int]] = {}
         for segment, behaviour in enumerate(population.behaviours()):
@@ -158,8 +162,10 @@ class LoyaltyModel(mesa.Model):
                     f"segment {self.segment_names[segment]!r}: behaviour must have "
                     "setup, decide and update methods"
                 )
-            seen.setdefault(id(behaviour), behaviour)
-            self._group_segments.setdefault(id(behaviour), []).append(segment)
+            own = seen.get(id(behaviour))
+            if own is None:
+                own = seen[id(behaviour)] = copy.deepcopy(behaviour)
+            self._group_segments.setdefault(id(own), []).append(segment)
         self.behaviours = list(seen.values())
         self._groups_cache: tuple[int, list[tuple[Behaviour, Any]]] | None = None
 

@@ -2,7 +2,13 @@
 
 Policies write offers in step 1 of the weekly pipeline; behaviours read them in step 2.
 Every field is ``None`` until a policy sets it, so a week without a program costs nothing
-here. Dense fields hold one value per customer row; coupons are sparse (their holders).
+here. Dense fields hold one value per customer row; coupons are sparse (their holders);
+the points program publishes its balances and reward size (:class:`PointsOffer`).
+
+The set is open: a new incentive publishes whatever its customers respond to under a
+name of its own (:meth:`Offers.publish`, e.g. a streak bonus's weeks in a row), and the
+response term that reads it (:meth:`Offers.get`) is the only other code that knows the
+name. The engine never does.
 """
 
 from __future__ import annotations
@@ -14,8 +20,8 @@ from typing import Any
 import numpy as np
 
 #: Offer fields with one value per customer row.
-_DENSE_FIELDS = ("goal_progress", "rebate_share", "status", "enrolled", "dropout_multiplier",
-                 "reminded", "earn_multiplier")
+_DENSE_FIELDS = ("rebate_share", "bonus_rebate_share", "status", "enrolled",
+                 "dropout_multiplier", "reminded", "earn_multiplier")
 
 
 @dataclass
@@ -34,6 +40,15 @@ class CouponOffer:
         Percentage discount as a share of the order value, in [0, 1].
     source : object
         The policy that issued it; it settles the redemption.
+    key : str
+        Stable name of the coupon kind (the issuing policy's key, the same in every arm
+        of an experiment): customers' attention to it is drawn from a stream of this name.
+    issued : array of int or None
+        Holders whose coupon was issued this week (ascending); ``None``: every holder's
+        (a coupon held for this week only).
+    dropped : array of int or None
+        Last week's holders who no longer hold it (redeemed or expired), ascending;
+        ``None``: not recorded (then ``rows`` tells).
     """
 
     rows: Any
@@ -41,6 +56,28 @@ class CouponOffer:
     amount_off: Any
     pct_off: Any
     source: object
+    key: str = "coupon"
+    issued: Any = None
+    dropped: Any = None
+
+
+@dataclass
+class PointsOffer:
+    """The points program as its members see it this week.
+
+    Attributes
+    ----------
+    balance : array of int32
+        Every customer row's outstanding points (the ledger's own column: read only).
+    redemption_block : int
+        Points are redeemed in whole blocks of this many.
+    value_per_point : float
+        Currency value of a point at redemption.
+    """
+
+    balance: Any
+    redemption_block: int
+    value_per_point: float
 
 
 class Offers:
@@ -48,11 +85,12 @@ class Offers:
 
     Attributes
     ----------
-    goal_progress : array of float32 or None
-        Share of the distance to the next reward already covered, in [0, 1].
     rebate_share : array of float32 or None
         Value returned to the customer per currency unit spent (points value, member
-        discount), e.g. 0.01 for 1 point per yuan at 0.01 yuan per point.
+        discount), e.g. 0.01 for 1 point per yuan at 0.01 yuan per point, campaigns
+        included.
+    bonus_rebate_share : array of float32 or None
+        The part of ``rebate_share`` that is a temporary campaign (double points).
     status : array of float32 or None
         Tier status in [0, 1] (0 = base tier, 1 = top tier).
     enrolled : array of bool or None
@@ -69,6 +107,8 @@ class Offers:
         ``sale.interaction_counts``.
     coupons : list of CouponOffer
         Coupons held this week.
+    points : PointsOffer or None
+        The points program's balances and reward size.
 
     Notes
     -----
@@ -76,14 +116,16 @@ class Offers:
     only when a tier does) can :meth:`lend` its array instead of writing the field every
     week; the field is then that array, read-only, and the first later write to the
     field works on a copy. So the offers of a week are valid during that week: copy them
-    to keep them.
+    to keep them. A lender may say which rows changed since the week before
+    (:meth:`changed`), so that a behaviour that remembers the field's values looks at
+    those rows only.
     """
 
     def __init__(self, n: int, xp: ModuleType) -> None:
         self.n = n
         self.xp = xp
-        self.goal_progress: Any = None
         self.rebate_share: Any = None
+        self.bonus_rebate_share: Any = None
         self.status: Any = None
         self.enrolled: Any = None
         self.dropout_multiplier: Any = None
@@ -91,7 +133,21 @@ class Offers:
         self.earn_multiplier: Any = None
         self.interaction_rows: Any = None
         self.coupons: list[CouponOffer] = []
+        self.points: PointsOffer | None = None
         self._lent: set[str] = set()
+        self._changed: dict[str, Any] = {}
+        self._published: dict[str, Any] = {}
+
+    def publish(self, name: str, value: Any) -> None:
+        """Publish ``value`` (any object: an array over customer rows, a table) under
+        ``name`` for the response terms that read it; a second publication replaces it."""
+        if not name or name in _DENSE_FIELDS or hasattr(self, name):
+            raise ValueError(f"name: {name!r} is an offer field; publish under a new name")
+        self._published[name] = value
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """What a policy published under ``name`` this week, or ``default``."""
+        return self._published.get(name, default)
 
     def _dense(self, name: str, dtype: Any, fill: Any) -> Any:
         """The field's array, to write to: built on first use, copied if it is lent."""
@@ -105,13 +161,15 @@ class Offers:
             setattr(self, name, array)
         return array
 
-    def lend(self, name: str, array: Any) -> bool:
+    def lend(self, name: str, array: Any, changed: Any = None) -> bool:
         """Make ``array`` (one value per customer row, of the field's dtype) the field
         ``name`` (e.g. ``"status"``) without copying it, if the field is still unset.
 
         The field becomes a read-only view and the caller keeps the array up to date for
-        later weeks. Returns False, lending nothing, if the field is set already: the
-        caller then writes its values with the field's setter.
+        later weeks. ``changed``: the rows (an array, or a slice) whose values changed
+        since the array was lent the week before; ``None`` if unknown. Returns False,
+        lending nothing, if the field is set already: the caller then writes its values
+        with the field's setter.
         """
         if name not in _DENSE_FIELDS:
             raise ValueError(f"name: no dense offer field {name!r}; fields are {_DENSE_FIELDS}")
@@ -122,7 +180,17 @@ class Offers:
             view.flags.writeable = False
         setattr(self, name, view)
         self._lent.add(name)
+        if changed is not None:
+            self._changed[name] = changed
         return True
+
+    def changed(self, name: str) -> Any:
+        """Rows whose value of the dense field ``name`` changed since last week, as its
+        lender declared them; ``None`` when unknown (the field was written, not lent, or
+        its lender keeps no record): then any row may have changed."""
+        if name not in self._lent:
+            return None
+        return self._changed.get(name)
 
     def _set(self, name: str, dtype: Any, fill: Any, rows: Any, values: Any) -> None:
         """``field[rows] = values``; a first write to every row builds the array at once."""
@@ -132,12 +200,11 @@ class Offers:
         else:
             self._dense(name, dtype, fill)[rows] = values
 
-    def set_goal_progress(self, rows: Any, progress: Any) -> None:
-        """Set the goal progress (share in [0, 1]) of ``rows`` (``slice(None)`` for all)."""
-        self._set("goal_progress", self.xp.float32, 0.0, rows, progress)
-
-    def add_rebate(self, rows: Any, share: Any) -> None:
-        """Add ``share`` (value per currency unit spent) to the rebate of ``rows``."""
+    def add_rebate(self, rows: Any, share: Any, bonus: bool = False) -> None:
+        """Add ``share`` (value per currency unit spent) to the rebate of ``rows``;
+        ``bonus``: a temporary campaign's extra, also added to ``bonus_rebate_share``."""
+        if bonus:
+            self._dense("bonus_rebate_share", self.xp.float32, 0.0)[rows] += share
         if self.rebate_share is None:
             self._set("rebate_share", self.xp.float32, 0.0, rows, share)
         elif "rebate_share" in self._lent and isinstance(rows, slice) and rows == slice(None):
@@ -176,7 +243,8 @@ class Offers:
         self._dense("earn_multiplier", self.xp.float32, 1.0)[rows] *= factor
 
     def add_coupon(
-        self, rows: Any, min_spend: Any, amount_off: Any, pct_off: Any, source: object
+        self, rows: Any, min_spend: Any, amount_off: Any, pct_off: Any, source: object,
+        key: str = "coupon", issued: Any = None, dropped: Any = None,
     ) -> int:
         """Give ``rows`` (ascending, unique) a coupon; see :class:`CouponOffer`.
 
@@ -188,5 +256,6 @@ class Offers:
         """
         if not len(rows):
             return -1
-        self.coupons.append(CouponOffer(rows, min_spend, amount_off, pct_off, source))
+        self.coupons.append(
+            CouponOffer(rows, min_spend, amount_off, pct_off, source, key, issued, dropped))
         return len(self.coupons) - 1

@@ -11,10 +11,6 @@ Under FIFO the points of awards up to week ``w`` still outstanding in week ``t``
 ``max(0, earned_through(w) - consumed(t))``, so the ledger only has to remember, for each
 week, the customers who earned that week and their running total after it: a sparse log
 whose size is the number of earning customers, not the number of customers.
-
-A consumer of the balances (the points policy's goal progress) can ask the ledger to
-record every change, as the rows and their balances after it (:meth:`track_changes`,
-:meth:`take_changes`), instead of reading every balance each week.
 """
 
 from __future__ import annotations
@@ -45,7 +41,6 @@ class PointsLedger:
         self.xp = population.xp
         self.expiry_weeks: int | None = None
         self._log: dict[int, list[tuple[Any, Any]]] = {}
-        self._changes: list[tuple[Any, Any]] | None = None
         self.total_earned = 0
         self.total_redeemed = 0
         self.total_expired = 0
@@ -73,32 +68,9 @@ class PointsLedger:
         """Outstanding points of ``rows`` (a view for a slice: do not write to it)."""
         return self._columns()[1][rows]
 
-    def track_changes(self) -> None:
-        """Start recording balance changes for :meth:`take_changes`."""
-        if self._changes is None:
-            self._changes = []
-
-    def take_changes(self) -> list[tuple[Any, Any]]:
-        """Balance changes since the last call (or since :meth:`track_changes`), oldest
-        first; the record starts afresh.
-
-        Returns
-        -------
-        list of (rows, balance)
-            Rows (unique within a change; an array or a slice) and their balances
-            right after the change. A row changed several times appears in several
-            changes, the last holding its current balance.
-        """
-        if not self._changes:
-            return []
-        changes, self._changes = self._changes, []
-        return changes
-
     def _set_balance(self, rows: Any, balance: Any) -> None:
-        """Write the new ``balance`` of ``rows`` (and record the change if tracked)."""
+        """Write the new ``balance`` of ``rows``."""
         self._columns()[1][rows] = balance
-        if self._changes is not None:
-            self._changes.append((rows, balance))
 
     def _amounts(self, rows: Any, points: Any, what: str) -> tuple[Any, Any]:
         xp = self.xp

@@ -148,10 +148,14 @@ def count_rows(rows: Any, n: int) -> int:
 
 def row_array(rows: Any, n: int, xp: ModuleType) -> Any:
     """``rows`` (a slice, a boolean mask or an array of rows) out of ``n`` rows as an
-    array of rows; a slice becomes its own range, without building all ``n`` rows."""
+    array of rows (int64); a slice becomes its own range, without building all ``n``
+    rows, and an array of rows is returned as it is."""
     if isinstance(rows, slice):
         return xp.arange(*rows.indices(n), dtype=xp.int64)
-    return xp.arange(n)[rows]
+    rows = xp.asarray(rows)
+    if rows.dtype == bool:
+        return xp.nonzero(rows)[0]
+    return rows.astype(xp.int64, copy=False)
 
 
 def take_rows(rows: Any, local: Any) -> Any:
@@ -195,3 +199,57 @@ def merge_rows(rows: Any, more: Any, xp: ModuleType) -> Any:
     A stable sort (timsort on the CPU) merges the two runs in linear time.
     """
     return xp.sort(xp.concatenate((rows, more)), kind="stable")
+
+
+def isin_rows(rows: Any, table: Any, xp: ModuleType) -> Any:
+    """Boolean mask over ``rows``: each is in ``table`` (both ascending arrays of unique
+    rows), by binary search of the rows in the table."""
+    if not table.shape[0] or not rows.shape[0]:
+        return xp.zeros(rows.shape, dtype=bool)
+    pos = xp.minimum(xp.searchsorted(table, rows), table.shape[0] - 1)
+    return table[pos] == rows
+
+
+def common_rows(a: Any, b: Any, xp: ModuleType) -> tuple[Any, Any]:
+    """Positions in ``a`` and in ``b`` (ascending arrays of unique rows) of the rows in
+    both, ascending; the shorter array is looked up in the longer one.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> common_rows(np.array([1, 4, 6, 9]), np.array([2, 4, 9]), np)
+    (array([1, 3]), array([1, 2]))
+    """
+    if not (a.shape[0] and b.shape[0]):
+        none = xp.zeros(0, dtype=xp.int64)
+        return none, none
+    if a.shape[0] <= b.shape[0]:
+        pos = xp.minimum(xp.searchsorted(b, a), b.shape[0] - 1)
+        hit = xp.nonzero(b[pos] == a)[0]
+        return hit, pos[hit]
+    pos = xp.minimum(xp.searchsorted(a, b), a.shape[0] - 1)
+    hit = xp.nonzero(a[pos] == b)[0]
+    return pos[hit], hit
+
+
+def without_rows(rows: Any, drop: Any, xp: ModuleType) -> Any:
+    """Boolean mask over ``rows``: the row is not in ``drop`` (both ascending, unique)."""
+    keep = xp.ones(rows.shape, dtype=bool)
+    keep[common_rows(rows, drop, xp)[0]] = False
+    return keep
+
+
+def unique_rows(rows: Any, xp: ModuleType) -> Any:
+    """The distinct rows of ``rows``, ascending (a sort, then the first of each run)."""
+    rows = xp.sort(rows)
+    if rows.shape[0] < 2:
+        return rows
+    first = xp.ones(rows.shape, dtype=bool)
+    first[1:] = rows[1:] != rows[:-1]
+    return rows[first]
+
+
+def union_rows(rows: Any, more: Any, xp: ModuleType) -> Any:
+    """The union of two ascending arrays of unique rows, ascending (a linear merge of the
+    rows of ``more`` not already in ``rows``)."""
+    return merge_rows(rows, more[without_rows(more, rows, xp)], xp)

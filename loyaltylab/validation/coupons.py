@@ -9,10 +9,11 @@ a campaign targets.
 
 *Incrementality* (C3, designed like Milkman & Beshears 2009, an online grocer's $10
 coupon): regular shoppers (about one order a week) get a coupon "spend half a usual
-order, get a tenth of a usual order off", valid for 4 weeks; their twins get none. The
-extra spend (at list prices, over the 4 weeks, against the twins) per redeemed coupon,
-as a share of the coupon's face value, is the coupon's incrementality; the rest of the
-face value subsidises purchases that happen anyway.
+order, get a tenth of a usual order off", valid for 4 weeks, and a new one when it is
+used or lapses, three in all over 12 weeks; their twins get none. The extra spend (at
+list prices, over the 12 weeks, against the twins) per redeemed coupon, as a share of
+the coupon's face value, is the coupon's incrementality; the rest of the face value
+subsidises purchases that happen anyway.
 """
 
 from __future__ import annotations
@@ -65,24 +66,29 @@ def targeted_coupon(ctx: StudyContext) -> list[Measurement]:
                                        f"coupon {face:,.0f} off")]
 
 
+#: Weeks of the incrementality study, and coupons per customer.
+INCREMENTALITY_WEEKS = 12
+COUPONS_PER_CUSTOMER = 3
+
+
 @study("coupon_incrementality", (C3,),
-       "'spend half a usual order, get a tenth off' to regular shoppers for 4 weeks vs "
-       "no-coupon twins")
+       "'spend half a usual order, get a tenth off' to regular shoppers, 3 coupons of 4 "
+       "weeks each, vs no-coupon twins")
 def coupon_incrementality(ctx: StudyContext) -> list[Measurement]:
     """Run the incrementality study (module docstring)."""
     spec = regular_buyers(ctx.population, orders_per_week=1.0)
     mean_order = ctx.mean_order()
     face = 0.1 * mean_order
     arms = {
-        "coupon": instrumented(spec, [CouponPolicy(amount_off=face, min_spend=0.5 * mean_order,
-                                                   validity_weeks=4, per_customer_limit=1)],
-                               ctx.seed),
+        "coupon": instrumented(spec, [CouponPolicy(
+            amount_off=face, min_spend=0.5 * mean_order, validity_weeks=4,
+            per_customer_limit=COUPONS_PER_CUSTOMER)], ctx.seed),
         "none": instrumented(spec, [], ctx.seed),
     }
     n = spec.size
     gross = {arm: np.zeros(n) for arm in arms}
     used = np.zeros(n)
-    for _ in range(4):
+    for _ in range(INCREMENTALITY_WEEKS):
         for arm, model in arms.items():
             model.step()
             sale = recorded(model)

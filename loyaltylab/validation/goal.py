@@ -8,11 +8,17 @@ two weeks, nobody drops out), so each completes several cards.
 
 Purchase rates are measured by the number of stamps held at the start of a week
 (orders in weeks that start at that count, per such week). The interval from stamp
-*k* to the next is the inverse of the rate at *k* stamps, so the fall of the interval
-from the first stamp to the last is ``1 - rate(1) / rate(9)`` on the first card.
+*k* to the next is the inverse of the rate at *k* stamps. On the first card a line is
+fitted to the log-rates at stamps 1-9 (weighted by orders, the inverse of their
+Poisson variance), and the fall of the interval from the first stamp to the last is
+``1 - rate(1) / rate(9)`` on that line: all nine stamps inform it, not two. The second
+card's first stamp (the weeks right after the first reward) is placed against the
+line.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -33,8 +39,8 @@ from loyaltylab.validation.facts import (
 STAMPS = 10
 #: Mean orders per week of the study's customers.
 ORDERS_PER_WEEK = 0.5
-#: Weeks simulated (about three cards).
-WEEKS = 60
+#: Weeks simulated (about four cards).
+WEEKS = 80
 
 GG1 = Fact(
     "GG1", "the goal gradient: purchases accelerate towards a reward",
@@ -51,7 +57,7 @@ GG3 = Fact(
     "Kivetz, Urminsky & Zheng 2006 (qualitative)")
 GG4 = Fact(
     "GG4", "resetting is partial",
-    "rate at the first stamp of the second card, placed between the first card's first "
+    "rate at the first stamp of the next cards, placed between the first card's first "
     "stamp (0) and last stamp (1)", 0.0, 1.0,
     "Nunes & Dreze 2010 ACR 37 (qualitative)")
 
@@ -98,33 +104,44 @@ def stamp_card(ctx: StudyContext) -> list[Measurement]:
             rewards[rows[to_numpy(sale.points_redeemed) > 0]] += 1
         weeks_at = weeks_at.reshape(cells, GROUPS)
         orders_at = orders_at.reshape(cells, GROUPS)
-        for phase, level in ((0, 1), (0, 9), (1, 1)):
-            c = phase * _LEVELS + level
-            totals.sums[f"{arm}_orders_{phase}_{level}"] = orders_at[c]
-            totals.sums[f"{arm}_weeks_{phase}_{level}"] = weeks_at[c]
+        for level in range(1, STAMPS):
+            c = level
+            totals.sums[f"{arm}_orders_{level}"] = orders_at[c]
+            totals.sums[f"{arm}_weeks_{level}"] = weeks_at[c]
+        # the first stamp of any later card (after the first reward, or later ones)
+        totals.sums[f"{arm}_orders_next"] = orders_at[_LEVELS + 1] + orders_at[2 * _LEVELS + 1]
+        totals.sums[f"{arm}_weeks_next"] = weeks_at[_LEVELS + 1] + weeks_at[2 * _LEVELS + 1]
 
-    def rates(arm: str) -> list[str]:
-        return [f"{arm}_{what}_{p}_{lv}" for p, lv in ((0, 1), (0, 9), (1, 1))
+    def names(arm: str) -> list[str]:
+        return [f"{arm}_{what}_{level}" for level in [*range(1, STAMPS), "next"]
                 for what in ("orders", "weeks")]
 
-    def rate(t: np.ndarray, i: int) -> float:
-        return t[2 * i] / t[2 * i + 1] if t[2 * i + 1] > 0 else np.nan
+    def fitted(t: np.ndarray) -> tuple[float, float, float]:
+        """Rates at stamps 1 and 9 on the first card's line, and at the next card's first."""
+        orders, weeks = t[0:-2:2], t[1:-2:2]
+        level = np.arange(1, STAMPS, dtype=float)
+        slope, intercept = np.polyfit(level, np.log(orders / weeks), 1, w=np.sqrt(orders))
+        return (math.exp(intercept + slope), math.exp(intercept + slope * (STAMPS - 1)),
+                t[-2] / t[-1] if t[-1] > 0 else math.nan)
 
     def fall(t: np.ndarray) -> float:
-        return 1.0 - rate(t, 0) / rate(t, 1)
+        first, last, _ = fitted(t)
+        return 1.0 - first / last
 
     def reset_ratio(t: np.ndarray) -> float:
-        return rate(t, 1) / rate(t, 2)
+        _, last, nxt = fitted(t)
+        return last / nxt
 
     def position(t: np.ndarray) -> float:
-        return (rate(t, 2) - rate(t, 0)) / (rate(t, 1) - rate(t, 0))
+        first, last, nxt = fitted(t)
+        return (nxt - first) / (last - first)
 
     out = []
     for fact, arm, stat in ((GG1, "card", fall), (GG1_CONTROL, "worthless", fall),
                             (GG3, "card", reset_ratio), (GG4, "card", position)):
-        value, se = totals.estimate(rates(arm), stat)
-        t = np.array([totals.get(k).sum() for k in rates(arm)])
-        details = (f"orders per week at stamp 1: {rate(t, 0):.3f}, stamp 9: {rate(t, 1):.3f}, "
-                   f"first stamp after the reward: {rate(t, 2):.3f}")
+        value, se = totals.estimate(names(arm), stat)
+        first, last, nxt = fitted(np.array([totals.get(k).sum() for k in names(arm)]))
+        details = (f"orders per week at stamp 1: {first:.3f}, stamp 9: {last:.3f} (fitted); "
+                   f"first stamp of the next card: {nxt:.3f}")
         out.append(Measurement(fact, value, se, details))
     return out

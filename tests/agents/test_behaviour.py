@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from loyaltylab.agents import (
     BGNBD,
     CDNOW_GAMMA_GAMMA,
+    CouponUseCoefficients,
     CustomerBehaviour,
     GammaGamma,
     PopulationSpec,
@@ -18,9 +19,10 @@ from loyaltylab.agents import (
     expected_repeat_purchases,
     probability_no_repeat,
 )
-from loyaltylab.agents.behaviour import _byte_threshold, _common
+from loyaltylab.agents.behaviour import _byte_threshold, _insert, _insert_values
+from loyaltylab.agents.terms import ResponseTerm
 from loyaltylab.policies import full_strategy, make
-from loyaltylab.sim import LoyaltyModel, Offers, Policy
+from loyaltylab.sim import LoyaltyModel, Offers, PointsOffer, Policy
 from loyaltylab.sim.variates import poisson_count_given_positive
 
 CDNOW = dict(r=0.243, alpha=4.414, a=0.793, b=2.426)
@@ -77,10 +79,12 @@ def test_dropout_truncates_the_week_at_the_fatal_order():
     assert (w["purchases"] == w["buyers"]).all() and w["buyers"].iloc[0] > 4_000
 
 
-def _model_with_coupon_holders():
-    model = LoyaltyModel(btyd_population(10, **CDNOW), seed=1)
-    offers = Offers(model.population.n, np)
-    return model, offers
+def _model_with_coupon_holders(n=10):
+    """A model whose customers notice every coupon (attention 1)."""
+    spec = btyd_population(n, **CDNOW).with_behaviour(
+        CustomerBehaviour(coupons=CouponUseCoefficients(attention=1.0)))
+    model = LoyaltyModel(spec, seed=1)
+    return model, Offers(model.population.n, np)
 
 
 def test_threshold_coupon_top_up_rule_hand_computed():
@@ -88,12 +92,28 @@ def test_threshold_coupon_top_up_rule_hand_computed():
     holders = np.array([0, 1, 2, 3])
     offers.add_coupon(holders, min_spend=3000.0, amount_off=500.0, pct_off=0.0, source=None)
     buyers = np.array([0, 1, 2, 3, 5])
-    first = np.array([3100.0, 2700.0, 2000.0, 2400.0, 2900.0])
-    coupon, order = CustomerBehaviour().choose_coupons(model, buyers, first, offers)
-    # above: used, unchanged; 300 short (11% <= 20%): topped up to 3000;
-    # 1000 short: ignored; 600 short is 25% > 20%: ignored; row 5 holds no coupon
-    assert coupon.tolist() == [0, 0, -1, -1, -1]
-    assert order.tolist() == [3100.0, 3000.0, 2000.0, 2400.0, 2900.0]
+    first = np.array([3100.0, 2990.0, 2000.0, 2400.0, 2900.0])
+    luck = model.streams.uniform("coupon_topup", 1, buyers)
+    coupon, order = model.behaviours[0].choose_coupons(model, buyers, first, offers, 1)
+    # above: used, unchanged; 10 short (0.33%): topped up with chance 1 - 0.0033 / 0.2;
+    # 1000 short (50%) and 600 short (25%) exceed the 20% tolerance: never;
+    # row 5 holds no coupon
+    tops_up = luck[1] < 1 - (10 / 2990) / 0.2
+    assert coupon.tolist() == [0, 0 if tops_up else -1, -1, -1, -1]
+    assert order.tolist() == [3100.0, 3000.0 if tops_up else 2990.0, 2000.0, 2400.0, 2900.0]
+
+
+def test_top_up_chance_falls_linearly_with_the_shortfall():
+    model, offers = _model_with_coupon_holders(40_000)
+    rows = np.arange(40_000)
+    # 300 off is worth more than any top-up below the 20% tolerance
+    offers.add_coupon(rows, min_spend=1000.0, amount_off=300.0, pct_off=0.0, source=None)
+    for short, chance in ((0.05, 0.75), (0.1, 0.5), (0.15, 0.25), (0.25, 0.0)):
+        first = np.full(rows.size, 1000.0 / (1 + short))
+        coupon, order = model.behaviours[0].choose_coupons(model, rows, first, offers, 3)
+        used = (coupon == 0).mean()
+        assert abs(used - chance) < 4 * np.sqrt(chance * (1 - chance) / rows.size) + 1e-12
+        np.testing.assert_allclose(order[coupon == 0], 1000.0)
 
 
 def test_buyer_takes_the_coupon_worth_most_net_of_top_up():
@@ -101,11 +121,23 @@ def test_buyer_takes_the_coupon_worth_most_net_of_top_up():
     rows = np.array([0, 1])
     offers.add_coupon(rows, min_spend=200.0, amount_off=100.0, pct_off=0.0, source=None)
     offers.add_coupon(rows, min_spend=0.0, amount_off=0.0, pct_off=0.10, source=None)
-    first = np.array([190.0, 2000.0])
-    coupon, order = CustomerBehaviour().choose_coupons(model, rows, first, offers)
-    # 190: win-back coupon gains 100 - 10 = 90 > 19; 2000: 10% off (200) beats 100 off
+    first = np.array([200.0, 2000.0])
+    coupon, order = model.behaviours[0].choose_coupons(model, rows, first, offers, 1)
+    # 200: 100 off beats 20 off; 2000: 10% off (200) beats 100 off
     assert coupon.tolist() == [0, 1]
     assert order.tolist() == [200.0, 2000.0]
+
+
+def test_unnoticed_coupons_are_not_used():
+    spec = btyd_population(20_000, **CDNOW)  # default attention
+    model = LoyaltyModel(spec, seed=2)
+    offers = Offers(model.population.n, np)
+    rows = np.arange(model.population.n)
+    offers.add_coupon(rows, min_spend=0.0, amount_off=5.0, pct_off=0.0, source=None)
+    coupon, _ = model.behaviours[0].choose_coupons(model, rows, np.full(rows.size, 40.0),
+                                                   offers, 1)
+    a = CouponUseCoefficients().attention
+    assert abs((coupon == 0).mean() - a) < 4 * np.sqrt(a * (1 - a) / rows.size)
 
 
 class Demote(Policy):
@@ -150,11 +182,20 @@ def test_interactions_and_redemption_wish_match_segment_rates():
         mine = counts[seg == s]
         assert abs(mine.mean() - rate) < 4 * np.sqrt(rate / mine.size) + 1e-9
     buyers = np.arange(model.population.n)
-    wish = behaviour.redemption_wish(model, buyers, 1)
+    n = model.population.n
+    # every goal reached (a balance of 10 million points): the wish is the propensity
+    rich = Offers(n, np)
+    rich.points = PointsOffer(np.full(n, 10**7, dtype=np.int32), 100, 0.1)
+    wish = behaviour.redemption_wish(model, buyers, rich, 1)
     for s, segment in enumerate(spec.segments):
         share = wish[seg == s].mean()
         p = segment.redeem_propensity
         assert abs(share - p) < 4 * np.sqrt(p * (1 - p) / np.sum(seg == s))
+    # no goal reached below a block; no points program, no wish
+    poor = Offers(n, np)
+    poor.points = PointsOffer(np.full(n, 99, dtype=np.int32), 100, 0.1)
+    assert not behaviour.redemption_wish(model, buyers, poor, 1).any()
+    assert not behaviour.redemption_wish(model, buyers, Offers(n, np), 1).any()
 
 
 def test_interactions_of_any_rows_agree_with_all_rows():
@@ -169,27 +210,13 @@ def test_interactions_of_any_rows_agree_with_all_rows():
 
 @settings(max_examples=60, deadline=None)
 @given(a=st.sets(st.integers(0, 60)), b=st.sets(st.integers(0, 60)))
-def test_common_rows_of_two_ascending_arrays(a, b):
-    holders, rows = np.array(sorted(a), dtype=np.int64), np.array(sorted(b), dtype=np.int64)
-    _, in_holders, in_rows = np.intersect1d(holders, rows, return_indices=True)
-    at, held = _common(holders, rows, np)
-    np.testing.assert_array_equal(at, in_holders)
-    np.testing.assert_array_equal(held, in_rows)
-
-
-def test_coupon_value_share_of_some_rows_is_that_of_all_rows():
-    model = LoyaltyModel(default_population(3000), policies=full_strategy(), seed=16)
-    model.run(1)
-    offers = Offers(model.population.n, np)
-    for policy in model.policies:
-        policy.make_offers(model, offers, 2)
-    assert offers.coupons
-    behaviour = model.behaviours[0]
-    everyone = behaviour.coupon_value_share(model, offers)
-    assert everyone.max() > 0
-    rows = np.arange(3, 3000, 5)
-    np.testing.assert_array_equal(behaviour.coupon_value_share(model, offers, rows),
-                                  everyone[rows])
+def test_inserting_rows_keeps_them_ascending_and_values_aligned(a, b):
+    rows = np.array(sorted(a), dtype=np.int64)
+    new = np.array(sorted(set(b) - set(a)), dtype=np.int64)
+    merged = _insert(rows, new, np)
+    np.testing.assert_array_equal(merged, np.union1d(rows, new))
+    values = _insert_values(rows * 10, new * 10, rows, new, np)
+    np.testing.assert_array_equal(values, merged * 10)
 
 
 class DenseInteractions(CustomerBehaviour):
@@ -259,15 +286,22 @@ def test_segment_with_its_own_behaviour():
 
 
 def test_response_coefficients_are_documented_and_validated():
-    from loyaltylab.agents import ResponseCoefficients
+    from loyaltylab.agents.terms import GoalGradient, GoalGradientCoefficients
 
-    table = ResponseCoefficients.describe()
+    table = CustomerBehaviour().describe()
+    assert set(table["term"]) == {"goal_gradient", "launch", "status", "coupon_trips",
+                                  "reminder", "referral_premium", "redemption", "coupon_use"}
     assert table["source"].str.len().min() > 10
     assert ((table["low"] <= table["default"]) & (table["default"] <= table["high"])).all()
-    with pytest.raises(ValueError, match="goal_gradient"):
-        ResponseCoefficients(goal_gradient=-0.1)
-    with pytest.raises(ValueError, match="post_reward_reset"):
-        ResponseCoefficients(post_reward_reset=1.0)
+    assert table["name"].is_unique  # one name per coefficient across the terms
+    with pytest.raises(ValueError, match="strength"):
+        GoalGradient(strength=-0.1)
+    with pytest.raises(ValueError, match="carry"):
+        GoalGradientCoefficients(carry=1.5)
+    with pytest.raises(TypeError, match="terms\\[1\\]"):
+        CustomerBehaviour(terms=[GoalGradient(), "status"])
+    with pytest.raises(ValueError, match="unique"):
+        CustomerBehaviour(terms=[GoalGradient(), GoalGradient()])
 
 
 class DensePath(CustomerBehaviour):
@@ -278,18 +312,57 @@ class DensePath(CustomerBehaviour):
         return super().purchase_rate(model, rows, offers, week)
 
 
-def test_thinning_makes_the_same_decisions_as_computing_every_rate():
-    base = default_population(20_000)
-    dense = base.with_behaviour(DensePath())
-    thinned = LoyaltyModel(base, policies=full_strategy(), seed=31)
-    everyone = LoyaltyModel(dense, policies=full_strategy(), seed=31)
-    assert thinned.behaviours[0]._log_lift_bound(thinned, Offers(1, np), 1) == 0.0
-    assert everyone.behaviours[0]._log_lift_bound(everyone, Offers(1, np), 1) is None
+class SmallOrders(CustomerBehaviour):
+    """Overrides usual_order (a public hook the terms read): customers think their
+    orders a tenth as large, so every reward and coupon looks ten times bigger."""
+
+    def usual_order(self, model, rows):
+        return super().usual_order(model, rows) / 10
+
+
+@pytest.mark.parametrize("behaviour", [CustomerBehaviour(), SmallOrders()],
+                         ids=["default", "usual_order overridden"])
+def test_thinning_makes_the_same_decisions_as_computing_every_rate(behaviour):
+    class Dense(type(behaviour)):
+        def purchase_rate(self, model, rows, offers, week):
+            return super().purchase_rate(model, rows, offers, week)
+
+    base = default_population(20_000).with_behaviour(behaviour)
+    dense = base.with_behaviour(Dense())
+    design = [*full_strategy(), make("referral", referral_probability=0.05)]
+    thinned = LoyaltyModel(base, policies=design, seed=31)
+    everyone = LoyaltyModel(dense, policies=design, seed=31)
+    plan = thinned.behaviours[0]._thinning_plan(thinned, Offers(1, np), 1)
+    assert (plan.sensitive, plan.other) == (0.0, 0.0)
+    assert everyone.behaviours[0]._thinning_plan(everyone, Offers(1, np), 1) is None
     thinned.run(30)
     everyone.run(30)
     pd.testing.assert_frame_equal(thinned.weekly, everyone.weekly)
     np.testing.assert_array_equal(thinned.population["purchases"],
                                   everyone.population["purchases"])
+    w = thinned.weekly
+    assert w["referrals"].sum() > 0
+    assert w[[c for c in w if c.startswith("coupons") and c.endswith("_redeemed")]].sum().sum()
+
+
+class Overreaching(ResponseTerm):
+    """A term whose lift breaks the bound it declares."""
+
+    name = "overreaching"
+
+    def upper_bound(self, model, offers, week):
+        return 0.1
+
+    def log_lift(self, model, rows, offers, week):
+        return np.full(len(range(model.population.n)[rows]) if isinstance(rows, slice)
+                       else rows.shape[0], 0.5, dtype=np.float32)
+
+
+def test_a_term_that_breaks_its_bound_is_named():
+    spec = default_population(2000).with_behaviour(CustomerBehaviour(terms=[Overreaching()]))
+    model = LoyaltyModel(spec, seed=3)
+    with pytest.raises(RuntimeError, match=r"'overreaching' gave a log-lift 0\.4"):
+        model.run(1)
 
 
 def test_leading_byte_never_rules_out_a_purchase_the_full_uniform_allows():
@@ -333,8 +406,27 @@ def test_purchase_thresholds_grow_with_the_population():
     model = LoyaltyModel(default_population(5000), policies=policies, seed=3)
     model.run(6)
     behaviour = model.behaviours[0]
-    n, kept = model.population.meta[f"purchase_bytes_{id(behaviour)}"]
+    n, kept = behaviour._thresholds_n, behaviour._thresholds
     assert 5000 < n <= model.population.n and kept  # as of the last week's decisions
-    for step, thresholds in kept.items():  # extended at each join: as if computed afresh
-        np.testing.assert_array_equal(
-            thresholds, behaviour._thresholds_at(model, slice(0, n), step))
+    offers = Offers(n, np)
+    for policy in model.policies:
+        policy.make_offers(model, offers, 7)
+    plan = behaviour._thinning_plan(model, offers, 7)
+    for key, thresholds in kept.items():  # extended at each join: as if computed afresh
+        if key[2:] == (tuple(b.key for b in plan.row_sensitive), ()):
+            np.testing.assert_array_equal(
+                thresholds, behaviour._thresholds_at(model, slice(0, n), key, plan))
+
+
+def test_each_model_works_on_its_own_copy_of_the_behaviour():
+    behaviour = CustomerBehaviour()
+    spec = default_population(3000).with_behaviour(behaviour)
+    one = LoyaltyModel(spec, policies=[make("points")], seed=1)
+    two = LoyaltyModel(spec, policies=[make("points", value_per_point=0.01)], seed=1)
+    one.run(4)
+    two.run(4)
+    assert one.behaviours[0] is not two.behaviours[0] is not behaviour
+    assert not hasattr(behaviour.term("goal_gradient"), "_bounds")  # never set up itself
+    a = one.behaviours[0].term("goal_gradient")._bounds._key
+    b = two.behaviours[0].term("goal_gradient")._bounds._key
+    assert a == (100, 0.1) and b == (100, 0.01)

@@ -6,7 +6,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scripted import scripted_model
 
-from loyaltylab.agents import btyd_population, default_population
+from loyaltylab.agents import (
+    CouponUseCoefficients,
+    CustomerBehaviour,
+    btyd_population,
+    default_population,
+)
 from loyaltylab.policies.checker import check_policy
 from loyaltylab.policies.coupons import BIRTHDAY_COLUMN, CouponPolicy, week_of_year
 from loyaltylab.policies.registry import make
@@ -177,13 +182,20 @@ def test_fixed_percent_and_combined_discounts_hand_computed():
 
 
 def test_top_up_to_the_threshold_is_redeemed_despite_rounding():
-    model = LoyaltyModel(btyd_population(2, **CDNOW), policies=[CouponPolicy()], seed=1)
+    attentive = btyd_population(2, **CDNOW).with_behaviour(
+        CustomerBehaviour(coupons=CouponUseCoefficients(attention=1.0)))
+    model = LoyaltyModel(attentive, policies=[CouponPolicy()], seed=1)
     policy = model.policies[0]
     offers = Offers(2, np)
     policy.make_offers(model, offers, 1)
-    first = np.array([2700.3, 2999.7])
-    coupon, order = model.behaviours[0].choose_coupons(model, np.array([0, 1]), first, offers)
-    assert coupon.tolist() == [0, 0]  # both top up (shortfall <= 20%)
+    # tiny shortfalls: both top up (their top-up chance is above their luck of the week)
+    first = np.array([2999.7, 2999.99])
+    chance = 1 - (3000 - first) / first / 0.2
+    luck = model.streams.uniform("coupon_topup", 1, np.array([0, 1]))
+    assert (luck < chance).all()
+    coupon, order = model.behaviours[0].choose_coupons(model, np.array([0, 1]), first,
+                                                       offers, 1)
+    assert coupon.tolist() == [0, 0]
     sale = _hand_sale(model, [0, 1], order, order, coupon)
     policy.settle(model, sale, 1)
     assert sale.discount.tolist() == [500.0, 500.0]
@@ -236,9 +248,8 @@ def test_budget_stops_issuance_exactly_and_expiry_releases_it():
 
 
 def test_budget_redemption_replaces_commitment_by_the_discount():
-    script = {}
-    model = scripted_model(script, [CouponPolicy(budget=2000, per_customer_limit=None)],
-                           size=10)
+    model = scripted_model({}, [CouponPolicy(budget=2000, per_customer_limit=None)], size=10)
+    script = model.behaviours[0].script  # the model works on its own copy
     model.step()
     holders = np.flatnonzero(column(model, "issued_week") == 1)
     assert holders.size == 4
@@ -252,10 +263,10 @@ def test_budget_redemption_replaces_commitment_by_the_discount():
     assert w["cost_coupons"].sum() == 1000.0
     assert model.policies[0].spent == 1000.0
     # a percentage coupon can cost more than its face value, which then blocks issuance
-    script = {}
     policy = CouponPolicy(amount_off=0, pct_off=0.1, min_spend=1000, budget=250,
                           per_customer_limit=None, validity_weeks=2)
-    model = scripted_model(script, [policy], size=5)
+    model = scripted_model({}, [policy], size=5)
+    script = model.behaviours[0].script
     model.step()
     holders = np.flatnonzero(column(model, "issued_week") == 1)
     assert holders.size == 2  # face value 100 each: 200 of 250 committed
@@ -564,10 +575,10 @@ def test_part_of_the_coupon_cost_subsidises_purchases_that_happen_anyway(thresho
     cost = treated.weekly["cost_coupons"].sum()
     d_net = treated.weekly["net_revenue"].sum() - control.weekly["net_revenue"].sum()
     d_gross = treated.weekly["gross_revenue"].sum() - control.weekly["gross_revenue"].sum()
-    # measured: cost 1.28M, incremental net revenue -0.82M, incremental gross +0.46M
+    # measured: cost 170k, incremental gross +240k, incremental net revenue +70k: these
+    # customers buy about three times a year, so the trips a coupon prompts add much
     assert cost > 0 and d_gross > 0
-    assert 1 - d_net / cost > 0  # the brief's subsidised share (1.64 measured)
-    assert 1 - d_gross / cost > 0  # even gross sales rise by less than the cost (0.64)
+    assert 1 - d_net / cost > 0  # the brief's subsidised share (0.59 measured)
     # directly: coupon orders whose customer bought in the same week without the coupon
     sc, st_ = spy_of(control), spy_of(treated)
     key_c = set(zip(np.concatenate(sc.weeks).tolist(), np.concatenate(sc.rows).tolist(),

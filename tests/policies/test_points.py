@@ -90,38 +90,31 @@ def test_ledger_balances_and_costs_stay_non_negative(earn, value, block, expiry,
     check_policy(policy, population=default_population(1500), weeks=16, seed=seed)
 
 
-class ProgressFromBalances(Policy):
-    """Checks, right after the points policy, that the goal progress on offer (kept up
-    to date across weeks) is that of the members' current balances."""
+class OffersKept(Policy):
+    """Keeps a copy of the points offer of every week (after the points policy)."""
 
-    name = "progress_from_balances"
+    name = "offers_kept"
     order = 31
 
+    def __init__(self):
+        self.points = {}
+
     def make_offers(self, model, offers, week):
-        policy = model.find_policies(PointsPolicy)[0]
-        members = np.ones(model.population.n, dtype=bool)
-        if policy.segments is not None:
-            ids = [model.segment_names.index(s) for s in policy.segments]
-            members = np.isin(model.population["segment"], ids)
-        progress = model.points.balance().astype(np.float32) * np.float32(
-            1 / policy.redemption_block)
-        np.testing.assert_array_equal(offers.goal_progress,
-                                      np.where(members, np.minimum(progress, 1), 0))
+        self.points[week] = (offers.points.balance.copy(), offers.points.redemption_block,
+                             offers.points.value_per_point)
 
 
-@settings(max_examples=6, deadline=None)
-@given(block=st.integers(1, 500), expiry=st.one_of(st.none(), st.integers(1, 6)),
-       segments=st.sampled_from([None, ["basic"], ["core_loyal", "dormant"]]),
-       seed=st.integers(0, 10_000))
-def test_goal_progress_kept_up_to_date_matches_the_balances(block, expiry, segments, seed):
-    policy = PointsPolicy(redemption_block=block, expiry_weeks=expiry, segments=segments,
-                          checkin_points=3)
-    model = LoyaltyModel(default_population(1500), seed=seed,
-                         policies=[policy, ProgressFromBalances()])
-    for week in range(1, 13):
-        if week % 5 == 0:
-            model.add_customers("basic", 20)
+def test_the_points_offer_is_the_ledger_balances_and_the_reward_size():
+    policy = PointsPolicy(redemption_block=250, value_per_point=0.02, checkin_points=3)
+    model = LoyaltyModel(default_population(1500), seed=4, policies=[policy, OffersKept()])
+    kept = model.policies[-1]
+    for week in range(1, 9):
+        before = model.points.balance().copy()
         model.step()
+        balance, block, value = kept.points[week]
+        np.testing.assert_array_equal(balance, before)  # as the week began
+        assert (block, value) == (250, 0.02)
+    assert model.points.balance().max() > 0
 
 
 SPEC = default_population(30_000)

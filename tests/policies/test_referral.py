@@ -48,7 +48,7 @@ def test_points_rewards_go_on_the_points_ledger_of_both_sides():
     assert model.weekly["cost_referral"].tolist() == [0.0]
 
 
-def test_referrals_follow_the_probability_and_friends_are_better_customers():
+def test_referrals_follow_the_probability_and_friends_are_drawn_like_their_segment():
     p = 0.1
     policy = Counted(referral_probability=p, max_referrals=255, friend_segment="basic")
     model = LoyaltyModel(default_population(30_000), policies=[policy], seed=8)
@@ -63,12 +63,14 @@ def test_referrals_follow_the_probability_and_friends_are_better_customers():
     cohort = np.nonzero(pop["segment"][:n] == basic)[0]
     friends = np.arange(n, pop.n)
     assert (pop["segment"][friends] == basic).all()
-    # friends' traits are the segment's draws times the referral factors (Schmitt et al.)
-    for column, factor in (("p_drop", 0.82), ("spend_rate", 1 / 1.16)):
-        f = pop[column][friends].astype(np.float64) / factor
+    # friends' traits are the segment's draws: their premium is the behaviour's
+    # (agents.terms.ReferralPremium), which reads who referred whom from the offers
+    for column in ("lam", "p_drop", "spend_rate"):
+        f = pop[column][friends].astype(np.float64)
         c = pop[column][cohort].astype(np.float64)
         se = np.sqrt(f.var() / f.size + c.var() / c.size)
         assert abs(f.mean() - c.mean()) < 4 * se, column
+    assert (pop["referred_by"][friends] >= 0).all() and (pop["referred_by"][:n] == -1).all()
 
 
 def test_bad_referral_parameters_are_named():

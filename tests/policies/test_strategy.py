@@ -43,6 +43,10 @@ def test_every_mechanic_acts_during_a_year(arms):
         assert w[f"cost_{component}"].sum() > 0, component
     for key in ("coupons", "coupons_2", "coupons_3", "coupons_4", "coupons_5"):
         assert w[f"{key}_issued"].sum() > 0, key
+    # "spend 3000, get 500 off" for potential-loyal customers, whose orders average 1050
+    # yuan, is out of reach (a shortfall of more than their 20% top-up tolerance): the
+    # strategy's own coupon is a finding, not a mechanic that fails to act
+    for key in ("coupons", "coupons_3", "coupons_4", "coupons_5"):
         assert w[f"{key}_redeemed"].sum() > 0, key
     assert w["reminders_sent"].sum() > 0
     assert w["tier_gold"].iloc[-1] > 0 and w["tier_silver"].iloc[-1] > 0

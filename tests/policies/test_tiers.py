@@ -62,7 +62,7 @@ def scripted(plan, policy, size=3, segments=None):
     spec = PopulationSpec(size=size, segments=segs, shares=[1.0 / len(segs)] * len(segs),
                           behaviour=Script(plan))
     model = LoyaltyModel(spec, policies=[policy], seed=1)
-    return model, model.policies[0], spec.behaviour
+    return model, model.policies[0], model.behaviours[0]  # the model works on a copy
 
 
 def tiers_after(model, policy, weeks):

@@ -4,7 +4,7 @@ import pytest
 from helpers import assert_same_run
 
 from loyaltylab.agents import btyd_population, default_population
-from loyaltylab.sim import ACTIVE_WINDOW_WEEKS, Economics, LoyaltyModel, Policy
+from loyaltylab.sim import ACTIVE_WINDOW_WEEKS, Economics, LoyaltyModel, PointsOffer, Policy
 
 
 class NoOp(Policy):
@@ -44,12 +44,14 @@ class CouponForNobody(Policy):
 
 
 class HalfwayToReward(Policy):
-    """Every customer sees a points goal half reached (a real incentive)."""
+    """Every customer holds half a block of points worth a usual order (a real incentive)."""
 
     name = "halfway"
 
     def make_offers(self, model, offers, week):
-        offers.set_goal_progress(slice(None), 0.5)
+        n = model.population.n
+        offers.points = PointsOffer(balance=np.full(n, 50, dtype=np.int32),
+                                    redemption_block=100, value_per_point=5.0)
 
 
 SPEC = default_population(20_000)

@@ -94,21 +94,3 @@ def test_ledger_matches_explicit_lots_and_balances_every_week(expiry, events):
             ledger.total_redeemed + ledger.total_expired + ledger.outstanding
         )
         ledger.check_balance()
-
-
-
-def test_recorded_changes_end_with_every_changed_rows_balance():
-    ledger = make_ledger(4, expiry_weeks=1)
-    ledger.earn(np.array([0]), [5])  # before tracking: not recorded
-    ledger.track_changes()
-    ledger.begin_week(1)
-    ledger.earn(np.array([1, 2]), [10, 20])
-    ledger.redeem(np.array([2]), [15])
-    ledger.earn(np.arange(4), 1)  # a whole cohort, as a slice
-    ledger.begin_week(2)
-    ledger.expire()
-    latest = {}
-    for rows, balance in ledger.take_changes():
-        latest.update(zip(np.arange(4)[rows].tolist(), balance.tolist(), strict=True))
-    assert latest == dict(enumerate(ledger.balance().tolist()))
-    assert ledger.take_changes() == []
