@@ -41,3 +41,23 @@ def test_a_rebate_added_to_a_lent_rebate_leaves_the_lent_array_alone():
     np.testing.assert_array_equal(kept, np.float32([0.02, 0.0, 0.05]))
     offers.add_rebate(np.array([1]), 0.5)  # the field is its own array now
     assert offers.rebate_share[1] == np.float32(0.6)
+
+
+def test_a_policy_publishes_under_a_name_of_its_own_and_a_term_reads_it():
+    offers = Offers(3, np)
+    assert offers.get("streak") is None and offers.get("streak", 0) == 0
+    offers.publish("streak", np.array([1, 0, 2]))
+    assert offers.get("streak").tolist() == [1, 0, 2]
+    for taken in ("status", "coupons", "points", "publish"):
+        with pytest.raises(ValueError, match="offer field"):
+            offers.publish(taken, 1)
+
+
+def test_a_lender_says_which_rows_changed():
+    offers = Offers(3, np)
+    offers.lend("status", np.zeros(3, dtype=np.float32), changed=np.array([2]))
+    assert offers.changed("status").tolist() == [2]
+    offers.lend("earn_multiplier", np.ones(3, dtype=np.float32))
+    assert offers.changed("earn_multiplier") is None  # not recorded
+    offers.add_rebate(slice(None), 0.1)
+    assert offers.changed("rebate_share") is None  # written, not lent

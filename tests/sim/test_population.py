@@ -1,9 +1,19 @@
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from loyaltylab.sim import Population, add_at, merge_rows, row_array
+from loyaltylab.sim import (
+    Population,
+    add_at,
+    common_rows,
+    isin_rows,
+    merge_rows,
+    row_array,
+    union_rows,
+    unique_rows,
+    without_rows,
+)
 
 
 def test_columns_rows_and_fill_values():
@@ -73,3 +83,23 @@ def test_row_array_of_a_slice_a_mask_and_an_array():
     assert row_array(slice(None), 4, np).tolist() == [0, 1, 2, 3]
     assert row_array(np.array([False, True, True]), 3, np).tolist() == [1, 2]
     assert row_array(np.array([4, 1]), 5, np).tolist() == [4, 1]
+
+
+@settings(max_examples=80, deadline=None)
+@given(a=st.sets(st.integers(0, 80)), b=st.sets(st.integers(0, 80)))
+def test_set_operations_on_ascending_rows(a, b):
+    rows, more = np.array(sorted(a), dtype=np.int64), np.array(sorted(b), dtype=np.int64)
+    at_a, at_b = common_rows(rows, more, np)
+    both = sorted(a & b)
+    assert rows[at_a].tolist() == both and more[at_b].tolist() == both
+    assert isin_rows(rows, more, np).tolist() == [r in b for r in sorted(a)]
+    assert rows[without_rows(rows, more, np)].tolist() == sorted(a - b)
+    assert union_rows(rows, more, np).tolist() == sorted(a | b)
+    assert unique_rows(np.concatenate((more, rows, more)), np).tolist() == sorted(a | b)
+
+
+def test_row_array_returns_arrays_of_rows_as_they_are():
+    rows = np.array([3, 1, 2])
+    assert row_array(rows, 10, np) is rows
+    assert row_array(slice(2, 5), 10, np).tolist() == [2, 3, 4]
+    assert row_array(np.array([True, False, True]), 3, np).tolist() == [0, 2]
