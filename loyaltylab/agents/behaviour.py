@@ -300,13 +300,7 @@ class CustomerBehaviour:
     def _rate(self, model: LoyaltyModel, rows: Any, offers: Offers, week: int,
               plan: _Plan) -> Any:
         """:meth:`purchase_rate` of ``rows``, checking every term against its bound."""
-        lift = self._log_lift(model, rows, offers, week, plan=plan)
-        lam = model.population["lam"][rows]
-        if lift is None:
-            return lam
-        rate = model.xp.exp(lift, out=lift)
-        rate *= lam
-        return rate
+        return _lifted(model, rows, self._log_lift(model, rows, offers, week, plan=plan))
 
     def _byte_thresholds(self, model: LoyaltyModel, rows: Any, plan: _Plan) -> Any:
         """Smallest leading byte (uint8) with which each of ``rows`` can buy when its
@@ -363,13 +357,7 @@ class CustomerBehaviour:
     # ------------------------------------------------------------------ rates
     def purchase_rate(self, model: LoyaltyModel, rows: Any, offers: Offers, week: int) -> Any:
         """Expected regular orders this week, :math:`\\lambda_i m_{it}`, for ``rows``."""
-        lam = model.population["lam"][rows]
-        lift = self.incentive_log_lift(model, rows, offers, week)
-        if lift is None:
-            return lam
-        rate = model.xp.exp(lift, out=lift)
-        rate *= lam
-        return rate
+        return _lifted(model, rows, self.incentive_log_lift(model, rows, offers, week))
 
     def incentive_log_lift(
         self, model: LoyaltyModel, rows: Any, offers: Offers, week: int
@@ -602,6 +590,17 @@ class _Plan:
     row_other: list[RowBound] = field(default_factory=list)
     forced: Any = None
     bounds: dict[str, float | RowBound | None] = field(default_factory=dict)
+
+
+def _lifted(model: LoyaltyModel, rows: Any, lift: Any) -> Any:
+    """:math:`\\lambda_i e^{L_i}` of ``rows`` for log-lifts ``lift`` (None: no lift);
+    ``lift`` is overwritten."""
+    lam = model.population["lam"][rows]
+    if lift is None:
+        return lam
+    rate = model.xp.exp(lift, out=lift)
+    rate *= lam
+    return rate
 
 
 def _slots(rows: Any, new: Any, xp: Any) -> Any:
