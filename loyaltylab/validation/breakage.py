@@ -12,8 +12,13 @@ from __future__ import annotations
 import numpy as np
 
 from loyaltylab.policies import PointsPolicy
-from loyaltylab.sim import to_numpy
-from loyaltylab.validation.design import column, instrumented, points_balance, recorded
+from loyaltylab.validation.design import (
+    column,
+    instrumented,
+    per_customer,
+    points_balance,
+    recorded,
+)
 from loyaltylab.validation.facts import Fact, Measurement, StudyContext, Totals, group_of, study
 
 #: Weeks followed: three years.
@@ -39,10 +44,7 @@ def _breakage(ctx: StudyContext, value_per_point: float, totals: Totals, arm: st
     earned_early = None
     for week in range(1, WEEKS + 1):
         model.step()
-        sale = recorded(model)
-        rows = to_numpy(sale.rows)
-        cohort = rows < n0
-        redeemed[rows[cohort]] += to_numpy(sale.points_redeemed)[cohort]
+        redeemed += per_customer(model, recorded(model).points_redeemed, n0)
         if week == WEEKS - EXPIRY_WEEKS:
             earned_early = column(model, "points_earned")[:n0].astype(float)
     balance = points_balance(model)[:n0]

@@ -21,8 +21,13 @@ from __future__ import annotations
 import numpy as np
 
 from loyaltylab.policies import CouponPolicy
-from loyaltylab.sim import to_numpy
-from loyaltylab.validation.design import column, instrumented, recorded, regular_buyers
+from loyaltylab.validation.design import (
+    column,
+    instrumented,
+    per_customer,
+    recorded,
+    regular_buyers,
+)
 from loyaltylab.validation.facts import Fact, Measurement, StudyContext, Totals, group_of, study
 
 C1 = Fact(
@@ -55,8 +60,7 @@ def targeted_coupon(ctx: StudyContext) -> list[Measurement]:
     used = np.zeros(n, dtype=bool)
     for _ in range(6):
         model.step()
-        sale = recorded(model)
-        used[to_numpy(sale.rows)[to_numpy(sale.coupon) >= 0]] = True
+        used |= per_customer(model, recorded(model).coupon >= 0) > 0
     totals = Totals()
     groups = group_of(np.arange(n))
     totals.add("used", groups, used & recent)
@@ -92,10 +96,9 @@ def coupon_incrementality(ctx: StudyContext) -> list[Measurement]:
         for arm, model in arms.items():
             model.step()
             sale = recorded(model)
-            rows = to_numpy(sale.rows)
-            gross[arm][rows] += to_numpy(sale.gross)
+            gross[arm] += per_customer(model, sale.gross)
             if arm == "coupon":
-                used[rows] += to_numpy(sale.coupon) >= 0
+                used += per_customer(model, sale.coupon >= 0)
     totals = Totals()
     groups = group_of(np.arange(n))
     totals.add("extra", groups, gross["coupon"] - gross["none"])

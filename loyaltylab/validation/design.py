@@ -84,9 +84,13 @@ def points_balance(model: LoyaltyModel) -> np.ndarray:
     return np.array(to_numpy(model.points.balance()), dtype=np.int64)
 
 
-def buyers_values(model: LoyaltyModel, values: Any) -> np.ndarray:
-    """Scatter per-buyer ``values`` of the last week's sale into a per-customer array."""
+def per_customer(model: LoyaltyModel, values: Any, n: int | None = None) -> np.ndarray:
+    """Per-buyer ``values`` of the last week's sale (e.g. ``recorded(model).purchases``)
+    as an array over the first ``n`` customer rows (default: all), zero for the others."""
     sale = recorded(model)
-    out = np.zeros(model.population.n, dtype=float)
-    out[to_numpy(sale.rows)] = to_numpy(values)
+    n = model.population.n if n is None else n
+    rows = to_numpy(sale.rows)
+    keep = rows < n
+    out = np.zeros(n, dtype=float)
+    out[rows[keep]] = to_numpy(values)[keep]
     return out

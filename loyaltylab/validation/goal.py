@@ -23,8 +23,13 @@ import math
 import numpy as np
 
 from loyaltylab.policies import PointsPolicy
-from loyaltylab.sim import to_numpy
-from loyaltylab.validation.design import instrumented, points_balance, recorded, regular_buyers
+from loyaltylab.validation.design import (
+    instrumented,
+    per_customer,
+    points_balance,
+    recorded,
+    regular_buyers,
+)
 from loyaltylab.validation.facts import (
     GROUPS,
     Fact,
@@ -96,12 +101,10 @@ def stamp_card(ctx: StudyContext) -> list[Measurement]:
             cell = _cell(rewards, level) * GROUPS + groups
             model.step()
             sale = recorded(model)
-            rows = to_numpy(sale.rows)
-            orders = np.zeros(n)
-            orders[rows] = to_numpy(sale.purchases)
             weeks_at += np.bincount(cell, minlength=cells * GROUPS)
-            orders_at += np.bincount(cell, weights=orders, minlength=cells * GROUPS)
-            rewards[rows[to_numpy(sale.points_redeemed) > 0]] += 1
+            orders_at += np.bincount(cell, weights=per_customer(model, sale.purchases),
+                                     minlength=cells * GROUPS)
+            rewards += per_customer(model, sale.points_redeemed) > 0
         weeks_at = weeks_at.reshape(cells, GROUPS)
         orders_at = orders_at.reshape(cells, GROUPS)
         for level in range(1, STAMPS):

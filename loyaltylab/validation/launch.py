@@ -11,8 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from loyaltylab.policies import PointsPolicy
-from loyaltylab.sim import to_numpy
-from loyaltylab.validation.design import column, instrumented, recorded
+from loyaltylab.validation.design import column, instrumented, per_customer, recorded
 from loyaltylab.validation.facts import Fact, Measurement, StudyContext, Totals, group_of, study
 
 #: Pre-period weeks.
@@ -53,12 +52,10 @@ def launch(ctx: StudyContext) -> list[Measurement]:
     for week in range(1, WEEKS + 1):
         for arm, model in arms.items():
             model.step()
-            sale = recorded(model)
-            rows = to_numpy(sale.rows)
-            keep = rows < n
+            orders = per_customer(model, recorded(model).purchases, n)
             for p, (first, last) in PERIODS.items():
                 if first <= week <= last:
-                    bought[(arm, p)][rows[keep]] += to_numpy(sale.purchases)[keep]
+                    bought[(arm, p)] += orders
     totals = Totals()
     groups = group_of(np.arange(n))
     for (arm, p), values in bought.items():

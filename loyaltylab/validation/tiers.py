@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from loyaltylab.sim import LoyaltyModel, Offers, Policy, to_numpy
-from loyaltylab.validation.design import column, instrumented, recorded
+from loyaltylab.sim import LoyaltyModel, Offers, Policy
+from loyaltylab.validation.design import column, instrumented, per_customer, recorded
 from loyaltylab.validation.facts import Fact, Measurement, StudyContext, Totals, group_of, study
 
 #: Members are demoted at the end of this week.
@@ -72,12 +72,8 @@ def demotion(ctx: StudyContext) -> list[Measurement]:
             model.step()
             for p, (first, last) in (("early", EARLY), ("late", LATE)):
                 if first <= week <= last:
-                    sale = recorded(model)
-                    bought = np.zeros(n)
-                    rows = to_numpy(sale.rows)
-                    keep = rows < n
-                    bought[rows[keep]] = to_numpy(sale.purchases)[keep]
-                    totals.add(f"{arm} {p} orders", groups, bought)
+                    totals.add(f"{arm} {p} orders", groups,
+                               per_customer(model, recorded(model).purchases, n))
                     totals.add(f"{arm} {p} alive", groups, alive)
 
     def lift(t: np.ndarray, i: int = 0) -> float:
