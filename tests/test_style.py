@@ -38,8 +38,10 @@ def test_engine_array_code_goes_through_the_array_namespace():
     same code runs on a GPU; the only exceptions are the backend's own conversions."""
     engine = [*(ROOT / "loyaltylab" / "sim").glob("*.py"),
               *(ROOT / "loyaltylab" / "policies").glob("*.py"),
-              ROOT / "loyaltylab" / "agents" / "behaviour.py",
-              ROOT / "loyaltylab" / "agents" / "satisfaction.py"]
+              *(ROOT / "loyaltylab" / "agents" / "terms").glob("*.py"),
+              *(ROOT / "loyaltylab" / "agents" / name for name in (
+                  "behaviour.py", "satisfaction.py", "redemption.py", "coupon_use.py",
+                  "row_cache.py"))]
     found = [c for path in engine if path.name != "backend.py" for c in _numpy_calls(path)
              if not c.split(" np.")[1].startswith(HOST_NUMPY)]
     assert found == []

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from loyaltylab.agents.coefficients import Coefficients, coef
-from loyaltylab.sim import common_rows, isin_rows, row_array, without_rows
+from loyaltylab.sim import common_rows, isin_rows, merge_rows, row_array, without_rows
 
 if TYPE_CHECKING:
     from loyaltylab.sim import CouponOffer, LoyaltyModel, Offers
@@ -64,7 +64,7 @@ class CouponUse:
     def __init__(self, coefficients: CouponUseCoefficients | None = None) -> None:
         self.coefficients = coefficients or CouponUseCoefficients()
         self.behaviour: Any = None
-        self._noticed: dict[int, tuple[Any, Any]] = {}
+        self._noticed: dict[int, Any] = {}
         self._new: dict[int, tuple[Any, Any]] = {}
         self._week = -1
 
@@ -82,47 +82,47 @@ class CouponUse:
         """Bring the noticed holders of every coupon offer up to date (once a week).
 
         A holder keeps a coupon noticed until it is redeemed or expires (the policy drops
-        them from the holders); the week's new coupons are noticed or not by a draw.
-        Each noticed coupon's expected worth to its holder (:meth:`value_share`) is kept
-        with it: it depends on fixed traits only.
+        them from the holders); the week's new coupons are noticed or not by a draw, and
+        the worth of those noticed is kept for the week (:meth:`new_notices`).
         """
         if self._week == week:
             return
         self._week = week
         xp = model.xp
-        kept: dict[int, tuple[Any, Any]] = {}
+        kept: dict[int, Any] = {}
         self._new = {}
         for offer in offers.coupons:
             key = id(offer.source)
             old = self._noticed.get(key)
             new = row_array(offer.issued if offer.issued is not None else offer.rows,
                             model.population.n, xp)
-            if old is not None and offer.issued is not None and old[0].shape[0]:
+            quiet = offer.dropped is not None and not offer.dropped.shape[0]
+            if old is not None and offer.issued is not None and quiet and not new.shape[0]:
+                kept[key] = old  # nothing issued, nothing dropped
+                continue
+            if old is not None and offer.issued is not None and old.shape[0]:
                 # still held, and not replaced by a coupon issued this week
                 if offer.dropped is not None:
-                    stay = without_rows(old[0], offer.dropped, xp)
+                    stay = without_rows(old, offer.dropped, xp)
                 else:
-                    stay = isin_rows(old[0], offer.rows, xp)
-                stay &= without_rows(old[0], new, xp)
-                rows, values = old[0][stay], old[1][stay]
+                    stay = isin_rows(old, offer.rows, xp)
+                stay &= without_rows(old, new, xp)
+                rows = old[stay]
             else:
                 rows = xp.zeros(0, dtype=xp.int64)
-                values = xp.zeros(0, dtype=xp.float64)
             draw = model.streams.uniform(f"coupon_notice/{offer.key}", week, new)
             seen = new[draw < self.coefficients.attention]
             if seen.shape[0]:
                 worth = self.value_share(model, offer, seen, xp.searchsorted(offer.rows, seen),
                                          self.behaviour.usual_order(model, seen))
                 self._new[key] = (seen, worth)
-                rows, values = xp.concatenate((rows, seen)), xp.concatenate((values, worth))
-                order = xp.argsort(rows, kind="stable")  # two ascending runs: a merge
-                rows, values = rows[order], values[order]
-            kept[key] = (rows, values)
+                rows = merge_rows(rows, seen, xp)
+            kept[key] = rows
         self._noticed = kept
 
     def noticed(self, offer: CouponOffer) -> Any:
         """Holders of ``offer`` who noticed it (ascending rows), after :meth:`refresh`."""
-        return self._noticed[id(offer.source)][0]
+        return self._noticed[id(offer.source)]
 
     def new_notices(self, offer: CouponOffer) -> tuple[Any, Any] | None:
         """Holders who noticed ``offer`` this week (ascending rows) and its worth to them

@@ -3,9 +3,9 @@ down after it (GG3), but not back to where they started (GG4).
 
 Progress is the share of the way to the next reward, a block of :math:`b` points, in
 the balance :math:`B_{it}`: :math:`\\pi_{it} = (B_{it} \\bmod b) / b`, and 1 once the
-balance has reached the member's redemption goal (:class:`loyaltylab.agents.redemption.
-Redemption`: the next block for spenders, several for stockpilers), when the reward is
-in hand and waits to be claimed. Points are redeemed before the order earns new ones,
+balance has reached the member's redemption goal (the next block for spenders, several
+for stockpilers: :mod:`loyaltylab.agents.redemption`), when the reward is in hand and
+waits to be claimed. Points are redeemed before the order earns new ones,
 so progress falls back at a redemption. The pull of a reward grows with what it is
 worth to the customer, its value relative to their usual order
 :math:`x_i = b v / O_i`:
@@ -24,11 +24,11 @@ very large rewards saturate at :math:`(1 + k) g`.
 After a reward the drive does not vanish at once: :math:`c_{it} = c\\,
 e^{-\\lambda_i (t - t_r) / n}`, a share :math:`c` of the full pull decaying over
 :math:`n` of the customer's own inter-purchase intervals since the reward week
-:math:`t_r`. So the interval right after a reward is longer than the last one before
-it (post-reward resetting, GG3), and the first one of the next card is between the
-first and the last of the previous card (resetting is partial, GG4; Nunes & Drèze
-2010). The order right after a reward also carries a higher dropout risk, scaled by the
-reward's worth (churn risk is highest right after redemption, GG3).
+:math:`t_r` (0 before any reward). So the interval right after a reward is longer than
+the last one before it (post-reward resetting, GG3), and the first one of the next card
+is between the first and the last of the previous card (resetting is partial, GG4;
+Nunes & Drèze 2010). The order right after a reward also carries a higher dropout
+risk, scaled by the reward's worth (churn risk is highest right after redemption, GG3).
 
 State: ``last_reward_week`` (int16, -1 for never), added at the first redemption. The
 pull of every customer (fixed for a reward size) is kept as a per-customer bound for the
