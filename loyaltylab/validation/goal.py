@@ -67,15 +67,15 @@ GG4 = Fact(
     "Nunes & Dreze 2010 ACR 37 (qualitative)")
 
 _LEVELS = 32  # stamps held, capped, per phase
-_PHASES = 3   # rewards redeemed so far: 0, 1, 2 or more
+_PHASES = 2   # before the first reward; after it
 
 
-def _cell(phase: np.ndarray, level: np.ndarray) -> np.ndarray:
-    return np.minimum(phase, _PHASES - 1) * _LEVELS + np.minimum(level, _LEVELS - 1)
+def _cell(rewards: np.ndarray, level: np.ndarray) -> np.ndarray:
+    return np.minimum(rewards, _PHASES - 1) * _LEVELS + np.minimum(level, _LEVELS - 1)
 
 
 @study("stamp_card", (GG1, GG1_CONTROL, GG3, GG4),
-       "buy-10-get-1 stamp card vs a worthless twin card, 60 weeks, regular buyers")
+       "buy-10-get-1 stamp card vs a worthless twin card, 80 weeks, regular buyers")
 def stamp_card(ctx: StudyContext) -> list[Measurement]:
     """Run the study (module docstring)."""
     spec = regular_buyers(ctx.population, ORDERS_PER_WEEK)
@@ -107,13 +107,12 @@ def stamp_card(ctx: StudyContext) -> list[Measurement]:
             rewards += per_customer(model, sale.points_redeemed) > 0
         weeks_at = weeks_at.reshape(cells, GROUPS)
         orders_at = orders_at.reshape(cells, GROUPS)
-        for level in range(1, STAMPS):
-            c = level
-            totals.sums[f"{arm}_orders_{level}"] = orders_at[c]
-            totals.sums[f"{arm}_weeks_{level}"] = weeks_at[c]
-        # the first stamp of any later card (after the first reward, or later ones)
-        totals.sums[f"{arm}_orders_next"] = orders_at[_LEVELS + 1] + orders_at[2 * _LEVELS + 1]
-        totals.sums[f"{arm}_weeks_next"] = weeks_at[_LEVELS + 1] + weeks_at[2 * _LEVELS + 1]
+        for level in range(1, STAMPS):  # the first card
+            totals.sums[f"{arm}_orders_{level}"] = orders_at[level]
+            totals.sums[f"{arm}_weeks_{level}"] = weeks_at[level]
+        # the first stamp of any later card (after a reward)
+        totals.sums[f"{arm}_orders_next"] = orders_at[_LEVELS + 1]
+        totals.sums[f"{arm}_weeks_next"] = weeks_at[_LEVELS + 1]
 
     def names(arm: str) -> list[str]:
         return [f"{arm}_{what}_{level}" for level in [*range(1, STAMPS), "next"]
