@@ -259,9 +259,9 @@ class CustomerBehaviour:
         rows_new, counts_new = some[new], counts[new]
         # their regular rate too, for the dropout per order
         rate_new = self.purchase_rate(model, rows_new, offers, week).astype(xp.float64)
-        return _insert(buyers, rows_new, xp), _insert_values(
-            purchases, counts_new, buyers, rows_new, xp), _insert_values(
-            rate, rate_new + counts_new, buyers, rows_new, xp)
+        slots = _slots(buyers, rows_new, xp)
+        return (_insert(buyers, rows_new, slots, xp), _insert(purchases, counts_new, slots, xp),
+                _insert(rate, rate_new + counts_new, slots, xp))
 
     # ------------------------------------------------------------------ thinning
     def _overridden(self) -> bool:
@@ -373,10 +373,7 @@ class CustomerBehaviour:
                   plan: _Plan | None = None) -> Any | None:
         """:meth:`incentive_log_lift`; with the week's ``plan`` every term's lift is
         checked against the bound the thinning assumed (class notes)."""
-        xp = model.xp
-        pop = model.population
-        scaled: Any = None
-        plain: Any = None
+        parts = []
         in_support = None
         for term in self.terms:
             lift = term.log_lift(model, rows, offers, week)
@@ -384,16 +381,9 @@ class CustomerBehaviour:
                 continue
             if plan is not None:
                 in_support = self._check_bound(model, term, rows, lift, plan, in_support)
-            if term.sensitive:
-                scaled = xp.array(lift, dtype=xp.float32) if scaled is None else scaled + lift
-            else:
-                plain = xp.array(lift, dtype=xp.float32) if plain is None else plain + lift
-        if scaled is not None:
-            scaled *= pop["sensitivity"][rows]
-            if plain is not None:
-                scaled += plain
-            return scaled
-        return plain
+            parts.append((term, lift))
+        # a copy in float32: the caller works on the sum in place
+        return _combine(model, rows, parts, model.xp.float32)
 
     def _check_bound(self, model: LoyaltyModel, term: ResponseTerm, rows: Any, lift: Any,
                      plan: _Plan, in_support: Any) -> Any:
@@ -441,21 +431,9 @@ class CustomerBehaviour:
         xp = model.xp
         pop = model.population
         p = pop["p_drop"][buyers].astype(xp.float64)
-        scaled: Any = None
-        plain: Any = None
-        for term in self.terms:
-            d = term.log_dropout(model, buyers, offers, week)
-            if d is None:
-                continue
-            if term.sensitive:
-                scaled = d if scaled is None else scaled + d
-            else:
-                plain = d if plain is None else plain + d
-        log_d = None
-        if scaled is not None:
-            log_d = scaled * pop["sensitivity"][buyers]
-        if plain is not None:
-            log_d = plain if log_d is None else log_d + plain
+        parts = [(term, d) for term in self.terms
+                 if (d := term.log_dropout(model, buyers, offers, week)) is not None]
+        log_d = _combine(model, buyers, parts, xp.float64)
         if log_d is not None:
             p = p * xp.exp(log_d)
         if offers.dropout_multiplier is not None:
@@ -603,22 +581,36 @@ def _lifted(model: LoyaltyModel, rows: Any, lift: Any) -> Any:
     return rate
 
 
+def _combine(model: LoyaltyModel, rows: Any, parts: list[tuple[ResponseTerm, Any]],
+             dtype: Any) -> Any | None:
+    """Sum of the terms' log-factors of ``rows`` (a new array of ``dtype``), the
+    sensitive terms' scaled by the customers' incentive sensitivity; None if no part."""
+    xp = model.xp
+    scaled: Any = None
+    plain: Any = None
+    for term, value in parts:
+        if term.sensitive:
+            scaled = xp.array(value, dtype=dtype) if scaled is None else scaled + value
+        else:
+            plain = xp.array(value, dtype=dtype) if plain is None else plain + value
+    if scaled is None:
+        return plain
+    scaled *= model.population["sensitivity"][rows]
+    if plain is not None:
+        scaled += plain
+    return scaled
+
+
 def _slots(rows: Any, new: Any, xp: Any) -> Any:
     """Positions of the ``new`` rows in the ascending union of ``rows`` and ``new``
     (disjoint ascending arrays): a linear merge, without sorting."""
     return xp.searchsorted(rows, new) + xp.arange(new.shape[0])
 
 
-def _insert(rows: Any, new: Any, xp: Any) -> Any:
-    """The ascending union of the disjoint ascending arrays ``rows`` and ``new``."""
-    return _insert_values(rows, new, rows, new, xp)
-
-
-def _insert_values(values: Any, new_values: Any, rows: Any, new: Any, xp: Any) -> Any:
-    """``values`` (aligned with ``rows``) with ``new_values`` (aligned with ``new``) in
-    the places of ``new`` in the union of the two (see :func:`_slots`)."""
-    slots = _slots(rows, new, xp)
-    out = xp.empty(values.shape[0] + new.shape[0], dtype=values.dtype)
+def _insert(values: Any, new_values: Any, slots: Any, xp: Any) -> Any:
+    """``values`` with ``new_values`` at ``slots`` (:func:`_slots` of the rows the two
+    are aligned with): the values of the union of those rows."""
+    out = xp.empty(values.shape[0] + slots.shape[0], dtype=values.dtype)
     taken = xp.zeros(out.shape[0], dtype=bool)
     taken[slots] = True
     out[slots] = new_values

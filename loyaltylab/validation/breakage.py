@@ -54,8 +54,7 @@ def _breakage(ctx: StudyContext, value_per_point: float, totals: Totals, arm: st
     totals.add(f"{arm}_earned", groups, earned_early)
 
 
-@study("breakage", (B2, B2_VALUE),
-       "default points program for 3 years; the same with points worth a tenth")
+@study("breakage", (B2, B2_VALUE))
 def breakage(ctx: StudyContext) -> list[Measurement]:
     """Run the study (module docstring)."""
     totals = Totals()

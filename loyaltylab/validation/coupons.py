@@ -46,9 +46,7 @@ RUN_IN_WEEKS = 26
 RECENT_WEEKS = 8
 
 
-@study("targeted_coupon", (C1,),
-       "one coupon worth 8% of a usual order to every customer, valid 6 weeks, after a "
-       "26-week run-in; redemption among recent shoppers")
+@study("targeted_coupon", (C1,))
 def targeted_coupon(ctx: StudyContext) -> list[Measurement]:
     """Run the targeted-campaign study (module docstring)."""
     face = 0.08 * ctx.mean_order()
@@ -75,9 +73,7 @@ INCREMENTALITY_WEEKS = 12
 COUPONS_PER_CUSTOMER = 3
 
 
-@study("coupon_incrementality", (C3,),
-       "'spend half a usual order, get a tenth off' to regular shoppers, 3 coupons of 4 "
-       "weeks each, vs no-coupon twins")
+@study("coupon_incrementality", (C3,))
 def coupon_incrementality(ctx: StudyContext) -> list[Measurement]:
     """Run the incrementality study (module docstring)."""
     spec = regular_buyers(ctx.population, orders_per_week=1.0)

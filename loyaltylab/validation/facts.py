@@ -122,22 +122,22 @@ class Study:
     name: str
     facts: tuple[Fact, ...]
     run: Callable[[StudyContext], list[Measurement]]
-    design: str = ""
 
 
 _STUDIES: dict[str, Study] = {}
 
 
-def study(name: str, facts: Sequence[Fact], design: str) -> Callable[
+def study(name: str, facts: Sequence[Fact]) -> Callable[
         [Callable[[StudyContext], list[Measurement]]],
         Callable[[StudyContext], list[Measurement]]]:
-    """Register a study function under ``name`` (decorator)."""
+    """Register a study function under ``name`` (decorator); its module docstring says
+    how the study is designed."""
 
     def add(run: Callable[[StudyContext], list[Measurement]]) -> Callable[
             [StudyContext], list[Measurement]]:
         if name in _STUDIES:
             raise ValueError(f"study {name!r} is registered already")
-        _STUDIES[name] = Study(name, tuple(facts), run, design)
+        _STUDIES[name] = Study(name, tuple(facts), run)
         return run
 
     return add
@@ -159,12 +159,10 @@ def group_of(rows: Any, groups: int = GROUPS) -> Any:
     return np.asarray(rows) % groups
 
 
-def group_sums(groups: Any, values: Any, weights: Any | None = None) -> np.ndarray:
+def group_sums(groups: Any, values: Any) -> np.ndarray:
     """Per-group sums of ``values`` (one per customer) for :data:`GROUPS` groups."""
-    v = np.asarray(values, dtype=float)
-    if weights is not None:
-        v = v * np.asarray(weights, dtype=float)
-    return np.bincount(np.asarray(groups), weights=v, minlength=GROUPS).astype(float)
+    return np.bincount(np.asarray(groups), weights=np.asarray(values, dtype=float),
+                       minlength=GROUPS).astype(float)
 
 
 def jackknife(statistic: Callable[[np.ndarray], float], sums: np.ndarray) -> tuple[float, float]:

@@ -74,8 +74,7 @@ def _cell(rewards: np.ndarray, level: np.ndarray) -> np.ndarray:
     return np.minimum(rewards, _PHASES - 1) * _LEVELS + np.minimum(level, _LEVELS - 1)
 
 
-@study("stamp_card", (GG1, GG1_CONTROL, GG3, GG4),
-       "buy-10-get-1 stamp card vs a worthless twin card, 80 weeks, regular buyers")
+@study("stamp_card", (GG1, GG1_CONTROL, GG3, GG4))
 def stamp_card(ctx: StudyContext) -> list[Measurement]:
     """Run the study (module docstring)."""
     spec = regular_buyers(ctx.population, ORDERS_PER_WEEK)

@@ -37,8 +37,7 @@ LP1 = Fact(
     -0.05, 0.05, "Liu 2007 JM 71(4):19-35")
 
 
-@study("launch", (LP3, LP7, LP1),
-       "default points program launched after a 26-week run-in vs no-program twins, 52 weeks")
+@study("launch", (LP3, LP7, LP1))
 def launch(ctx: StudyContext) -> list[Measurement]:
     """Run the study (module docstring)."""
     arms = {"points": instrumented(ctx.population, [PointsPolicy()], ctx.seed, RUN_IN_WEEKS),

@@ -9,11 +9,13 @@ purchase). Value is spend at list prices, so margin ratios are the same.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from loyaltylab.policies import ReferralPolicy
-from loyaltylab.sim import LoyaltyModel, to_numpy
-from loyaltylab.validation.design import column, instrumented, recorded
+from loyaltylab.sim import LoyaltyModel
+from loyaltylab.validation.design import column, instrumented, per_customer, recorded
 from loyaltylab.validation.facts import Fact, Measurement, StudyContext, Totals, group_of, study
 
 #: Friends join during the first this many weeks.
@@ -34,6 +36,11 @@ R1_FADE = Fact(
     "Schmitt, Skiera & Van den Bulte 2011 (margin gap gone by ~2.5 years)")
 
 
+def _grown(values: np.ndarray, n: int) -> np.ndarray:
+    """``values`` with zeros for the customers who joined since."""
+    return np.concatenate((values, np.zeros(n - values.shape[0])))
+
+
 class _EarlyReferral(ReferralPolicy):
     """Referral open during the first ``REFERRAL_WEEKS`` weeks only."""
 
@@ -42,34 +49,23 @@ class _EarlyReferral(ReferralPolicy):
             super().end_of_week(model, week)
 
 
-@study("referral", (R1, R1_FADE),
-       "referral (10% per purchase week, 50 credit each) for 26 weeks; friends followed "
-       "30 months vs cohort customers of the same segment")
+@study("referral", (R1, R1_FADE))
 def referral(ctx: StudyContext) -> list[Measurement]:
     """Run the study (module docstring)."""
     model = instrumented(ctx.population, [_EarlyReferral(referral_probability=0.1)],
                          ctx.seed)
     n0 = ctx.size
-    value: dict[str, np.ndarray] = {}
+    value = late = alive_at_24 = np.zeros(0)
     for week in range(1, REFERRAL_WEEKS + TENURE_WEEKS + 1):
         model.step()
         n = model.population.n
-        for key in ("value", "late", "alive"):
-            grown = np.zeros(n)
-            old = value.get(key)
-            if old is not None:
-                grown[: old.shape[0]] = old
-            value[key] = grown
-        sale = recorded(model)
-        rows = to_numpy(sale.rows)
-        tenure = week - column(model, "join_week")[rows]
-        gross = to_numpy(sale.gross)
-        followed = tenure <= TENURE_WEEKS
-        value["value"][rows[followed]] += gross[followed]
-        late = (tenure >= LATE[0]) & (tenure <= LATE[1])
-        value["late"][rows[late]] += gross[late]
-        at_24 = np.nonzero(week - column(model, "join_week") == LATE[0] - 1)[0]
-        value["alive"][at_24] = column(model, "alive")[at_24]
+        value, late, alive_at_24 = (_grown(a, n) for a in (value, late, alive_at_24))
+        tenure = week - column(model, "join_week")
+        gross = per_customer(model, recorded(model).gross)
+        value += gross * (tenure <= TENURE_WEEKS)
+        late += gross * ((tenure >= LATE[0]) & (tenure <= LATE[1]))
+        at_24 = tenure == LATE[0] - 1
+        alive_at_24[at_24] = column(model, "alive")[at_24]
     n = model.population.n
     join = column(model, "join_week")
     friend = (np.arange(n) >= n0) & (join <= REFERRAL_WEEKS)
@@ -83,22 +79,23 @@ def referral(ctx: StudyContext) -> list[Measurement]:
         root[later] = referred_by[root[later]]
     groups = group_of(root)
     totals = Totals()
-    names = []
-    for s in range(len(model.segment_names)):
+    segments = range(len(model.segment_names))
+    for s in segments:
         for who, mask in (("friend", friend), ("cohort", cohort)):
             m = mask & (segment == s)
-            for key in ("value", "late", "alive"):
-                totals.add(f"{who} {key} {s}", groups, value[key] * m)
+            for key, per in (("value", value), ("late", late), ("alive", alive_at_24)):
+                totals.add(f"{who} {key} {s}", groups, per * m)
             totals.add(f"{who} n {s}", groups, m)
-        names.append(s)
 
-    def matched(key: str, per: str) -> tuple[list[str], object]:
-        cols = [f"{who} {what} {s}" for s in names for who in ("friend", "cohort")
+    def matched(key: str, per: str) -> tuple[list[str], Callable[[np.ndarray], float]]:
+        """Totals to read, and the friends' mean of ``key`` per ``per`` over their
+        segment's cohort mean, averaged over the friends."""
+        cols = [f"{who} {what} {s}" for s in segments for who in ("friend", "cohort")
                 for what in (key, per)]
 
         def stat(t: np.ndarray) -> float:
             num = den = 0.0
-            for i in range(len(names)):
+            for i in segments:
                 fv, fn, cv, cn = t[4 * i: 4 * i + 4]
                 if fn > 0 and cv > 0:
                     num += fv / (cv / cn)

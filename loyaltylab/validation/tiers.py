@@ -57,8 +57,7 @@ class _Status(Policy):
         return {"held": self.held}
 
 
-@study("demotion", (T4, T4_MEMORY),
-       "status 1/3 for a year, then demotion to the base tier, vs never-promoted twins")
+@study("demotion", (T4, T4_MEMORY))
 def demotion(ctx: StudyContext) -> list[Measurement]:
     """Run the study (module docstring)."""
     arms = {"demoted": instrumented(ctx.population, [_Status(STATUS)], ctx.seed),

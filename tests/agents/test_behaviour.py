@@ -19,7 +19,7 @@ from loyaltylab.agents import (
     expected_repeat_purchases,
     probability_no_repeat,
 )
-from loyaltylab.agents.behaviour import _byte_threshold, _insert, _insert_values
+from loyaltylab.agents.behaviour import _byte_threshold, _insert, _slots
 from loyaltylab.agents.terms import ResponseTerm
 from loyaltylab.policies import full_strategy, make
 from loyaltylab.sim import LoyaltyModel, Offers, PointsOffer, Policy
@@ -213,9 +213,10 @@ def test_interactions_of_any_rows_agree_with_all_rows():
 def test_inserting_rows_keeps_them_ascending_and_values_aligned(a, b):
     rows = np.array(sorted(a), dtype=np.int64)
     new = np.array(sorted(set(b) - set(a)), dtype=np.int64)
-    merged = _insert(rows, new, np)
+    slots = _slots(rows, new, np)
+    merged = _insert(rows, new, slots, np)
     np.testing.assert_array_equal(merged, np.union1d(rows, new))
-    values = _insert_values(rows * 10, new * 10, rows, new, np)
+    values = _insert(rows * 10, new * 10, slots, np)
     np.testing.assert_array_equal(values, merged * 10)
 
 

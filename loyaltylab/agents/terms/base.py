@@ -63,6 +63,14 @@ if TYPE_CHECKING:
     from loyaltylab.sim import LoyaltyModel, Offers, Sale
 
 
+def largest(values: Any) -> float:
+    """The largest of ``values`` (an array, or None) and 0, as a number for a bound
+    (CuPy's ``max`` has no ``initial``)."""
+    if values is None or not values.shape[0]:
+        return 0.0
+    return max(float(values.max()), 0.0)
+
+
 @dataclass(frozen=True)
 class RowBound:
     """A bound of a term's log-lift per customer row.

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from loyaltylab.agents.coefficients import Coefficients, coef
-from loyaltylab.agents.terms.base import ResponseTerm
+from loyaltylab.agents.terms.base import ResponseTerm, largest
 from loyaltylab.sim import count_rows, take_rows
 
 if TYPE_CHECKING:
@@ -82,8 +82,8 @@ class Launch(ResponseTerm):
         if offers.enrolled is None:
             return 0.0
         c = self.coefficients
-        regular = _largest(offers.rebate_share)
-        bonus = _largest(offers.bonus_rebate_share)
+        regular = largest(offers.rebate_share)
+        bonus = largest(offers.bonus_rebate_share)
         fresh = 1.0
         if self._complete == model.population.n:  # nobody joined since
             fresh = math.exp(-(week - self._latest) / c.adaptation_weeks)
@@ -130,21 +130,13 @@ class Launch(ResponseTerm):
         pop = model.population
         if offers.enrolled is None:
             return
-        if self._recorded >= count_rows(rows, pop.n):
-            self._complete = pop.n
-            return
-        pop.ensure_column(COLUMN, xp.int16, -1)
-        enrol = pop[COLUMN]
-        local = xp.nonzero(offers.enrolled[rows] & (enrol[rows] < 0))[0]
-        if local.shape[0]:
-            enrol[take_rows(rows, local)] = week
-            self._recorded += int(local.shape[0])
-            self._latest = week
+        if self._recorded < count_rows(rows, pop.n):
+            pop.ensure_column(COLUMN, xp.int16, -1)
+            enrol = pop[COLUMN]
+            local = xp.nonzero(offers.enrolled[rows] & (enrol[rows] < 0))[0]
+            if local.shape[0]:
+                enrol[take_rows(rows, local)] = week
+                self._recorded += int(local.shape[0])
+                self._latest = week
         self._complete = pop.n if self._recorded >= count_rows(rows, pop.n) else -1
 
-
-def _largest(values: Any) -> float:
-    """The largest of ``values`` and 0 (CuPy's ``max`` has no ``initial``)."""
-    if values is None or not values.shape[0]:
-        return 0.0
-    return max(float(values.max()), 0.0)

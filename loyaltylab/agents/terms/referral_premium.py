@@ -18,7 +18,6 @@ policy publishes who was referred (``offers.get("referred_by")``: the referrer's
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -95,7 +94,3 @@ class ReferralPremium(ResponseTerm):
         """``-log(1 + premium)`` of referred buyers."""
         lift = self._premium(model, buyers, offers, week)
         return None if lift is None else -lift.astype(model.xp.float64)
-
-    def upper_bound(self, model: LoyaltyModel, offers: Offers, week: int) -> float | None:
-        """``log(1 + phi)`` (used only if the support is not known)."""
-        return math.log1p(self.coefficients.premium)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from loyaltylab.agents.coefficients import Coefficients, coef
-from loyaltylab.agents.terms.base import ResponseTerm
+from loyaltylab.agents.terms.base import ResponseTerm, largest
 from loyaltylab.sim import count_rows, row_array, take_rows
 
 if TYPE_CHECKING:
@@ -85,9 +85,9 @@ class Status(ResponseTerm):
         status = offers.status
         changed = offers.changed("status")
         if changed is None or self._top == 0.0:
-            self._top = max(float(status.max()), 0.0) if status.shape[0] else 0.0
-        elif count_rows(changed, model.population.n):  # the highest can only have risen there
-            self._top = max(self._top, float(status[changed].max()))
+            self._top = largest(status)
+        else:  # the highest can only have risen where the status changed
+            self._top = max(self._top, largest(status[changed]))
         return self.coefficients.status_lift * self._top
 
     def loss(self, model: LoyaltyModel, rows: Any, week: int) -> Any:
