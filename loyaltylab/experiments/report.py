@@ -109,8 +109,8 @@ def _table(frame: pd.DataFrame, digits: int = 6) -> str:
                          border=0, na_rep="-")
 
 
-def _figure(draw: Callable[[], plt.Figure], caption: str) -> str:
-    fig = draw()
+def _figure(fig: plt.Figure, caption: str) -> str:
+    """``fig`` as a ``<figure>`` with an inline PNG and ``caption``; closes ``fig``."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
     plt.close(fig)
@@ -202,175 +202,284 @@ def _by_week(weekly: pd.DataFrame, column: str) -> pd.DataFrame:
                               sort=False)
 
 
-def charts_section(result: ExperimentResult) -> str:
-    """Every chart of the report."""
+def _panels(count: int, width: float, height: float) -> tuple[plt.Figure, list[plt.Axes]]:
+    """A figure of ``count`` side-by-side panels, each ``width`` by ``height`` inches."""
+    fig, axes = plt.subplots(1, count, figsize=(width * count, height), squeeze=False)
+    return fig, list(axes[0])
+
+
+def _weekly_axes(ax: plt.Axes, title: str, ylabel: str) -> None:
+    """Title and axis labels of a panel over the weeks of the program."""
+    ax.set_title(title)
+    ax.set_xlabel("week of the program")
+    ax.set_ylabel(ylabel)
+
+
+def _arm_names(result: ExperimentResult) -> list[str]:
+    """The arms' names, in the scenario's order."""
+    return [a.name for a in result.scenario.arms]
+
+
+def retention_chart(result: ExperimentResult) -> str:
+    """Retention curve of each arm.
+
+    Parameters
+    ----------
+    result : ExperimentResult
+        Its ``weekly`` ``retention`` column (share of the cohort with a purchase in the
+        last 26 weeks), per replication and arm.
+
+    Returns
+    -------
+    str
+        The figure: the mean over replications per arm, with a band from the lowest to
+        the highest replication when there are several. Every run has one.
+    """
     weekly = result.weekly
-    scenario = result.scenario
-    control = scenario.control.name
-    arms = [a.name for a in scenario.arms]
-    treated = [a for a in arms if a != control]
-    currency = scenario.economics.currency
-    size = scenario.population.customers
-    parts = []
+    fig, (ax,) = _panels(1, 8, 4)
+    for arm in _arm_names(result):
+        per = weekly[weekly["arm"] == arm].pivot(index="week", columns="replication",
+                                                 values="retention")
+        mean = per.mean(axis=1)
+        ax.plot(mean.index, 100 * mean, label=arm)
+        if per.shape[1] > 1:
+            ax.fill_between(mean.index, 100 * per.min(axis=1), 100 * per.max(axis=1),
+                            alpha=0.2)
+    _weekly_axes(ax, "Retention: share of the cohort with a purchase in the last 26 weeks",
+                 "customers active (%)")
+    ax.legend()
+    return _figure(fig, "Retention curves by arm (mean over replications; band: lowest to "
+                        "highest replication).")
 
-    def retention() -> plt.Figure:
-        fig, ax = plt.subplots(figsize=(8, 4))
-        for arm in arms:
-            per = weekly[weekly["arm"] == arm].pivot(index="week", columns="replication",
-                                                     values="retention")
-            mean = per.mean(axis=1)
-            ax.plot(mean.index, 100 * mean, label=arm)
-            if per.shape[1] > 1:
-                ax.fill_between(mean.index, 100 * per.min(axis=1), 100 * per.max(axis=1),
-                                alpha=0.2)
-        ax.set_xlabel("week of the program")
-        ax.set_ylabel("customers active (%)")
-        ax.set_title("Retention: share of the cohort with a purchase in the last 26 weeks")
-        ax.legend()
-        return fig
 
-    parts.append(_figure(retention, "Retention curves by arm (mean over replications; band: "
-                                    "lowest to highest replication)."))
+def payback_chart(result: ExperimentResult) -> str:
+    """Cumulative incremental margin and program cost of each treatment arm.
 
-    if treated:
-        def payback() -> plt.Figure:
-            fig, ax = plt.subplots(figsize=(8, 4))
-            margin = _by_week(weekly, "margin")
-            cost = _by_week(weekly, "program_cost")
-            for arm in treated:
-                ax.plot(margin.index, (margin[arm] - margin[control]).cumsum() / size,
-                        label=f"{arm}: cumulative incremental margin")
-                ax.plot(cost.index, (cost[arm] - cost[control]).cumsum() / size,
-                        linestyle="--", label=f"{arm}: cumulative incremental program cost")
-            ax.axhline(0, color="black", linewidth=0.8)
-            ax.set_xlabel("week of the program")
-            ax.set_ylabel(f"{currency} per customer")
-            ax.set_title("Payback: incremental margin (after program cost) against cost")
-            ax.legend(fontsize=8)
-            return fig
+    Parameters
+    ----------
+    result : ExperimentResult
+        Its ``weekly`` ``margin`` (after program cost) and ``program_cost`` columns,
+        averaged over replications, less the control's, per customer.
 
-        parts.append(_figure(payback, "The payback picture: the program pays back from the "
-                                      "week the cumulative incremental margin stays above 0."))
+    Returns
+    -------
+    str
+        The figure, or "" when the scenario has no arm besides the control.
+    """
+    weekly = result.weekly
+    control = result.scenario.control.name
+    treated = [a for a in _arm_names(result) if a != control]
+    if not treated:
+        return ""
+    size = result.scenario.population.customers
+    fig, (ax,) = _panels(1, 8, 4)
+    margin = _by_week(weekly, "margin")
+    cost = _by_week(weekly, "program_cost")
+    for arm in treated:
+        ax.plot(margin.index, (margin[arm] - margin[control]).cumsum() / size,
+                label=f"{arm}: cumulative incremental margin")
+        ax.plot(cost.index, (cost[arm] - cost[control]).cumsum() / size,
+                linestyle="--", label=f"{arm}: cumulative incremental program cost")
+    ax.axhline(0, color="black", linewidth=0.8)
+    _weekly_axes(ax, "Payback: incremental margin (after program cost) against cost",
+                 f"{result.scenario.economics.currency} per customer")
+    ax.legend(fontsize=8)
+    return _figure(fig, "The payback picture: the program pays back from the week the "
+                        "cumulative incremental margin stays above 0.")
 
-    costs = result.summary[result.summary["metric"].str.startswith("cost_")
-                           & (result.summary["metric"] != "cost_to_revenue")]
+
+def cost_chart(result: ExperimentResult) -> str:
+    """Program cost per customer of each arm, stacked by component.
+
+    Parameters
+    ----------
+    result : ExperimentResult
+        Its ``summary`` estimates of the ``cost_*`` metrics (but ``cost_to_revenue``):
+        means over replications, per customer over the horizon.
+
+    Returns
+    -------
+    str
+        The figure with the components some arm spends on, or "" when no arm spends
+        on any.
+    """
+    summary = result.summary
+    costs = summary[summary["metric"].str.startswith("cost_")
+                    & (summary["metric"] != "cost_to_revenue")]
     table = costs.pivot_table(index="arm", columns="metric", values="estimate", sort=False)
     table = table.loc[:, (table > 0).any()]
-    if not table.empty:
-        def cost() -> plt.Figure:
-            fig, ax = plt.subplots(figsize=(8, 1.2 + 0.6 * len(table)))
-            left = np.zeros(len(table))
-            for column in table.columns:
-                ax.barh(table.index, table[column], left=left, label=column[5:])
-                left += table[column].to_numpy()
-            ax.set_xlabel(f"{currency} per customer over the horizon")
-            ax.set_title("Program cost by component")
-            ax.legend(fontsize=8, ncol=3)
-            return fig
+    if table.empty:
+        return ""
+    fig, (ax,) = _panels(1, 8, 1.2 + 0.6 * len(table))
+    left = np.zeros(len(table))
+    for column in table.columns:
+        ax.barh(table.index, table[column], left=left, label=column[5:])
+        left += table[column].to_numpy()
+    ax.set_xlabel(f"{result.scenario.economics.currency} per customer over the horizon")
+    ax.set_title("Program cost by component")
+    ax.legend(fontsize=8, ncol=3)
+    return _figure(fig, "Program cost by component, per customer (mean over replications).")
 
-        parts.append(_figure(cost, "Program cost by component, per customer (mean over "
-                                   "replications)."))
 
-    if (weekly["points_earned"] > 0).any():
-        def points() -> plt.Figure:
-            fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
-            outstanding = _by_week(weekly, "points_outstanding")
-            earned = _by_week(weekly, "points_earned").cumsum()
-            expired = _by_week(weekly, "points_expired").cumsum()
-            for arm in arms:
-                if not (earned[arm] > 0).any():
-                    continue
-                axes[0].plot(outstanding.index, outstanding[arm] / size, label=arm)
-                if "points_liability" in weekly:
-                    liability = _by_week(weekly, "points_liability")
-                    if arm in liability:
-                        axes[1].plot(liability.index, liability[arm] / size, label=arm)
-                share = np.where(earned[arm] > 0, expired[arm] / earned[arm].where(
-                    earned[arm] > 0, 1.0), np.nan)
-                axes[2].plot(earned.index, 100 * share, label=arm)
-            axes[0].set_title("Points outstanding")
-            axes[0].set_ylabel("points per customer")
-            axes[1].set_title("Points liability")
-            axes[1].set_ylabel(f"{currency} per customer")
-            axes[2].set_title("Points expired / points earned so far")
-            axes[2].set_ylabel("%")
-            for ax in axes:
-                ax.set_xlabel("week of the program")
-                ax.legend(fontsize=8)
-            fig.tight_layout()
-            return fig
+def points_chart(result: ExperimentResult) -> str:
+    """Points outstanding, points liability and expiry so far of each arm with points.
 
-        parts.append(_figure(points, "Points outstanding, liability (outstanding x value "
-                                     "per point x expected redemption share) and expiry so "
-                                     "far (breakage counts only awards past their expiry)."))
+    Parameters
+    ----------
+    result : ExperimentResult
+        Its ``weekly`` ``points_outstanding``, ``points_liability`` (if recorded),
+        ``points_earned`` and ``points_expired`` columns, averaged over replications;
+        arms that never award points are left out.
 
+    Returns
+    -------
+    str
+        The figure, or "" when no arm awards points.
+    """
+    weekly = result.weekly
+    if not (weekly["points_earned"] > 0).any():
+        return ""
+    size = result.scenario.population.customers
+    fig, axes = _panels(3, 4, 3.6)
+    outstanding = _by_week(weekly, "points_outstanding")
+    earned = _by_week(weekly, "points_earned").cumsum()
+    expired = _by_week(weekly, "points_expired").cumsum()
+    for arm in _arm_names(result):
+        if not (earned[arm] > 0).any():
+            continue
+        axes[0].plot(outstanding.index, outstanding[arm] / size, label=arm)
+        if "points_liability" in weekly:
+            liability = _by_week(weekly, "points_liability")
+            if arm in liability:
+                axes[1].plot(liability.index, liability[arm] / size, label=arm)
+        share = np.where(earned[arm] > 0, expired[arm] / earned[arm].where(
+            earned[arm] > 0, 1.0), np.nan)
+        axes[2].plot(earned.index, 100 * share, label=arm)
+    _weekly_axes(axes[0], "Points outstanding", "points per customer")
+    _weekly_axes(axes[1], "Points liability",
+                 f"{result.scenario.economics.currency} per customer")
+    _weekly_axes(axes[2], "Points expired / points earned so far", "%")
+    for ax in axes:
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return _figure(fig, "Points outstanding, liability (outstanding x value per point x "
+                        "expected redemption share) and expiry so far (breakage counts "
+                        "only awards past their expiry).")
+
+
+def tier_mix_chart(result: ExperimentResult) -> str:
+    """Share of the alive members in each tier over time, one panel per tiered arm.
+
+    Parameters
+    ----------
+    result : ExperimentResult
+        Its ``weekly`` ``tier_*`` columns (alive members per tier), averaged over
+        replications; an arm is tiered when they are all recorded for it.
+
+    Returns
+    -------
+    str
+        The figure, or "" when no arm has tiers.
+    """
+    weekly = result.weekly
     tier_columns = [c for c in weekly.columns if c.startswith("tier_")]
-    tiered = [a for a in arms if tier_columns
+    tiered = [a for a in _arm_names(result) if tier_columns
               and weekly.loc[weekly["arm"] == a, tier_columns].notna().all().all()]
-    if tiered:
-        def tiers() -> plt.Figure:
-            fig, axes = plt.subplots(1, len(tiered), figsize=(6 * len(tiered), 3.6),
-                                     squeeze=False)
-            for ax, arm in zip(axes[0], tiered, strict=True):
-                mix = weekly[weekly["arm"] == arm].groupby("week")[tier_columns].mean()
-                shares = 100 * mix.div(mix.sum(axis=1), axis=0)
-                ax.stackplot(shares.index, shares.T.to_numpy(),
-                             labels=[c[5:] for c in tier_columns])
-                ax.set_title(f"Tier mix: {arm}")
-                ax.set_xlabel("week of the program")
-                ax.set_ylabel("% of alive members")
-                ax.legend(fontsize=8, loc="lower left")
-            return fig
+    if not tiered:
+        return ""
+    fig, axes = _panels(len(tiered), 6, 3.6)
+    for ax, arm in zip(axes, tiered, strict=True):
+        mix = weekly[weekly["arm"] == arm].groupby("week")[tier_columns].mean()
+        shares = 100 * mix.div(mix.sum(axis=1), axis=0)
+        ax.stackplot(shares.index, shares.T.to_numpy(), labels=[c[5:] for c in tier_columns])
+        _weekly_axes(ax, f"Tier mix: {arm}", "% of alive members")
+        ax.legend(fontsize=8, loc="lower left")
+    return _figure(fig, "Tier mix over time (alive members, mean over replications).")
 
-        parts.append(_figure(tiers, "Tier mix over time (alive members, mean over "
-                                    "replications)."))
 
-    segments = scenario.population.spec(10).segment_names
-    clv = result.summary[result.summary["metric"].isin([f"clv_{s}" for s in segments])]
-    if not clv.empty:
-        def clv_chart() -> plt.Figure:
-            fig, ax = plt.subplots(figsize=(8, 4))
-            width = 0.8 / len(arms)
-            x = np.arange(len(segments))
-            for k, arm in enumerate(arms):
-                rows = clv[clv["arm"] == arm].set_index("metric").reindex(
-                    [f"clv_{s}" for s in segments])
-                err = np.vstack([rows["estimate"] - rows["ci_low"],
-                                 rows["ci_high"] - rows["estimate"]])
-                ax.bar(x + k * width, rows["estimate"], width, label=arm,
-                       yerr=None if np.isnan(err).all() else err, capsize=3)
-            ax.set_xticks(x + width * (len(arms) - 1) / 2, segments)
-            ax.set_ylabel(f"CLV per customer ({currency}, discounted)")
-            ax.set_title("CLV by segment and arm (with the residual after the horizon)")
-            ax.legend(fontsize=8)
-            return fig
+def clv_by_segment_chart(result: ExperimentResult) -> str:
+    """CLV per customer of each population segment and arm.
 
-        parts.append(_figure(clv_chart, f"CLV by segment, {CONFIDENCE:.0%} intervals over "
-                                        "replications."))
+    Parameters
+    ----------
+    result : ExperimentResult
+        Its ``summary`` ``clv_<segment>`` rows (discounted, with the residual after the
+        horizon): estimate and interval over replications.
 
+    Returns
+    -------
+    str
+        The figure (bars with their intervals where there are several replications),
+        or "" when the summary has no CLV by segment.
+    """
+    segments = result.scenario.population.spec(10).segment_names
+    metrics = [f"clv_{s}" for s in segments]
+    clv = result.summary[result.summary["metric"].isin(metrics)]
+    if clv.empty:
+        return ""
+    arms = _arm_names(result)
+    fig, (ax,) = _panels(1, 8, 4)
+    width = 0.8 / len(arms)
+    x = np.arange(len(segments))
+    for k, arm in enumerate(arms):
+        rows = clv[clv["arm"] == arm].set_index("metric").reindex(metrics)
+        err = np.vstack([rows["estimate"] - rows["ci_low"], rows["ci_high"] - rows["estimate"]])
+        ax.bar(x + k * width, rows["estimate"], width, label=arm,
+               yerr=None if np.isnan(err).all() else err, capsize=3)
+    ax.set_xticks(x + width * (len(arms) - 1) / 2, segments)
+    ax.set_ylabel(f"CLV per customer ({result.scenario.economics.currency}, discounted)")
+    ax.set_title("CLV by segment and arm (with the residual after the horizon)")
+    ax.legend(fontsize=8)
+    return _figure(fig, f"CLV by segment, {CONFIDENCE:.0%} intervals over replications.")
+
+
+def migration_chart(result: ExperimentResult) -> str:
+    """Segment migration matrix of each arm, in replication 0.
+
+    Parameters
+    ----------
+    result : ExperimentResult
+        Its ``customers`` (per-customer outcomes of replication 0), through
+        :func:`segment_migration`: % of each starting segment in each segment at the
+        horizon by the strategy's rules.
+
+    Returns
+    -------
+    str
+        The figure, or "" when :func:`segment_migration` does not apply (no
+        per-customer outcomes, or segments other than the default four).
+    """
     migration = segment_migration(result)
-    if migration is not None:
-        def migration_chart() -> plt.Figure:
-            fig, axes = plt.subplots(1, len(migration), figsize=(5.5 * len(migration), 4.2),
-                                     squeeze=False)
-            for ax, (arm, matrix) in zip(axes[0], migration.items(), strict=True):
-                ax.imshow(matrix.to_numpy(), cmap="Blues", vmin=0, vmax=100)
-                ax.set_xticks(range(matrix.shape[1]), matrix.columns, rotation=30, ha="right")
-                ax.set_yticks(range(matrix.shape[0]), matrix.index)
-                for (i, j), v in np.ndenumerate(matrix.to_numpy()):
-                    ax.text(j, i, f"{v:.0f}", ha="center", va="center", fontsize=8,
-                            color="white" if v > 60 else "black")
-                ax.set_title(f"{arm}")
-                ax.set_xlabel("segment at the horizon (rules)")
-                ax.set_ylabel("segment at the start")
-            fig.tight_layout()
-            return fig
+    if migration is None:
+        return ""
+    fig, axes = _panels(len(migration), 5.5, 4.2)
+    for ax, (arm, matrix) in zip(axes, migration.items(), strict=True):
+        ax.imshow(matrix.to_numpy(), cmap="Blues", vmin=0, vmax=100)
+        ax.set_xticks(range(matrix.shape[1]), matrix.columns, rotation=30, ha="right")
+        ax.set_yticks(range(matrix.shape[0]), matrix.index)
+        for (i, j), v in np.ndenumerate(matrix.to_numpy()):
+            ax.text(j, i, f"{v:.0f}", ha="center", va="center", fontsize=8,
+                    color="white" if v > 60 else "black")
+        ax.set_title(f"{arm}")
+        ax.set_xlabel("segment at the horizon (rules)")
+        ax.set_ylabel("segment at the start")
+    fig.tight_layout()
+    return _figure(fig, "Segment migration in replication 0: % of each starting segment in "
+                        "each segment at the horizon, by the strategy's rules (annualised "
+                        "spend and purchases, recency).")
 
-        parts.append(_figure(migration_chart, "Segment migration in replication 0: % of "
-                                              "each starting segment in each segment at "
-                                              "the horizon, by the strategy's rules "
-                                              "(annualised spend and purchases, recency)."))
-    return "<h2>Charts</h2>" + "".join(parts)
+
+#: The report's charts, in order: each takes the result and returns its figure's HTML,
+#: or "" when it does not apply.
+CHARTS: tuple[Callable[[ExperimentResult], str], ...] = (
+    retention_chart, payback_chart, cost_chart, points_chart, tier_mix_chart,
+    clv_by_segment_chart, migration_chart,
+)
+
+
+def charts_section(result: ExperimentResult) -> str:
+    """Every chart of :data:`CHARTS` that applies to ``result``, in order."""
+    return "<h2>Charts</h2>" + "".join(chart(result) for chart in CHARTS)
 
 
 def segment_migration(result: ExperimentResult) -> dict[str, pd.DataFrame] | None:

@@ -1,5 +1,6 @@
 """The ROI report: self-contained, renders in headless Chromium, numbers as summary.csv."""
 
+import dataclasses
 import math
 import os
 import re
@@ -10,10 +11,19 @@ import pytest
 
 from loyaltylab.experiments import read_results, run, validate_scenario
 from loyaltylab.experiments.report import (
+    CHARTS,
     FORMATS,
+    charts_section,
+    clv_by_segment_chart,
+    cost_chart,
     format_number,
+    migration_chart,
+    payback_chart,
+    points_chart,
     render_report,
+    retention_chart,
     segment_migration,
+    tier_mix_chart,
 )
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -37,6 +47,57 @@ def test_the_report_is_self_contained(folder):
     assert "<script" not in text
     assert not re.search(r"(src|href)=\"(http|//)", text)
     assert text.count("data:image/png;base64,") == 7  # every chart of a tiered points program
+
+
+@pytest.fixture(scope="module")
+def plain():
+    """Two arms without a program: no program cost, no points, no tiers."""
+    return run(validate_scenario({
+        "name": "plain", "population": {"size": 500}, "horizon_weeks": 12,
+        "replications": 2, "seed": 4,
+        "arms": [{"name": "no program", "control": True}, {"name": "no program either"}]}),
+        facts=False)
+
+
+def figures(text):
+    return text.count("<figure>")
+
+
+def test_every_chart_draws_one_figure_for_a_tiered_points_program(folder):
+    result = read_results(folder)
+    drawn = [chart(result) for chart in CHARTS]
+    assert [figures(text) for text in drawn] == [1] * 7
+    assert all(text.startswith("<figure>") and text.endswith("</figure>") for text in drawn)
+    section = charts_section(result)
+    assert section == "<h2>Charts</h2>" + "".join(drawn)  # in the order of CHARTS
+    assert figures(section) == len(CHARTS) == 7
+
+
+def test_charts_without_their_data_are_left_out(plain):
+    assert cost_chart(plain) == points_chart(plain) == tier_mix_chart(plain) == ""
+    for chart in (retention_chart, payback_chart, clv_by_segment_chart, migration_chart):
+        assert figures(chart(plain)) == 1, chart.__name__
+    assert figures(charts_section(plain)) == 4
+
+
+def test_payback_needs_a_treatment_arm(plain):
+    control = plain.scenario.control.name
+    alone = dataclasses.replace(
+        plain, scenario=plain.scenario.model_copy(update={"arms": [plain.scenario.control]}),
+        summary=plain.summary[plain.summary["arm"] == control],
+        weekly=plain.weekly[plain.weekly["arm"] == control],
+        customers=plain.customers[plain.customers["arm"] == control])
+    assert payback_chart(alone) == ""
+    for chart in (retention_chart, clv_by_segment_chart, migration_chart):
+        assert figures(chart(alone)) == 1, chart.__name__
+    assert figures(charts_section(alone)) == 3
+
+
+def test_clv_and_migration_charts_need_their_data(plain):
+    summary = plain.summary
+    no_clv = dataclasses.replace(plain, summary=summary[~summary["metric"].str.startswith("clv_")])
+    assert clv_by_segment_chart(no_clv) == ""
+    assert migration_chart(dataclasses.replace(plain, customers=plain.customers.iloc[:0])) == ""
 
 
 def test_segment_migration_rows_sum_to_100(folder):
