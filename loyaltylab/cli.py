@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import signal
 import sys
@@ -32,13 +31,9 @@ from loyaltylab.experiments import (
     run,
 )
 from loyaltylab.experiments.atomic import atomic_path
-from loyaltylab.experiments.report import (
-    FORMATS,
-    RELATIVE_FORMAT,
-    format_interval,
-    format_number,
-    write_report,
-)
+from loyaltylab.experiments.metrics import format_cell, headline
+from loyaltylab.experiments.report import write_report
+from loyaltylab.experiments.targets import change_text
 from loyaltylab.policies import full_strategy
 from loyaltylab.sim import ACTIVE_WINDOW_WEEKS, LoyaltyModel
 from loyaltylab.sim.backend import BACKENDS
@@ -167,52 +162,29 @@ def validate(args: argparse.Namespace) -> int:
     return 0
 
 
-#: Metrics the command line prints, with their labels (formats: ``report.FORMATS``).
-HEADLINE = (
-    ("retention", "retention at horizon"),
-    ("churn", "churn"),
-    ("repurchase_rate", "repurchase rate"),
-    ("purchase_frequency", "purchases per customer"),
-    ("average_order_value", "average order value"),
-    ("net_revenue", "net revenue per customer"),
-    ("program_cost", "program cost per customer"),
-    ("cost_to_revenue", "cost-to-revenue"),
-    ("margin", "margin per customer"),
-    ("clv", "CLV per customer"),
-    ("nps", "NPS"),
-    ("points_liability", "points liability per customer"),
-    ("breakage", "breakage"),
-    ("roi", "ROI"),
-    ("payback_week", "payback week"),
-)
-
-
-def _cell(fmt: str, value: float, low: float = math.nan, high: float = math.nan) -> str:
-    """A value and its interval in one line, e.g. ``56.0% [55.9%, 56.1%]``."""
-    return f"{format_number(fmt, value)} {format_interval(fmt, low, high)}".strip()
-
-
 def headline_table(result: ExperimentResult) -> pd.DataFrame:
-    """The headline metrics of each arm, estimates with 95% intervals."""
+    """The headline metrics of each arm, estimates and effects with 95% intervals."""
     summary = result.summary.set_index(["arm", "metric"])
     control = result.scenario.control.name
+    rows = headline(result.scenario.repurchase_period_weeks)
     columns: dict[str, list[str]] = {}
     for arm in result.scenario.arms:
         cells, effects = [], []
-        for metric, _ in HEADLINE:
-            fmt = FORMATS[metric]
+        for metric, _ in rows:
             if (arm.name, metric) not in summary.index:
                 cells.append("-")
                 effects.append("-")
                 continue
             row = summary.loc[(arm.name, metric)]
-            cells.append(_cell(fmt, row["estimate"], row["ci_low"], row["ci_high"]))
-            effects.append(_cell(fmt, row["effect_vs_control"], row["effect_ci_low"],
-                                 row["effect_ci_high"]))
+            cells.append(" ".join(format_cell(metric, row["estimate"], row["ci_low"],
+                                              row["ci_high"])).strip())
+            effects.append(" ".join(format_cell(
+                metric, row["effect_vs_control"], row["effect_ci_low"],
+                row["effect_ci_high"], effect=True)).strip())
         columns[arm.name] = cells
         if arm.name != control:
             columns[f"{arm.name} - {control}"] = effects
-    return pd.DataFrame(columns, index=[label for _, label in HEADLINE])
+    return pd.DataFrame(columns, index=[label for _, label in rows])
 
 
 def _terminate(signum: int, frame: FrameType | None) -> None:
@@ -251,16 +223,21 @@ def run_command(args: argparse.Namespace) -> int:
           f"95% intervals over replications; effects {what}):")
     print(headline_table(result).to_string())
     if len(result.targets):
-        print("\nThe strategy's targets (met: the whole 95% interval is past the threshold):")
+        print("\nTargets (met: the whole 95% interval is past the threshold):")
+        texts = [change_text(t) for t in result.targets.itertuples(index=False)]
         targets = result.targets.assign(
-            estimate=[_cell(RELATIVE_FORMAT, e, lo, hi) for e, lo, hi in
-                      result.targets[["estimate", "ci_low", "ci_high"]].itertuples(index=False)])
-        print(targets[["arm", "target", "estimate", "status"]].to_string(index=False))
+            change=[f"{c} {i}".strip() for c, i, _ in texts],
+            threshold=[f"{t.direction} {th}" for t, (_, _, th) in
+                       zip(result.targets.itertuples(index=False), texts, strict=True)])
+        print(targets[["arm", "target", "change", "threshold", "status"]].to_string(
+            index=False))
     if result.trials is not None:
         power = result.summary.dropna(subset=["power"])
         print(f"\nPower of a pilot with {size:,} customers (share of {replications} simulated "
-              f"pilots with a significant effect, Holm-corrected, alpha 0.05):")
-        print(power[["arm", "metric", "effect_vs_control", "twin_effect", "power"]]
+              f"pilots with a significant effect in the direction of the truth, "
+              f"Holm-corrected, alpha 0.05; wrong_sign: significant the other way):")
+        print(power[["arm", "metric", "effect_vs_control", "twin_effect", "power",
+                     "wrong_sign"]]
               .round(4).to_string(index=False))
     print(f"\nResults written to {out} ({result.manifest['run_seconds']:.1f} s); "
           f"the report: {out / 'report.html'}")

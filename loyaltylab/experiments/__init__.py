@@ -1,13 +1,14 @@
 """Experiments: scenario files, the A/B runner, metrics, statistics and results."""
 
-from loyaltylab.experiments.metrics import ArmOutcome, simulate_arm
+from loyaltylab.experiments.arm import ArmOutcome, simulate_arm
+from loyaltylab.experiments.metrics import METRICS, Metric, metric
 from loyaltylab.experiments.results import (
     ExperimentResult,
     default_destination,
     read_results,
     write_results,
 )
-from loyaltylab.experiments.runner import TARGETS, run
+from loyaltylab.experiments.runner import run
 from loyaltylab.experiments.scenario import (
     DESIGNS,
     Arm,
@@ -18,19 +19,24 @@ from loyaltylab.experiments.scenario import (
     load_scenario,
     validate_scenario,
 )
+from loyaltylab.experiments.targets import DEFAULT_TARGETS, Target
 
 __all__ = [
+    "DEFAULT_TARGETS",
     "DESIGNS",
-    "TARGETS",
+    "METRICS",
     "Arm",
     "ArmOutcome",
     "ExperimentResult",
+    "Metric",
     "PolicyConfig",
     "PopulationConfig",
     "Scenario",
     "ScenarioError",
+    "Target",
     "default_destination",
     "load_scenario",
+    "metric",
     "read_results",
     "run",
     "simulate_arm",

@@ -28,7 +28,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from loyaltylab.experiments.metrics import ArmOutcome
+from loyaltylab.experiments.arm import ArmOutcome
 from loyaltylab.experiments.stats import (
     ALPHA,
     cuped,

@@ -16,10 +16,9 @@ from __future__ import annotations
 import base64
 import html
 import io
-import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import matplotlib
 
@@ -31,35 +30,12 @@ import pandas as pd
 
 from loyaltylab.agents import CustomerBehaviour, SatisfactionCoefficients, classify_segments
 from loyaltylab.experiments.atomic import atomic_path
+from loyaltylab.experiments.metrics import format_cell, format_value, headline, lookup
 from loyaltylab.experiments.stats import CONFIDENCE
+from loyaltylab.experiments.targets import change_text
 
 if TYPE_CHECKING:
     from loyaltylab.experiments.results import ExperimentResult
-
-#: Display format of each metric in tables (the report's and the command line's).
-FORMATS: dict[str, str] = {
-    "retention": "{:.1%}", "churn": "{:.1%}", "repurchase_rate": "{:.1%}",
-    "purchase_frequency": "{:.2f}", "average_order_value": "{:,.0f}",
-    "net_revenue": "{:,.0f}", "program_cost": "{:,.0f}", "cost_to_revenue": "{:.1%}",
-    "margin": "{:,.0f}", "incremental_margin": "{:+,.0f}", "clv": "{:,.0f}",
-    "nps": "{:+.1f}", "points_liability": "{:,.1f}", "breakage": "{:.1%}",
-    "roi": "{:+.2f}", "payback_week": "{:.0f}",
-}
-#: Display format of relative changes (``*_rel_change``, the targets).
-RELATIVE_FORMAT = "{:+.1%}"
-
-#: Rows of the headline table: (metric, label).
-HEADLINE = (
-    ("net_revenue", "Net revenue per customer ({currency})"),
-    ("incremental_margin", "Incremental margin per customer ({currency})"),
-    ("program_cost", "Program cost per customer ({currency})"),
-    ("cost_to_revenue", "Cost-to-revenue"),
-    ("roi", "ROI (incremental margin / incremental cost)"),
-    ("payback_week", "Payback week"),
-    ("retention", "Retention at the horizon"),
-    ("clv", "CLV per customer, with residual ({currency})"),
-    ("nps", "NPS"),
-)
 
 _CSS = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px;
@@ -80,24 +56,8 @@ pre { background: #f7f7f7; padding: 1em; overflow-x: auto; font-size: 0.85em; }
 
 
 # ---------------------------------------------------------------------- formatting
-def format_number(fmt: str, value: Any) -> str:
-    """``value`` in ``fmt``, or "-" when it is missing (None or NaN)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    return fmt.format(value)
-
-
-def format_interval(fmt: str, low: float, high: float) -> str:
-    """``[low, high]`` in ``fmt``, or "" when the interval is missing."""
-    if math.isnan(low) or math.isnan(high):
-        return ""
-    return f"[{fmt.format(low)}, {fmt.format(high)}]"
-
-
 def _cell(arm: str, metric: str, kind: str, value: float, low: float, high: float) -> str:
-    fmt = FORMATS[metric]
-    text = format_number(fmt, value)
-    interval = format_interval(fmt, low, high)
+    text, interval = format_cell(metric, value, low, high, effect=kind == "effect")
     if interval:
         text += f'<br><span class="ci">{interval}</span>'
     return (f'<td data-arm="{html.escape(arm)}" data-metric="{metric}" data-kind="{kind}" '
@@ -130,7 +90,7 @@ def headline_section(result: ExperimentResult) -> str:
         f"<th>{html.escape(a)}{' (control)' if a == control else ''}</th>"
         + ("" if a == control else f"<th>{html.escape(a)} - control</th>") for a in arms)
     rows = []
-    for metric, label in HEADLINE:
+    for metric, label in headline(result.scenario.repurchase_period_weeks):
         cells = []
         for arm in arms:
             row = summary.loc[(arm, metric)] if (arm, metric) in summary.index else None
@@ -142,7 +102,8 @@ def headline_section(result: ExperimentResult) -> str:
             if arm != control:
                 cells.append(_cell(arm, metric, "effect", row["effect_vs_control"],
                                    row["effect_ci_low"], row["effect_ci_high"]))
-        rows.append(f"<tr><td>{html.escape(label.format(currency=currency))}</td>"
+        unit = f" ({currency})" if lookup(metric)[0].unit.startswith("currency") else ""
+        rows.append(f"<tr><td>{html.escape(label + unit)}</td>"
                     f"{''.join(cells)}</tr>")
     mode = result.scenario.mode
     note = ("Effects are paired differences from the control in the same replication "
@@ -157,28 +118,31 @@ def headline_section(result: ExperimentResult) -> str:
 
 
 def targets_section(result: ExperimentResult) -> str:
-    """The strategy's targets, each with its evidence."""
+    """The targets, each with its evidence (see :mod:`loyaltylab.experiments.targets`)."""
     if result.targets.empty:
         return ""
     summary = result.summary.set_index(["arm", "metric"])
     control = result.scenario.control.name
     rows = []
     for t in result.targets.itertuples(index=False):
-        base = t.metric.removesuffix("_rel_change")
         levels = ""
-        if (t.arm, base) in summary.index and (control, base) in summary.index:
-            levels = (f"control {summary.loc[(control, base), 'estimate']:.4g}, "
-                      f"arm {summary.loc[(t.arm, base), 'estimate']:.4g}")
+        if (t.arm, t.metric) in summary.index and (control, t.metric) in summary.index:
+            level = {a: format_value(t.metric, summary.loc[(a, t.metric), "estimate"])
+                     for a in (control, t.arm)}
+            levels = f"control {level[control]}, arm {level[t.arm]}"
         css = t.status.replace(" ", "-")
-        side = "above" if t.threshold > 0 else "below"
-        evidence = (f"change {format_number(RELATIVE_FORMAT, t.estimate)} "
-                    f"({CONFIDENCE:.0%} CI {format_number(RELATIVE_FORMAT, t.ci_low)} to "
-                    f"{format_number(RELATIVE_FORMAT, t.ci_high)}); met needs the whole interval "
-                    f"{side} {t.threshold:+.0%}")
+        change, interval, threshold = change_text(t)
+        side = "at least" if t.direction == ">=" else "at most"
+        evidence = (f"{t.change} change {change} ({CONFIDENCE:.0%} CI {interval or '-'}); "
+                    f"met needs the whole interval {side} {threshold}")
+        if isinstance(t.note, str) and t.note:
+            evidence += f". {t.note}"
         rows.append(f"<tr><td>{html.escape(t.target)}</td><td>{html.escape(t.arm)}</td>"
-                    f"<td>{evidence}</td><td>{levels}</td>"
+                    f"<td>{html.escape(evidence)}</td><td>{html.escape(levels)}</td>"
                     f'<td class="{css}">{t.status}</td></tr>')
-    return ("<h2>The strategy's targets</h2><table><tr><th>target</th><th>arm</th>"
+    return ("<h2>Targets</h2><p>Set in the scenario's <code>[[targets]]</code> (default: "
+            "the strategy's four); segments as the firm sees them at launch.</p>"
+            "<table><tr><th>target</th><th>arm</th>"
             "<th>evidence</th><th>levels</th><th>status</th></tr>"
             f"{''.join(rows)}</table>")
 
@@ -189,10 +153,11 @@ def power_section(result: ExperimentResult) -> str:
         return ""
     power = result.summary.dropna(subset=["power"])[
         ["arm", "metric", "twin_effect", "effect_vs_control", "effect_ci_low",
-         "effect_ci_high", "p_value", "power"]]
+         "effect_ci_high", "p_value", "power", "wrong_sign"]]
     return (f"<h2>Pilot power</h2><p>Share of {result.scenario.replications} simulated "
             f"pilots of {result.scenario.population.customers:,} customers in which the effect "
-            "is significant (Holm-corrected, alpha 0.05), next to the twin-world truth.</p>"
+            "is significant (Holm-corrected, alpha 0.05) in the direction of the twin-world "
+            "truth; wrong_sign: the share significant in the opposite direction.</p>"
             + _table(power))
 
 

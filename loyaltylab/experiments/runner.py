@@ -23,28 +23,16 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from loyaltylab.experiments.arm import ArmOutcome, simulate_arm
 from loyaltylab.experiments.field import analyse_pilot, assign
-from loyaltylab.experiments.metrics import (
-    RELATIVE_METRICS,
-    ArmOutcome,
-    arm_metrics,
-    incremental_metrics,
-    simulate_arm,
-)
+from loyaltylab.experiments.metrics import arm_metrics, effect_metrics, lookup
 from loyaltylab.experiments.results import ExperimentResult, check_destination, write_results
 from loyaltylab.experiments.scenario import Scenario, load_scenario
 from loyaltylab.experiments.stats import twin_summary
+from loyaltylab.experiments.targets import target_table
 from loyaltylab.sim import Streams
 from loyaltylab.sim.backend import device_name, get_namespace
 from loyaltylab.validation import check_facts
-
-#: The strategy's 12-month targets: (label, summary metric, direction, threshold).
-TARGETS = (
-    ("core-customer repurchase rate +45%", "repurchase_rate_core_loyal_rel_change", ">=", 0.45),
-    ("churn -30%", "churn_rel_change", "<=", -0.30),
-    ("NPS +25%", "nps_rel_change", ">=", 0.25),
-    ("average CLV +35%", "clv_rel_change", ">=", 0.35),
-)
 
 #: Customers per study of the stylized facts checked with every run (about 1.5 s).
 FACTS_SIZE = 20_000
@@ -103,16 +91,16 @@ def run_replication(task: Task) -> ReplicationResult:
     control = names.index(scenario.control.name)
     outcomes: list[ArmOutcome] = [
         simulate_arm(spec, scenario.policies(arm), scenario.economics, seed,
-                     scenario.horizon_weeks, scenario.burn_in, task.backend)
+                     scenario.horizon_weeks, scenario.burn_in, task.backend, scenario.periods)
         for arm in scenario.arms
     ]
-    per_arm = [arm_metrics(o, spec.segment_names) for o in outcomes]
+    per_arm = [arm_metrics(o) for o in outcomes]
     components = sorted({m for metrics in per_arm for m in metrics if m.startswith("cost_")})
     values = []
     for k, (name, metrics) in enumerate(zip(names, per_arm, strict=True)):
         metrics.update({c: metrics.get(c, 0.0) for c in components})
         if k != control:
-            metrics.update(incremental_metrics(outcomes[k], outcomes[control]))
+            metrics.update(effect_metrics(outcomes[k], outcomes[control]))
         values.append(_long(metrics, name, task.replication))
 
     weekly = pd.concat(
@@ -199,53 +187,42 @@ def _dask(tasks: Sequence[Unit], scheduler: str) -> Iterator[Outcome]:
 
 # ---------------------------------------------------------------------- summary
 def _relative(metrics: Sequence[str]) -> list[str]:
-    segmented = ("clv_", "retention_", "repurchase_rate_")
-    return [m for m in metrics if m in RELATIVE_METRICS or
-            (m.startswith(segmented) and not m.endswith("_rel_change"))]
+    """The metrics whose change relative to the control is reported too."""
+    found = [(name, *lookup(name)) for name in metrics]
+    return [name for name, m, rel in found if m.relative and not rel]
+
+
+def _units(summary: pd.DataFrame) -> pd.DataFrame:
+    """``unit`` of each summary row: the metric's, "relative" for relative changes."""
+    units = {name: ("relative" if rel else m.unit)
+             for name in summary["metric"].unique() for m, rel in [lookup(name)]}
+    return summary.assign(unit=summary["metric"].map(units))
 
 
 def _field_effects(summary: pd.DataFrame, trials: pd.DataFrame) -> pd.DataFrame:
     """Field mode: effects are what the simulated pilots show, with their power."""
     pilots = trials[trials["metric"] != "sample_ratio"]
+    # Power counts the pilots that find the effect in the direction of the truth; a
+    # significant result of the wrong sign is an error, reported beside it.
+    agrees = np.sign(pilots["estimate"]) == np.sign(pilots["twin_effect"])
+    pilots = pilots.assign(right_sign=pilots["significant"] & agrees,
+                           wrong_sign=pilots["significant"] & ~agrees)
     grouped = pilots.groupby(["arm", "metric"], sort=False)
     table = pd.DataFrame({
         "effect_vs_control": grouped["estimate"].mean(),
         "effect_ci_low": grouped["ci_low"].mean(),
         "effect_ci_high": grouped["ci_high"].mean(),
         "p_value": grouped["p_value_holm"].median(),
-        "power": grouped["significant"].mean(),
+        "power": grouped["right_sign"].mean(),
+        "wrong_sign": grouped["wrong_sign"].mean(),
         "twin_effect": grouped["twin_effect"].mean(),
     })
     keyed = summary.set_index(["arm", "metric"])
-    keyed["power"] = np.nan
-    keyed["twin_effect"] = np.nan
+    for column in ("power", "wrong_sign", "twin_effect"):
+        keyed[column] = np.nan
     common = keyed.index.intersection(table.index)
     keyed.loc[common, table.columns] = table.loc[common]
     return keyed.reset_index()
-
-
-def target_table(summary: pd.DataFrame, control: str) -> pd.DataFrame:
-    """The strategy's targets for each treatment arm: met, not met or uncertain.
-
-    A target is met when the whole 95% interval is on the right side of the threshold,
-    not met when it is wholly on the wrong side, uncertain otherwise.
-    """
-    rows = []
-    for arm in summary.loc[summary["arm"] != control, "arm"].unique():
-        for label, metric, direction, threshold in TARGETS:
-            found = summary[(summary["arm"] == arm) & (summary["metric"] == metric)]
-            est, low, high = (found[["estimate", "ci_low", "ci_high"]].iloc[0].tolist()
-                              if len(found) else (np.nan, np.nan, np.nan))
-            good, bad = (low, high) if direction == ">=" else (-high, -low)
-            bound = threshold if direction == ">=" else -threshold
-            status = ("met" if good >= bound else "not met" if bad < bound
-                      else "uncertain")
-            if np.isnan(est):
-                status = "not measured"
-            rows.append({"arm": arm, "target": label, "metric": metric,
-                         "threshold": threshold, "estimate": est, "ci_low": low,
-                         "ci_high": high, "status": status})
-    return pd.DataFrame(rows)
 
 
 def _versions() -> dict[str, str]:
@@ -365,6 +342,7 @@ def run(
     values = pd.concat([r.values for r in done], ignore_index=True)
     control = scenario.control.name
     summary = twin_summary(values, control, _relative(list(dict.fromkeys(values["metric"]))))
+    summary = _units(summary)
     trials = None
     if scenario.mode == "field":
         trials = pd.concat([r.trials for r in done if r.trials is not None],
@@ -390,7 +368,8 @@ def run(
         "run_seconds": round(time.perf_counter() - clock, 3),
     }
     result = ExperimentResult(
-        scenario=scenario, summary=summary, targets=target_table(summary, control),
+        scenario=scenario, summary=summary,
+        targets=target_table(values, control, scenario.targets),
         weekly=pd.concat([r.weekly for r in done], ignore_index=True),
         customers=customers, trials=trials, manifest=manifest, facts=checked,
     )

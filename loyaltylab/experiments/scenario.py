@@ -45,6 +45,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from loyaltylab.agents import SEGMENT_NAMES, PopulationSpec, default_population, load_population
+from loyaltylab.experiments.targets import DEFAULT_TARGETS, Target
 from loyaltylab.policies import full_strategy, policy_class
 from loyaltylab.sim import Economics, LoyaltyModel, Policy
 
@@ -172,7 +173,9 @@ class Scenario(BaseModel):
     seed: int = Field(0, ge=0)
     mode: Literal["twin", "field"] = "twin"
     burn_in_weeks: int | None = Field(None, ge=0, le=520)
+    repurchase_period_weeks: int = Field(13, ge=1, le=520)
     arms: list[Arm] = Field(min_length=2)
+    targets: list[Target] = Field(default_factory=lambda: list(DEFAULT_TARGETS))
 
     @model_validator(mode="after")
     def _arms(self) -> Scenario:
@@ -188,7 +191,19 @@ class Scenario(BaseModel):
                 raise ValueError("arms: give every arm a share, or none")
             if abs(sum(given) - 1.0) > 1e-9:
                 raise ValueError(f"arms: shares must sum to 1, got {sum(given):.6g}")
+        labels = self.population.spec(10).segment_names
+        for i, target in enumerate(self.targets):
+            if (target.segment is not None and target.segment_basis == "label"
+                    and target.segment not in labels):
+                raise ValueError(f"targets[{i}].segment: unknown segment "
+                                 f"{target.segment!r}; the population's are {list(labels)}")
         return self
+
+    @property
+    def periods(self) -> tuple[int, ...]:
+        """Repurchase periods (weeks) to measure: the scenario's and the targets'."""
+        asked = {t.period_weeks for t in self.targets if t.period_weeks is not None}
+        return tuple(sorted({self.repurchase_period_weeks, *asked}))
 
     @property
     def burn_in(self) -> int:

@@ -90,9 +90,6 @@ class PointsPolicy(ParamPolicy):
         Most points a customer can earn in a week (fraud control: 5000 a day = 35000).
     segments : list of str or None
         Members of the program (None: every customer).
-    expected_redemption_share : float
-        Share of outstanding points expected to be redeemed, for the liability
-        (IFRS 15: outstanding x value x expected redemption).
     """
 
     name: ClassVar[str] = "points"
@@ -109,7 +106,6 @@ class PointsPolicy(ParamPolicy):
     checkin_segments: list[str] | None = None
     earn_cap_per_week: int | None = Field(35_000, ge=1)
     segments: list[str] | None = None
-    expected_redemption_share: float = Field(0.7, ge=0, le=1)
 
     _members: Any = PrivateAttr(default=None)
     _checkin: Any = PrivateAttr(default=None)
@@ -246,10 +242,3 @@ class PointsPolicy(ParamPolicy):
                 model.points.earn(members, self.signup_bonus)
         self._new_members = []
         model.points.expire()
-
-    def metrics(self, model: LoyaltyModel) -> dict[str, float]:
-        """Points liability: outstanding x value per point x expected redemption share."""
-        return {
-            "points_liability": model.points.outstanding * self.value_per_point
-            * self.expected_redemption_share,
-        }
