@@ -6,10 +6,11 @@ by week, and compare the designs as A/B experiments (:func:`run`).
 """
 
 from loyaltylab.agents import btyd_population, default_population
+from loyaltylab.errors import InputError
 from loyaltylab.experiments import load_scenario, run
 from loyaltylab.sim import Economics, LoyaltyModel, Policy
 
 __version__ = "0.1.0"
 
-__all__ = ["Economics", "LoyaltyModel", "Policy", "__version__", "btyd_population",
-           "default_population", "load_scenario", "run"]
+__all__ = ["Economics", "InputError", "LoyaltyModel", "Policy", "__version__",
+           "btyd_population", "default_population", "load_scenario", "run"]

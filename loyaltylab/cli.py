@@ -1,12 +1,21 @@
-"""The ``loyaltylab`` command."""
+"""The ``loyaltylab`` command.
+
+Exit codes: 0 success; 1 ``facts`` found a failing fact; 2 bad input (a scenario,
+population file, transaction log, results folder, option or output destination; one
+line per problem on standard error, nothing written); 70 an internal error, a bug in
+loyaltylab (the traceback and how to report it on standard error); 130 interrupted.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import sys
-from collections.abc import Sequence
+import traceback
+from collections.abc import Iterator, Sequence
+from importlib import metadata
 from pathlib import Path
 from types import FrameType
 
@@ -22,15 +31,15 @@ from loyaltylab.agents import (
     save_population,
     summarise,
 )
+from loyaltylab.errors import InputError
 from loyaltylab.experiments import (
     ExperimentResult,
-    ScenarioError,
     default_destination,
     load_scenario,
     read_results,
     run,
 )
-from loyaltylab.experiments.atomic import atomic_path
+from loyaltylab.experiments.atomic import atomic_path, check_writable
 from loyaltylab.experiments.metrics import format_cell, headline
 from loyaltylab.experiments.report import write_report
 from loyaltylab.experiments.targets import change_text
@@ -39,25 +48,71 @@ from loyaltylab.sim import ACTIVE_WINDOW_WEEKS, LoyaltyModel
 from loyaltylab.sim.backend import BACKENDS
 from loyaltylab.validation import check_facts, studies
 
+#: Exit codes of the command (see the module docstring and the README).
+EXIT_OK = 0
+EXIT_FACT_FAILED = 1
+EXIT_BAD_INPUT = 2
+EXIT_BUG = 70  # EX_SOFTWARE of sysexits.h
+EXIT_INTERRUPTED = 130
 
-def _positive(name: str, upper: int | None = None) -> type:
+EXIT_CODES = f"""exit codes:
+  {EXIT_OK}    success
+  {EXIT_FACT_FAILED}    facts: a stylized fact failed
+  {EXIT_BAD_INPUT}    bad input (scenario, population file, transaction log, results folder,
+       option, output destination): one line per problem, nothing written
+  {EXIT_BUG}   internal error, a bug in loyaltylab: the traceback, and how to report it
+  {EXIT_INTERRUPTED}  interrupted (Ctrl-C; also SIGTERM during run)"""
+
+
+def _integer(name: str, lower: int = 1, upper: int | None = None) -> type:
+    """An argparse type: an integer in ``[lower, upper]``, errors naming the option."""
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(
                 f"{name}: expected an integer, got {text!r}") from None
-        if value < 1 or (upper is not None and value > upper):
+        if value < lower or (upper is not None and value > upper):
             bound = f" and <= {upper}" if upper is not None else ""
-            raise argparse.ArgumentTypeError(f"{name}: must be >= 1{bound}, got {value}")
+            raise argparse.ArgumentTypeError(
+                f"{name}: must be >= {lower}{bound}, got {value}")
         return value
 
     return parse  # type: ignore[return-value]
 
 
-def write_csv_atomically(frame: pd.DataFrame, path: Path) -> None:
+def _positive(name: str, upper: int | None = None) -> type:
+    return _integer(name, 1, upper)
+
+
+def _seed(name: str = "--seed") -> type:
+    return _integer(name, 0)
+
+
+def available_cores() -> int:
+    """CPU cores this process may run on: its CPU affinity where the system has one
+    (Linux), else every core (macOS, Windows)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    if affinity is not None:
+        with contextlib.suppress(OSError):
+            return max(1, len(affinity(0)))
+    return os.cpu_count() or 1
+
+
+@contextlib.contextmanager
+def _writing(option: str, path: Path) -> Iterator[None]:
+    """Report a failed write of an output (a full disk, a permission) as bad input
+    naming ``option``, not as a bug."""
+    try:
+        yield
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise InputError(f"{option}: cannot write {path}: {reason}") from None
+
+
+def write_csv_atomically(frame: pd.DataFrame, path: Path, option: str = "--out") -> None:
     """Write ``frame`` to ``path`` through a temporary file renamed into place."""
-    with atomic_path(path) as tmp:
+    with _writing(option, path), atomic_path(path) as tmp:
         frame.to_csv(tmp, index=False)
 
 
@@ -121,6 +176,8 @@ def compare_twins(control: LoyaltyModel, program: LoyaltyModel) -> pd.DataFrame:
 
 def simulate(args: argparse.Namespace) -> int:
     """Simulate the default customer base, with no program or under a design."""
+    if args.out:
+        check_writable(Path(args.out), "--out")
     spec = default_population(args.size)
     model = LoyaltyModel(spec, seed=args.seed, backend=args.backend)
     model.run(args.weeks)
@@ -196,7 +253,7 @@ def _workers(args: argparse.Namespace) -> int:
     the processes would otherwise share)."""
     if args.workers is not None:
         return int(args.workers)
-    return 1 if args.backend == "cupy" else len(os.sched_getaffinity(0))
+    return 1 if args.backend == "cupy" else available_cores()
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -216,7 +273,7 @@ def run_command(args: argparse.Namespace) -> int:
                      backend=args.backend)
     except KeyboardInterrupt:
         print("loyaltylab: interrupted; no results written", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     currency = result.scenario.economics.currency
     what = "mean of simulated pilots" if scenario.mode == "field" else "paired, twin worlds"
     print(f"\nPer arm over {scenario.horizon_weeks} weeks (money in {currency}; "
@@ -246,20 +303,23 @@ def run_command(args: argparse.Namespace) -> int:
 
 def report_command(args: argparse.Namespace) -> int:
     """Write (or rewrite) report.html of a results folder."""
-    path = write_report(read_results(args.results), Path(args.results))
+    result = read_results(args.results)
+    with _writing("results", Path(args.results)):
+        path = write_report(result, Path(args.results))
     print(f"report written to {path}")
     return 0
 
 
 def calibrate_command(args: argparse.Namespace) -> int:
     """Fit segments from a transaction log and write a population file."""
+    if args.holdout_weeks and not args.calibration_weeks:
+        raise InputError("--holdout-weeks: needs --calibration-weeks (the fitting period)")
+    out = Path(args.out)
+    check_writable(out, "--out")
     transactions = read_transactions(
         args.transactions, customer_id=args.customer_id, date=args.date, amount=args.amount,
         interactions=args.interactions)
-    out = Path(args.out)
     holdout = None
-    if args.holdout_weeks and not args.calibration_weeks:
-        raise ValueError("--holdout-weeks: needs --calibration-weeks (the fitting period)")
     if args.holdout_weeks:
         holdout = holdout_check(transactions, args.calibration_weeks, args.holdout_weeks,
                                 segments=args.segments, seed=args.seed)
@@ -275,7 +335,7 @@ def calibrate_command(args: argparse.Namespace) -> int:
           f"segments {args.segments!r}, log-likelihood {calibration.log_likelihood:,.1f}")
     print(table[["segment", "customers", "share", "r", "alpha", "a", "b", "p", "q", "gamma",
                  "log_likelihood", "notes"]].to_string(index=False))
-    with atomic_path(out) as tmp:
+    with _writing("--out", out), atomic_path(out) as tmp:
         save_population(calibration, tmp, source=str(args.transactions))
         if holdout is not None:
             _write_holdout(holdout, out)
@@ -324,8 +384,10 @@ def facts_command(args: argparse.Namespace) -> int:
         only = [name.strip() for name in args.only.split(",") if name.strip()]
         unknown = [name for name in only if name not in studies()]
         if unknown:
-            raise ValueError(f"--only: unknown study {unknown[0]!r}; studies are "
+            raise InputError(f"--only: unknown study {unknown[0]!r}; studies are "
                              f"{', '.join(studies())}")
+    if args.out:
+        check_writable(Path(args.out), "--out")
     population = load_population(args.population) if args.population else None
     what = args.population or "the default population"
     print(f"loyaltylab: stylized facts for {what}, {args.size:,} customers per study, "
@@ -349,7 +411,7 @@ def facts_command(args: argparse.Namespace) -> int:
     if args.out:
         write_csv_atomically(table, Path(args.out))
         print(f"written to {args.out}")
-    return 1 if counts.get("fail", 0) else 0
+    return EXIT_FACT_FAILED if counts.get("fail", 0) else EXIT_OK
 
 
 def _backend_option(parser: argparse.ArgumentParser) -> None:
@@ -360,15 +422,17 @@ def _backend_option(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="loyaltylab", description="Design loyalty programs before they launch."
+        prog="loyaltylab", description="Design loyalty programs before they launch.",
+        epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     sim = sub.add_parser("simulate", help="simulate the default customer base")
     sim.add_argument("--size", type=_positive("--size"), default=100_000,
                      help="customers at week 0 (default 100000)")
     sim.add_argument("--weeks", type=_positive("--weeks", 32767), default=52,
                      help="weeks to simulate (default 52)")
-    sim.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    sim.add_argument("--seed", type=_seed(), default=1, help="random seed (default 1)")
     sim.add_argument("--program", choices=("none", "full-strategy"), default="none",
                      help="program design: none, or the full strategy compared with none")
     sim.add_argument("--out", help="write the weekly series to this CSV file")
@@ -377,7 +441,7 @@ def build_parser() -> argparse.ArgumentParser:
     exp = sub.add_parser("run", help="run a scenario's experiment and write its results")
     exp.add_argument("scenario", help="scenario TOML file")
     exp.add_argument("--out", help="results folder (default results/<scenario>-<timestamp>)")
-    exp.add_argument("--seed", type=int, help="override the scenario's seed")
+    exp.add_argument("--seed", type=_seed(), help="override the scenario's seed")
     exp.add_argument("--replications", type=_positive("--replications"),
                      help="override the scenario's replications")
     exp.add_argument("--size", type=_positive("--size"),
@@ -403,7 +467,7 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--date", default="date", help="column of dates")
     cal.add_argument("--amount", default="amount", help="column of amounts")
     cal.add_argument("--interactions", help="optional column of interaction counts")
-    cal.add_argument("--seed", type=int, default=0, help="seed of k-means and the holdout")
+    cal.add_argument("--seed", type=_seed(), default=0, help="seed of k-means and the holdout")
     cal.set_defaults(func=calibrate_command)
     rep = sub.add_parser("report", help="write the ROI report of a results folder")
     rep.add_argument("results", help="results folder written by loyaltylab run")
@@ -411,7 +475,7 @@ def build_parser() -> argparse.ArgumentParser:
     fac = sub.add_parser("facts", help="check the model against published stylized facts")
     fac.add_argument("--size", type=_positive("--size", 10_000_000), default=100_000,
                      help="customers per study (default 100000)")
-    fac.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    fac.add_argument("--seed", type=_seed(), default=0, help="random seed (default 0)")
     fac.add_argument("--population", help="population file (TOML, from loyaltylab calibrate)")
     fac.add_argument("--only", help="comma-separated studies: " + ", ".join(studies()))
     fac.add_argument("--out", help="write the table to this CSV file")
@@ -422,20 +486,39 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _version() -> str:
+    """The installed version of loyaltylab (the package's own if not installed)."""
+    try:
+        return metadata.version("loyaltylab")
+    except metadata.PackageNotFoundError:
+        from loyaltylab import __version__
+
+        return f"{__version__} (not installed)"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the exit code (2 for bad input)."""
+    """Entry point; returns the exit code (see ``EXIT_CODES``).
+
+    Bad input (an :class:`~loyaltylab.errors.InputError`, which scenario, population
+    file, transaction log and argument checks raise) is one line per problem and code 2;
+    argparse reports bad options the same way. Any other exception is a bug: its
+    traceback, a line saying how to report it, and code 70. KeyboardInterrupt is not
+    caught here (``run`` turns it into code 130; elsewhere Python's default applies).
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))
-    except ScenarioError as exc:
-        print(f"loyaltylab: invalid scenario {args.scenario}:", file=sys.stderr)
-        for error in exc.errors:
-            print(f"  {error}", file=sys.stderr)
-        return 2
-    except (ValueError, TypeError, ImportError) as exc:
-        print(f"loyaltylab: error: {exc}", file=sys.stderr)
-        return 2
+    except InputError as exc:
+        for line in exc.lines():
+            print(f"loyaltylab: error: {line}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except Exception:
+        traceback.print_exc()
+        print(f"loyaltylab: internal error: this is a bug in loyaltylab {_version()}, not a "
+              "problem with your input. Please report it to the loyaltylab maintainers with "
+              "the command you ran, the traceback above and this version.", file=sys.stderr)
+        return EXIT_BUG
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,17 +1,20 @@
 """End-to-end test of the command line."""
 
+import argparse
 import importlib.util
 import json
+import os
 import signal
 import subprocess
 import sys
 import time
+from importlib import metadata
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from loyaltylab import validation
+from loyaltylab import cli, validation
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -141,7 +144,9 @@ def test_run_killed_midway_leaves_no_results_folder(tmp_path):
         [sys.executable, "-m", "loyaltylab", "run", "scenarios/full_strategy.toml",
          "--size", "100000", "--replications", "20", "--workers", "1", "--out", str(out)],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(4)
+    # the first line is printed once the scenario is loaded and SIGTERM is handled
+    assert proc.stdout.readline().startswith("loyaltylab: ")
+    time.sleep(2)
     proc.send_signal(signal.SIGTERM)
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stderr
@@ -178,3 +183,78 @@ def test_calibrate_rejects_bad_rows_and_writes_nothing(tmp_path):
     for row in ("row 2", "row 3", "row 4"):
         assert row in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["log.csv"]
+
+
+# ------------------------------------------------------------ errors: input or bug
+# In-process (main() returns the exit code), so that a function the command calls can
+# be replaced by one that fails the way a bug would.
+
+
+def test_a_bad_scenario_field_is_one_line_and_exit_2(tmp_path, capsys):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('name = "x"\nhorizon_weeks = 0\n[population]\nsize = 100\n'
+                   '[[arms]]\nname = "a"\n[[arms]]\nname = "b"\n')
+    assert cli.main(["validate", str(bad)]) == cli.EXIT_BAD_INPUT == 2
+    err = capsys.readouterr().err
+    assert err.splitlines() == [
+        f"loyaltylab: error: {bad}: horizon_weeks: Input should be greater than or equal "
+        "to 1"]
+
+
+def test_an_unwritable_destination_is_bad_input_before_anything_runs(tmp_path, capsys,
+                                                                     monkeypatch):
+    def never(*args, **kwargs):
+        raise AssertionError("simulated although --out cannot be written")
+
+    monkeypatch.setattr(cli, "LoyaltyModel", never)
+    (tmp_path / "file").write_text("x")
+    out = tmp_path / "file" / "weekly.csv"
+    assert cli.main(["simulate", "--size", "100", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.splitlines() == [
+        f"loyaltylab: error: --out: cannot create {out}: {tmp_path / 'file'} is not a folder"]
+
+
+def _assert_reported_as_a_bug(err, message):
+    assert "Traceback (most recent call last)" in err and message in err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("loyaltylab: internal error: this is a bug in loyaltylab ")
+    assert metadata.version("loyaltylab") in last and "report it" in last
+
+
+def test_an_internal_type_error_is_reported_as_a_bug_with_its_traceback(capsys, monkeypatch):
+    def broken(path):
+        raise TypeError("unsupported operand in the engine")
+
+    monkeypatch.setattr(cli, "load_scenario", broken)
+    code = cli.main(["validate", str(ROOT / "scenarios" / "winback.toml")])
+    assert code == cli.EXIT_BUG == 70
+    _assert_reported_as_a_bug(capsys.readouterr().err, "TypeError: unsupported operand")
+
+
+def test_an_internal_value_error_is_not_mistaken_for_bad_input(capsys, monkeypatch):
+    def broken(weekly):
+        raise ValueError("cannot reshape array of size 3 into shape (2,)")
+
+    monkeypatch.setattr(cli, "quarterly", broken)
+    assert cli.main(["simulate", "--size", "200", "--weeks", "2"]) == 70
+    _assert_reported_as_a_bug(capsys.readouterr().err, "ValueError: cannot reshape")
+
+
+def test_the_exit_codes_are_in_the_help():
+    help_text = cli.build_parser().format_help()
+    for line in ("2    bad input", "70   internal error", "130  interrupted"):
+        assert line in help_text
+
+
+def test_default_workers_without_sched_getaffinity(monkeypatch):
+    args = argparse.Namespace(workers=None, backend="numpy")
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    assert cli.available_cores() == 2  # the affinity, where the system has one
+    monkeypatch.delattr(os, "sched_getaffinity")  # macOS, Windows
+    assert cli.available_cores() == 8 and cli._workers(args) == 8
+    monkeypatch.setattr(os, "cpu_count", lambda: None)  # undeterminable
+    assert cli.available_cores() == 1
+    assert cli._workers(argparse.Namespace(workers=None, backend="cupy")) == 1
+    assert cli._workers(argparse.Namespace(workers=3, backend="numpy")) == 3

@@ -35,6 +35,7 @@ from loyaltylab.agents.fitting import (
 )
 from loyaltylab.agents.populations import SEGMENT_NAMES, classify_segments, default_segments
 from loyaltylab.agents.segments import BGNBD, GammaGamma, PopulationSpec, Segment
+from loyaltylab.errors import InputError
 
 #: Fewest customers for a segment's own BG/NBD fit.
 MIN_CUSTOMERS = 30
@@ -44,7 +45,7 @@ MIN_REPEAT_BUYERS = 20
 KMEANS_RESTARTS = 10
 
 
-class CalibrationError(ValueError):
+class CalibrationError(InputError):
     """The data cannot be calibrated (e.g. no repeat buyer in the whole cohort)."""
 
 
@@ -181,7 +182,7 @@ def kmeans_segments(summary: pd.DataFrame, k: int, seed: int = 0) -> pd.Series:
     features = rfm_features(summary)
     distinct = len(np.unique(features, axis=0))
     if not 1 <= k <= distinct:
-        raise ValueError(f"segments: kmeans needs 1 <= K <= {distinct} distinct customers, "
+        raise InputError(f"segments: kmeans needs 1 <= K <= {distinct} distinct customers, "
                          f"got K = {k}")
     best: tuple[float, np.ndarray] | None = None
     for child in np.random.SeedSequence(seed).spawn(KMEANS_RESTARTS):
@@ -224,7 +225,7 @@ def assign_segments(summary: pd.DataFrame, segments: str = "none", seed: int = 0
     match = re.fullmatch(r"kmeans:(\d+)", segments)
     if match:
         return kmeans_segments(summary, int(match.group(1)), seed)
-    raise ValueError(f"segments: expected 'none', 'rules' or 'kmeans:K', got {segments!r}")
+    raise InputError(f"segments: expected 'none', 'rules' or 'kmeans:K', got {segments!r}")
 
 
 # ---------------------------------------------------------------------- fitting

@@ -27,6 +27,7 @@ from loyaltylab.agents.btyd import expected_repeat_purchases
 from loyaltylab.agents.calibration import Calibration, calibrate
 from loyaltylab.agents.segments import PopulationSpec
 from loyaltylab.agents.transactions import summarise
+from loyaltylab.errors import InputError
 from loyaltylab.sim import LoyaltyModel, to_numpy
 
 #: Default replications: the cohort is simulated this many times over (one model holding
@@ -182,7 +183,7 @@ def holdout_check(
     for name, value in (("calibration_weeks", calibration_weeks),
                         ("holdout_weeks", holdout_weeks), ("replications", replications)):
         if not isinstance(value, int | np.integer) or value < 1:
-            raise ValueError(f"{name}: must be a positive integer, got {value!r}")
+            raise InputError(f"{name}: must be a positive integer, got {value!r}")
     dates = pd.to_datetime(transactions["date"]).dt.normalize()
     start = dates.min()
     calibration_end = start + pd.Timedelta(days=7 * calibration_weeks - 1)

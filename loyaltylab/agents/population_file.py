@@ -39,6 +39,7 @@ from pydantic import ValidationError
 
 from loyaltylab.agents.calibration import Calibration, SegmentFit
 from loyaltylab.agents.segments import PopulationSpec, Segment
+from loyaltylab.errors import InputError
 
 #: Version of the file layout, written as ``format``.
 FORMAT = 1
@@ -48,7 +49,7 @@ _FIT_KEYS = {"customers", "repeat_buyers", "log_likelihood", "gamma_gamma_log_li
 _SEGMENT_KEYS = set(Segment.model_fields) - {"behaviour"}
 
 
-class PopulationFileError(ValueError):
+class PopulationFileError(InputError):
     """A population file that cannot be read; the message names the file and the field."""
 
 
@@ -235,6 +236,9 @@ def load_population(path: str | PathLike[str]) -> PopulationSpec:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise PopulationFileError(f"{path}: cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise PopulationFileError(f"{path}: not UTF-8 text: {exc.reason} at byte "
+                                  f"{exc.start}") from None
     if path.suffix.lower() == ".json":
         try:
             return PopulationSpec.model_validate_json(text)

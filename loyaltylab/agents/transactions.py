@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from loyaltylab.agents.segments import WEEKS_PER_MONTH, WEEKS_PER_YEAR
+from loyaltylab.errors import InputError
 
 #: Most bad rows listed in a :class:`TransactionError` message (all are in ``.errors``).
 MAX_LISTED_ERRORS = 20
@@ -31,7 +32,7 @@ MAX_LISTED_ERRORS = 20
 DAYS_PER_WEEK = 7.0
 
 
-class TransactionError(ValueError):
+class TransactionError(InputError):
     """A transaction log that cannot be used, with every bad row.
 
     Attributes
@@ -49,17 +50,32 @@ class TransactionError(ValueError):
         lines = [f"{source}: {len(self.errors)} bad row(s)", *(f"  {e}" for e in listed)]
         if more:
             lines.append(f"  ... and {more} more")
+        self.source = source
         super().__init__("\n".join(lines))
+
+    def lines(self) -> list[str]:
+        """One ``"source: row N: field: reason"`` line per problem (the first
+        :data:`MAX_LISTED_ERRORS`, then how many more)."""
+        listed = [f"{self.source}: {e}" for e in self.errors[:MAX_LISTED_ERRORS]]
+        more = len(self.errors) - len(listed)
+        return [*listed, f"{self.source}: ... and {more} more bad row(s)"] if more else listed
 
 
 def _read_table(path: Path) -> pd.DataFrame:
     """The raw table; CSV cells are kept as text so that validation sees what was written."""
     suffix = path.suffix.lower()
-    if suffix in (".parquet", ".pq"):
-        return pd.read_parquet(path)
-    if suffix in (".csv", ".txt", ".gz"):
-        return pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
-    raise ValueError(f"path: expected a .csv or .parquet file, got {path.name!r}")
+    try:
+        if suffix in (".parquet", ".pq"):
+            return pd.read_parquet(path)
+        if suffix in (".csv", ".txt", ".gz"):
+            return pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise InputError(f"{path}: cannot read: {reason}") from None
+    except ValueError as exc:  # pandas' and pyarrow's parse errors, bad encodings
+        reason = " ".join(str(exc).split())
+        raise InputError(f"{path}: cannot parse: {reason}") from None
+    raise InputError(f"path: expected a .csv or .parquet file, got {path.name!r}")
 
 
 def _missing(values: pd.Series) -> np.ndarray:
@@ -272,7 +288,7 @@ def summarise(
     if has_interactions:
         frame["interactions"] = log["interactions"].to_numpy(dtype=float)[keep]
     if frame.empty:
-        raise ValueError(f"transactions: no transaction on or before {end.date()}")
+        raise InputError(f"transactions: no transaction on or before {end.date()}")
 
     # Same-day purchases are one occasion: BG/NBD counts purchase occasions, and a
     # basket split over two tills is one trip.

@@ -8,6 +8,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from loyaltylab.errors import InputError
+
 
 @contextlib.contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
@@ -26,3 +28,27 @@ def atomic_path(path: Path) -> Iterator[Path]:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def check_writable(path: Path, name: str = "out", folder: bool = False) -> None:
+    """Raise :class:`~loyaltylab.errors.InputError` if ``path`` cannot be written.
+
+    The nearest existing folder above ``path`` must be writable (the folders in between
+    are created on writing); a file's ``path`` must not be a folder. ``name`` is the
+    argument or option named in the message. Checked before a long computation, so that
+    a bad destination fails at once; the write itself may still fail (a full disk).
+    """
+    path = Path(path)
+    try:
+        if not folder and path.is_dir():
+            raise InputError(f"{name}: {path} is a folder, expected a file name")
+        parent = path.absolute().parent
+        while not parent.exists():
+            parent = parent.parent
+        usable = parent.is_dir()
+    except OSError as exc:  # a folder on the way that cannot be searched
+        raise InputError(f"{name}: cannot create {path}: {exc.strerror}") from None
+    if not usable:
+        raise InputError(f"{name}: cannot create {path}: {parent} is not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise InputError(f"{name}: cannot create {path}: {parent} is not writable")

@@ -34,7 +34,10 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from pydantic import ValidationError
 
+from loyaltylab.errors import InputError
+from loyaltylab.experiments.atomic import check_writable
 from loyaltylab.experiments.report import write_report
 from loyaltylab.experiments.scenario import Scenario
 
@@ -100,9 +103,12 @@ def default_destination(name: str, parent: Path = RESULTS_DIR) -> Path:
 
 
 def check_destination(path: Path) -> None:
-    """Raise ValueError if ``path`` cannot receive a results folder."""
+    """Raise :class:`~loyaltylab.errors.InputError` (a ValueError) if ``path`` cannot
+    receive a results folder: it exists and is not an empty folder, or it cannot be
+    created."""
     if path.exists() and (not path.is_dir() or any(path.iterdir())):
-        raise ValueError(f"out: {path} already exists; results never overwrite a folder")
+        raise InputError(f"out: {path} already exists; results never overwrite a folder")
+    check_writable(path, "out", folder=True)
 
 
 def write_results(result: ExperimentResult, path: Path) -> Path:
@@ -143,17 +149,35 @@ def read_results(path: str | Path) -> ExperimentResult:
     try:
         manifest: dict[str, Any] = json.loads((path / "manifest.json").read_text("utf-8"))
     except FileNotFoundError:
-        raise ValueError(f"results: {path} has no manifest.json") from None
+        raise InputError(f"results: {path} has no manifest.json") from None
+    except (OSError, ValueError) as exc:  # unreadable, not UTF-8 or not JSON
+        raise InputError(f"results: {path / 'manifest.json'}: cannot read: {exc}") from None
+    if not isinstance(manifest, dict) or "scenario" not in manifest:
+        raise InputError(f"results: {path / 'manifest.json'}: no scenario")
+    try:
+        scenario = Scenario.model_validate(manifest["scenario"])
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise InputError(f"results: {path / 'manifest.json'}: scenario"
+                         f"{'.' + where if where else ''}: {first['msg']}") from None
+    absent = [name for name in ("summary.csv", "targets.csv", "weekly.parquet",
+                                "customers.parquet") if not (path / name).is_file()]
+    if absent:
+        raise InputError(f"results: {path} has no {absent[0]}")
     trials = path / "trials.csv"
     facts = path / "facts.csv"
-    return ExperimentResult(
-        scenario=Scenario.model_validate(manifest["scenario"]),
-        summary=pd.read_csv(path / "summary.csv"),
-        targets=pd.read_csv(path / "targets.csv"),
-        weekly=pd.read_parquet(path / "weekly.parquet"),
-        customers=pd.read_parquet(path / "customers.parquet"),
-        trials=pd.read_csv(trials) if trials.exists() else None,
-        manifest=manifest,
-        facts=pd.read_csv(facts, keep_default_na=False, na_values=[""]) if facts.exists()
-        else None,
-    )
+    try:
+        return ExperimentResult(
+            scenario=scenario,
+            summary=pd.read_csv(path / "summary.csv"),
+            targets=pd.read_csv(path / "targets.csv"),
+            weekly=pd.read_parquet(path / "weekly.parquet"),
+            customers=pd.read_parquet(path / "customers.parquet"),
+            trials=pd.read_csv(trials) if trials.exists() else None,
+            manifest=manifest,
+            facts=pd.read_csv(facts, keep_default_na=False, na_values=[""])
+            if facts.exists() else None,
+        )
+    except (OSError, ValueError) as exc:  # unreadable or damaged files
+        raise InputError(f"results: {path}: cannot read: {exc}") from None

@@ -23,6 +23,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from loyaltylab.errors import InputError, MissingDependencyError
 from loyaltylab.experiments.arm import ArmOutcome, simulate_arm
 from loyaltylab.experiments.field import analyse_pilot, assign
 from loyaltylab.experiments.metrics import arm_metrics, effect_metrics, lookup
@@ -172,10 +173,20 @@ def _dask(tasks: Sequence[Unit], scheduler: str) -> Iterator[Outcome]:
     try:
         from dask.distributed import Client
         from dask.distributed import as_completed as dask_completed
+        from distributed.comm import parse_address, parse_host_port
     except ImportError:  # pragma: no cover - depends on the installation
-        raise ValueError("--executor dask: needs the optional extra: "
-                         "pip install 'loyaltylab[dask]'") from None
-    with Client(scheduler, set_as_default=False) as client:
+        raise MissingDependencyError("executor: dask needs the optional extra: "
+                                     "pip install 'loyaltylab[dask]'") from None
+    try:
+        # A malformed address is caught before a Client exists: a Client that fails on
+        # it hangs at exit while closing.
+        protocol, location = parse_address(scheduler)
+        if protocol in ("tcp", "tls"):
+            parse_host_port(location)
+        client = Client(scheduler, set_as_default=False)
+    except (OSError, ValueError) as exc:  # a malformed address, or no scheduler there
+        raise InputError(f"scheduler: cannot connect to {scheduler}: {exc}") from None
+    with client:
         futures = client.map(run_unit, list(tasks), pure=False)
         try:
             for future in dask_completed(futures, loop=client.loop):
@@ -294,15 +305,15 @@ def run(
     updates: dict[str, Any] = {}
     if seed is not None:
         if seed < 0:
-            raise ValueError(f"seed: must be >= 0, got {seed}")
+            raise InputError(f"seed: must be >= 0, got {seed}")
         updates["seed"] = seed
     if replications is not None:
         if replications < 1:
-            raise ValueError(f"replications: must be >= 1, got {replications}")
+            raise InputError(f"replications: must be >= 1, got {replications}")
         updates["replications"] = replications
     if size is not None:
         if size < 1:
-            raise ValueError(f"size: must be >= 1, got {size}")
+            raise InputError(f"size: must be >= 1, got {size}")
         updates["population"] = scenario.population.model_copy(update={"size": size})
         # The fixed cost scales with the population, so per-customer results of a
         # quick look at another size stay comparable.
@@ -311,11 +322,11 @@ def run(
             update={"fixed_cost_per_week": fixed})
     scenario = scenario.model_copy(update=updates)
     if workers < 1:
-        raise ValueError(f"workers: must be >= 1, got {workers}")
+        raise InputError(f"workers: must be >= 1, got {workers}")
     if executor not in ("local", "dask"):
-        raise ValueError(f"executor: must be 'local' or 'dask', got {executor!r}")
+        raise InputError(f"executor: must be 'local' or 'dask', got {executor!r}")
     if (executor == "dask") != (scheduler is not None):
-        raise ValueError("scheduler: give a scheduler address with the dask executor only")
+        raise InputError("scheduler: give a scheduler address with the dask executor only")
     device = device_name(get_namespace(backend))  # a clear error now, not in each worker
     if out is not None:
         check_destination(Path(out))

@@ -45,6 +45,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from loyaltylab.agents import SEGMENT_NAMES, PopulationSpec, default_population, load_population
+from loyaltylab.errors import InputError
 from loyaltylab.experiments.targets import DEFAULT_TARGETS, Target
 from loyaltylab.policies import full_strategy, policy_class
 from loyaltylab.sim import Economics, LoyaltyModel, Policy
@@ -53,12 +54,17 @@ from loyaltylab.sim import Economics, LoyaltyModel, Policy
 DESIGNS: dict[str, Callable[[], list[Policy]]] = {"full_strategy": full_strategy}
 
 
-class ScenarioError(ValueError):
+class ScenarioError(InputError):
     """A scenario file is invalid; ``errors`` holds one ``"path: reason"`` per problem."""
 
     def __init__(self, errors: list[str], source: str = "scenario") -> None:
         self.errors = errors
+        self.source = source
         super().__init__(f"{source}: " + "; ".join(errors))
+
+    def lines(self) -> list[str]:
+        """One ``"source: path: reason"`` line per problem."""
+        return [f"{self.source}: {error}" for error in self.errors]
 
 
 class PolicyConfig(BaseModel):
@@ -322,6 +328,11 @@ def load_scenario(path: str | Path) -> Scenario:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ScenarioError([f"no such file: {path}"], str(path)) from None
+    except OSError as exc:
+        raise ScenarioError([f"cannot read: {exc.strerror}"], str(path)) from None
+    except UnicodeDecodeError as exc:
+        raise ScenarioError([f"not UTF-8 text: {exc.reason} at byte {exc.start}"],
+                            str(path)) from None
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError([f"not valid TOML: {exc}"], str(path)) from None
     population = data.get("population")

@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from loyaltylab.errors import InputError, MissingDependencyError
+
 BACKENDS = ("numpy", "cupy")
 
 
@@ -25,19 +27,20 @@ def get_namespace(backend: str = "numpy") -> ModuleType:
 
     Raises
     ------
-    ValueError
-        If ``backend`` is not a known name.
-    ImportError
-        If the library is not installed (CuPy is the optional extra ``gpu``).
+    InputError
+        If ``backend`` is not a known name (a ``ValueError``).
+    MissingDependencyError
+        If the library is not installed (CuPy is the optional extra ``gpu``); an
+        ``ImportError``.
     """
     if backend not in BACKENDS:
-        raise ValueError(f"backend: unknown backend {backend!r}; expected one of {BACKENDS}")
+        raise InputError(f"backend: unknown backend {backend!r}; expected one of {BACKENDS}")
     if backend == "numpy":
         return np
     try:
         return importlib.import_module("cupy")
     except ImportError as exc:  # pragma: no cover - depends on the machine
-        raise ImportError(
+        raise MissingDependencyError(
             "backend='cupy' needs CuPy and a GPU: pip install 'loyaltylab[gpu]'"
         ) from exc
 

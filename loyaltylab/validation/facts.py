@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from loyaltylab.agents import PopulationSpec, default_population
+from loyaltylab.errors import InputError
 from loyaltylab.sim import Behaviour
 
 #: Groups of customers of the jackknife.
@@ -235,7 +236,7 @@ def check_facts(
     ['B2', 'B2-value']
     """
     if size < 1:
-        raise ValueError(f"size: must be >= 1, got {size}")
+        raise InputError(f"size: must be >= 1, got {size}")
     spec = population if population is not None else default_population(size)
     spec = spec.with_size(size)
     if behaviour is not None:
@@ -243,7 +244,7 @@ def check_facts(
     chosen = list(_STUDIES) if only is None else list(only)
     unknown = [n for n in chosen if n not in _STUDIES]
     if unknown:
-        raise ValueError(f"only: unknown study {unknown[0]!r}; studies are {list(_STUDIES)}")
+        raise InputError(f"only: unknown study {unknown[0]!r}; studies are {list(_STUDIES)}")
     context = StudyContext(spec, seed)
     rows = []
     for name in chosen:

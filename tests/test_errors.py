@@ -1,0 +1,92 @@
+"""Input errors: one class every layer can raise, a ValueError for existing callers."""
+
+import ast
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from loyaltylab.agents import (
+    CalibrationError,
+    PopulationFileError,
+    TransactionError,
+    load_population,
+    read_transactions,
+)
+from loyaltylab.errors import InputError, MissingDependencyError
+from loyaltylab.experiments import ScenarioError, load_scenario, read_results, run
+from loyaltylab.experiments.results import check_destination
+from loyaltylab.sim.backend import get_namespace
+from loyaltylab.validation import check_facts
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_errors_module_depends_on_nothing_in_loyaltylab():
+    tree = ast.parse((ROOT / "loyaltylab" / "errors.py").read_text())
+    imported = [n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
+    imported += [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+    assert not [m for m in imported if m and m.startswith("loyaltylab")]
+
+
+def test_the_input_errors_are_value_errors():
+    for error in (ScenarioError, PopulationFileError, TransactionError, CalibrationError,
+                  MissingDependencyError):
+        assert issubclass(error, InputError) and issubclass(error, ValueError)
+    assert issubclass(MissingDependencyError, ImportError)
+    assert ScenarioError(["a: bad", "b: worse"], "s.toml").lines() == [
+        "s.toml: a: bad", "s.toml: b: worse"]
+    listed = TransactionError([f"row {i}: date: missing" for i in range(1, 24)], "log.csv")
+    assert listed.lines()[0] == "log.csv: row 1: date: missing"
+    assert listed.lines()[-1] == "log.csv: ... and 3 more bad row(s)" and len(listed.lines()) == 21
+
+
+def test_files_that_cannot_be_read_are_input_errors(tmp_path):
+    with pytest.raises(ScenarioError, match="cannot read"):
+        load_scenario(tmp_path)  # a folder
+    (tmp_path / "latin1.toml").write_bytes(b"name = '\xe9'\n")
+    with pytest.raises(ScenarioError, match="not UTF-8"):
+        load_scenario(tmp_path / "latin1.toml")
+    with pytest.raises(PopulationFileError, match="not UTF-8"):
+        load_population(tmp_path / "latin1.toml")
+    with pytest.raises(InputError, match=r"none\.csv: cannot read"):
+        read_transactions(tmp_path / "none.csv")
+    (tmp_path / "binary.csv").write_bytes(b"\xff\xfe\x00\x01garbage")
+    with pytest.raises(InputError, match=r"binary\.csv: cannot parse"):
+        read_transactions(tmp_path / "binary.csv")
+    with pytest.raises(InputError, match=r"has no manifest\.json"):
+        read_results(tmp_path)
+    (tmp_path / "manifest.json").write_text("{not json")
+    with pytest.raises(InputError, match=r"manifest\.json: cannot read"):
+        read_results(tmp_path)
+
+
+def test_arguments_and_destinations_are_input_errors(tmp_path):
+    with pytest.raises(InputError, match="backend: unknown backend"):
+        get_namespace("jax")
+    with pytest.raises(InputError, match="size: must be >= 1"):
+        check_facts(size=0)
+    with pytest.raises(InputError, match="only: unknown study 'nope'"):
+        check_facts(size=100, only=["nope"])
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(InputError, match="is not a folder"):
+        check_destination(tmp_path / "file" / "results")
+    scenario = ROOT / "scenarios" / "winback.toml"
+    for kwargs, field in (({"workers": 0}, "workers"), ({"seed": -1}, "seed"),
+                          ({"replications": 0}, "replications"),
+                          ({"executor": "dask"}, "scheduler")):
+        with pytest.raises(InputError, match=field):
+            run(scenario, **kwargs)
+
+
+def test_a_malformed_scheduler_address_is_an_input_error():
+    pytest.importorskip("dask.distributed")
+    with pytest.raises(InputError, match="scheduler: cannot connect to nonsense"):
+        run(ROOT / "scenarios" / "winback.toml", size=100, replications=1, facts=False,
+            executor="dask", scheduler="nonsense")
+
+
+@pytest.mark.skipif(importlib.util.find_spec("cupy") is not None, reason="CuPy is installed")
+def test_the_gpu_backend_without_cupy_is_a_missing_dependency():
+    with pytest.raises(MissingDependencyError, match=r"loyaltylab\[gpu\]"):
+        get_namespace("cupy")
