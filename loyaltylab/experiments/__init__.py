@@ -1,5 +1,6 @@
 """Experiments: scenario files, the A/B runner, metrics, statistics and results."""
 
+from loyaltylab.experiments.breakage import RedemptionForecast, forecast_redemption
 from loyaltylab.experiments.metrics import ArmOutcome, simulate_arm
 from loyaltylab.experiments.results import (
     ExperimentResult,
@@ -27,9 +28,11 @@ __all__ = [
     "ExperimentResult",
     "PolicyConfig",
     "PopulationConfig",
+    "RedemptionForecast",
     "Scenario",
     "ScenarioError",
     "default_destination",
+    "forecast_redemption",
     "load_scenario",
     "read_results",
     "run",
