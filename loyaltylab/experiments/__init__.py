@@ -1,6 +1,7 @@
 """Experiments: scenario files, the A/B runner, metrics, statistics and results."""
 
 from loyaltylab.experiments.arm import ArmOutcome, simulate_arm
+from loyaltylab.experiments.breakage import RedemptionForecast, forecast_redemption
 from loyaltylab.experiments.metrics import METRICS, Metric, metric
 from loyaltylab.experiments.results import (
     ExperimentResult,
@@ -31,10 +32,12 @@ __all__ = [
     "Metric",
     "PolicyConfig",
     "PopulationConfig",
+    "RedemptionForecast",
     "Scenario",
     "ScenarioError",
     "Target",
     "default_destination",
+    "forecast_redemption",
     "load_scenario",
     "metric",
     "read_results",
