@@ -92,7 +92,8 @@ def test_run_writes_a_results_folder_and_prints_the_comparison(tmp_path):
     result = run("run", "scenarios/winback.toml", "--size", "3000", "--replications", "2",
                  "--workers", "2", "--out", str(out), "--quiet", cwd=ROOT)
     assert result.returncode == 0, result.stderr
-    assert "retention at horizon" in result.stdout and "targets" in result.stdout
+    assert "retention at the horizon" in result.stdout and "Targets" in result.stdout
+    assert "pp" in result.stdout  # effects on shares in percentage points
     assert {p.name for p in out.iterdir()} == {
         "manifest.json", "summary.csv", "targets.csv", "weekly.parquet", "customers.parquet",
         "facts.csv", "report.html"}

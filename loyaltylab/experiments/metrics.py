@@ -83,6 +83,7 @@ class Metric:
     def definition(self) -> str:
         """The first paragraph of the function's docstring, on one line."""
         doc = (self.compute.__doc__ or "").strip().split("\n\n")[0]
+        doc = re.sub(r":\w+:`~?([^`]+)`", r"`\1`", doc).replace("``", "`")
         return " ".join(doc.split())
 
     def format(self, value: float, effect: bool = False) -> str:
@@ -564,7 +565,9 @@ def headline(period: int) -> list[tuple[str, str]]:
 
 def metric_table() -> str:
     """The README's metric table (Markdown), generated from :data:`METRICS`."""
-    rows = ["| metric | unit | definition |", "|---|---|---|"]
+    against = {"customers": "arm", "program": "arm", "effect": "vs control",
+               "program_effect": "vs control"}
+    rows = ["| metric | unit | of | definition |", "|---|---|---|---|"]
     for m in METRICS.values():
         extra = []
         if m.segmented:
@@ -572,5 +575,5 @@ def metric_table() -> str:
         if m.relative:
             extra.append("`_rel_change` against the control")
         note = f" ({'; '.join(extra)})" if extra else ""
-        rows.append(f"| `{m.name}` | {m.unit} | {m.definition}{note} |")
+        rows.append(f"| `{m.name}` | {m.unit} | {against[m.kind]} | {m.definition}{note} |")
     return "\n".join(rows)

@@ -10,13 +10,12 @@ import pandas as pd
 import pytest
 
 from loyaltylab.experiments import read_results, run, validate_scenario
+from loyaltylab.experiments.metrics import format_value
 from loyaltylab.experiments.report import (
     CHARTS,
-    FORMATS,
     charts_section,
     clv_by_segment_chart,
     cost_chart,
-    format_number,
     migration_chart,
     payback_chart,
     points_chart,
@@ -160,7 +159,7 @@ def test_report_renders_in_headless_chromium(folder):
             assert text.strip() == "-"
             continue
         assert float(value) == pytest.approx(expected, rel=1e-12)
-        # the shown number is the estimate in the metric's format
-        assert text.split("\n")[0] == format_number(FORMATS[metric], expected)
+        # the shown number is the estimate in the metric's unit (effects of shares in pp)
+        assert text.split("\n")[0] == format_value(metric, expected, kind == "effect")
         shown += 1
     assert shown > 10

@@ -107,8 +107,18 @@ def test_aa_field_trials_reject_at_the_nominal_rate():
 def test_field_estimates_are_unbiased_and_cover_the_twin_truth():
     """A real effect: field estimates centre on the twin-world truth of each pilot."""
     coupon = {"type": "coupons", "amount_off": 100, "min_spend": 300, "validity_weeks": 8}
-    _, trials = pilots([{"name": "none"}, {"name": "coupon", "policies": [coupon]}],
-                       300, 4000, 12)
+    result, trials = pilots([{"name": "none"}, {"name": "coupon", "policies": [coupon]}],
+                            300, 4000, 12)
+    # power counts the pilots significant in the direction of their truth only; those
+    # significant the other way are reported apart
+    summary = result.summary.set_index(["arm", "metric"]).loc["coupon"]
+    agrees = np.sign(trials["estimate"]) == np.sign(trials["twin_effect"])
+    by_metric = trials.assign(right=trials["significant"] & agrees,
+                              wrong=trials["significant"] & ~agrees).groupby("metric")
+    for metric, share in by_metric["right"].mean().items():
+        assert summary.at[metric, "power"] == pytest.approx(share)
+        assert summary.at[metric, "wrong_sign"] == pytest.approx(
+            by_metric["wrong"].mean()[metric])
     trials = trials.assign(
         error=trials["estimate"] - trials["twin_effect"],
         covered=(trials["ci_low"] <= trials["twin_effect"])
