@@ -1,7 +1,14 @@
 """Customers: segments, behaviour models, response terms, and ready-made populations."""
 
 from loyaltylab.agents.behaviour import CustomerBehaviour
-from loyaltylab.agents.btyd import expected_repeat_purchases, probability_no_repeat
+from loyaltylab.agents.btyd import (
+    expected_discounted_residual_transactions,
+    expected_order_value,
+    expected_repeat_purchases,
+    probability_alive,
+    probability_no_repeat,
+    weekly_discount_rate,
+)
 from loyaltylab.agents.coefficients import Coefficients, coef
 from loyaltylab.agents.coupon_use import CouponUse, CouponUseCoefficients
 from loyaltylab.agents.populations import (
@@ -37,8 +44,12 @@ __all__ = [
     "coef",
     "default_population",
     "default_segments",
+    "expected_discounted_residual_transactions",
+    "expected_order_value",
     "expected_repeat_purchases",
+    "probability_alive",
     "probability_no_repeat",
+    "weekly_discount_rate",
 ]
 
 # Calibration from transaction logs (imported last: these modules use the names above).
