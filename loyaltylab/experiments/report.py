@@ -147,6 +147,51 @@ def targets_section(result: ExperimentResult) -> str:
             f"{''.join(rows)}</table>")
 
 
+#: Columns of the per-segment table: (metric, heading).
+SEGMENT_COLUMNS = (
+    ("program_cost", "program cost"), ("incremental_program_cost", "incremental cost"),
+    ("incremental_margin", "incremental margin"), ("roi", "ROI"),
+    ("retention", "retention"), ("retained_per_1000", "retained per 1,000"),
+    ("clv", "CLV"),
+)
+
+
+def segments_section(result: ExperimentResult) -> str:
+    """Program cost, margin, ROI and retention by segment, for each treatment arm: where
+    the program is worth its cost. Segments as the firm sees them at launch if it had a
+    history, else the simulation's labels."""
+    summary = result.summary.set_index(["arm", "metric"])
+    control = result.scenario.control.name
+    metrics = result.summary["metric"]
+    observed = bool(metrics.str.endswith("_observed").any())
+    suffix = "_observed" if observed else ""
+    names = list(dict.fromkeys(
+        m.removeprefix("clv_").removesuffix(suffix) for m in metrics
+        if m.startswith("clv_") and "rel_change" not in m
+        and m.endswith("_observed") == observed))
+    tables = []
+    for arm in [a.name for a in result.scenario.arms if a.name != control]:
+        rows = []
+        for segment in names:
+            cells = []
+            for metric, _ in SEGMENT_COLUMNS:
+                key = (arm, f"{metric}_{segment}{suffix}")
+                value = summary.at[key, "estimate"] if key in summary.index else np.nan
+                cells.append(f"<td>{format_value(key[1], value)}</td>")
+            rows.append(f"<tr><td>{html.escape(segment)}</td>{''.join(cells)}</tr>")
+        if rows:
+            head = "".join(f"<th>{label}</th>" for _, label in SEGMENT_COLUMNS)
+            tables.append(f"<h3>{html.escape(arm)}</h3><table class=\"num\"><tr>"
+                          f"<th>segment</th>{head}</tr>{''.join(rows)}</table>")
+    if not tables:
+        return ""
+    basis = ("as the firm sees them at launch (the strategy's rules on the 12 months "
+             "before)" if observed else "by the simulation's label")
+    return (f"<h2>By segment</h2><p>Per customer of each segment, {basis}; effects "
+            "against the control in the same replication, accrual basis.</p>"
+            + "".join(tables))
+
+
 def power_section(result: ExperimentResult) -> str:
     """Field mode: what the simulated pilots detect."""
     if result.trials is None or "power" not in result.summary:
@@ -542,8 +587,8 @@ def render_report(result: ExperimentResult, sections: Sequence[Callable[[Experim
                   str]] | None = None) -> str:
     """The report as one HTML page."""
     scenario = result.scenario
-    sections = sections or (headline_section, targets_section, power_section,
-                            charts_section, assumptions_section)
+    sections = sections or (headline_section, targets_section, segments_section,
+                            power_section, charts_section, assumptions_section)
     title = f"loyaltylab: {scenario.name}"
     intro = (f"{html.escape(scenario.description or scenario.name)}. "
              f"{scenario.population.customers:,} customers, {len(scenario.arms)} arms, "

@@ -163,3 +163,17 @@ def test_report_renders_in_headless_chromium(folder):
         assert text.split("\n")[0] == format_value(metric, expected, kind == "effect")
         shown += 1
     assert shown > 10
+
+
+def test_the_segment_table_shows_cost_and_roi_by_segment(folder):
+    from loyaltylab.experiments.report import segments_section
+
+    result = read_results(folder)
+    text = segments_section(result)
+    summary = result.summary.set_index(["arm", "metric"])
+    # no burn-in: the simulation's labels; one table for the treatment arm
+    assert "by the simulation's label" in text and text.count("<table") == 1
+    for segment in ("core_loyal", "dormant"):
+        assert f"<td>{segment}</td>" in text
+        roi = summary.at[("full strategy", f"roi_{segment}"), "estimate"]
+        assert f"<td>{format_value('roi', roi)}</td>" in text
