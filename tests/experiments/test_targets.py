@@ -46,7 +46,7 @@ def test_a_relative_change_of_a_negative_score_is_not_measured():
 def test_segments_seen_at_launch_need_a_history():
     v = values({("c", "churn"): [0.5, 0.5], ("t", "churn"): [0.4, 0.4]})
     row = target_table(v, "c", [DEFAULT_TARGETS[0]]).iloc[0]
-    assert row["metric"] == "repurchase_rate_13w_core_loyal_observed"
+    assert row["metric"] == "repurchase_rate_4w_core_loyal_observed"
     assert row["status"] == "not measured" and "burn_in_weeks" in row["note"]
 
 
@@ -67,7 +67,7 @@ def test_bad_targets_are_rejected_naming_the_field():
         with pytest.raises(ScenarioError, match=message.replace("[", r"\[")):
             validate_scenario({**base, "targets": [target]})
     scenario = validate_scenario(base)
-    assert scenario.targets == list(DEFAULT_TARGETS) and scenario.periods == (13,)
+    assert scenario.targets == list(DEFAULT_TARGETS) and scenario.periods == (4, 13)
     custom = validate_scenario({**base, "targets": [
         {"metric": "repurchase_rate", "period_weeks": 4, "threshold": 0.1}]})
     assert custom.periods == (4, 13)
