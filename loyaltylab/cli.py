@@ -288,6 +288,10 @@ def run_command(args: argparse.Namespace) -> int:
                        zip(result.targets.itertuples(index=False), texts, strict=True)])
         print(targets[["arm", "target", "change", "threshold", "status"]].to_string(
             index=False))
+        notes = result.targets.dropna(subset=["note"])
+        for target, note in dict(zip(notes["target"], notes["note"], strict=True)).items():
+            if note:
+                print(f"  {target}: {note}")
     if result.trials is not None:
         power = result.summary.dropna(subset=["power"])
         print(f"\nPower of a pilot with {size:,} customers (share of {replications} simulated "
