@@ -304,8 +304,9 @@ def cost_chart(result: ExperimentResult) -> str:
     Parameters
     ----------
     result : ExperimentResult
-        Its ``summary`` estimates of the ``cost_*`` metrics (but ``cost_to_revenue``):
-        means over replications, per customer over the horizon.
+        Its ``summary`` estimates of the ``cost_*`` metrics (but ``cost_to_revenue``,
+        and ``cost_rewards_cash``: the rewards are stacked on the accrual basis): means
+        over replications, per customer over the horizon.
 
     Returns
     -------
@@ -315,7 +316,7 @@ def cost_chart(result: ExperimentResult) -> str:
     """
     summary = result.summary
     costs = summary[summary["metric"].str.startswith("cost_")
-                    & (summary["metric"] != "cost_to_revenue")]
+                    & ~summary["metric"].isin(["cost_to_revenue", "cost_rewards_cash"])]
     table = costs.pivot_table(index="arm", columns="metric", values="estimate", sort=False)
     table = table.loc[:, (table > 0).any()]
     if table.empty:

@@ -177,3 +177,18 @@ def test_the_segment_table_shows_cost_and_roi_by_segment(folder):
         assert f"<td>{segment}</td>" in text
         roi = summary.at[("full strategy", f"roi_{segment}"), "estimate"]
         assert f"<td>{format_value('roi', roi)}</td>" in text
+
+
+def test_the_cost_chart_stacks_rewards_once(folder, monkeypatch):
+    from loyaltylab.experiments import report
+
+    stacked = []
+    barh = report.plt.Axes.barh
+
+    def record(self, y, width, **kw):
+        stacked.append(kw["label"])
+        return barh(self, y, width, **kw)
+
+    monkeypatch.setattr(report.plt.Axes, "barh", record)
+    report.cost_chart(read_results(folder))
+    assert "rewards" in stacked and "rewards_cash" not in stacked
