@@ -14,9 +14,16 @@ from typing import Any
 import pandas as pd
 
 
-def coef(default: float, low: float, high: float, unit: str, source: str) -> Any:
-    """A coefficient field: its default, plausible range ``[low, high]``, unit and source."""
-    return field(default=default, metadata={"range": (low, high), "unit": unit, "source": source})
+def coef(default: float, low: float, high: float, unit: str, source: str, *,
+         positive: bool = False, at_most: float | None = None) -> Any:
+    """A coefficient field: its default, plausible range ``[low, high]``, unit and source.
+
+    Hard bounds, checked at construction: every coefficient is a number >= 0;
+    ``positive`` makes it > 0 (a time scale), ``at_most`` caps it (1 for a share).
+    """
+    return field(default=default, metadata={"range": (low, high), "unit": unit,
+                                            "source": source, "positive": positive,
+                                            "at_most": at_most})
 
 
 @dataclass(frozen=True)
@@ -32,6 +39,11 @@ class Coefficients:
             value = getattr(self, f.name)
             if not isinstance(value, int | float) or value != value or value < 0:
                 raise ValueError(f"{f.name}: must be a number >= 0, got {value!r}")
+            if f.metadata.get("positive") and value == 0:
+                raise ValueError(f"{f.name}: must be > 0, got {value!r}")
+            most = f.metadata.get("at_most")
+            if most is not None and value > most:
+                raise ValueError(f"{f.name}: must be <= {most}, got {value!r}")
 
     @classmethod
     def describe(cls, values: Coefficients | None = None) -> pd.DataFrame:

@@ -44,12 +44,8 @@ class CouponUseCoefficients(Coefficients):
         0.15, 0.05, 0.30, "share of issued coupons the holder notices and keeps in mind",
         "C1: NCH 2012 (checkout 8.5%, print-at-home 17.3%); grocery campaign log, 6-17% "
         "of targeted households redeemed within 6 weeks",
+        at_most=1.0,
     )
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.attention > 1:
-            raise ValueError("attention: must be a probability in [0, 1]")
 
 
 class CouponUse:

@@ -46,16 +46,12 @@ class RedemptionCoefficients(Coefficients):
     stockpiler_share: float = coef(
         0.5, 0.3, 0.7, "share of members who save for a bigger reward",
         "Smith & Sparks 2009 Int Rev Retail 19(3), savers and spenders; size U",
+        at_most=1.0,
     )
     stockpile_orders: float = coef(
         1.0, 0.5, 2.0, "usual orders' worth a stockpiler saves for (mean)",
         "B2: retail breakage 20-30% under 12-month expiry (calibrated); U",
     )
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.stockpiler_share > 1:
-            raise ValueError("stockpiler_share: must be a share in [0, 1]")
 
 
 class Redemption:

@@ -52,10 +52,12 @@ class SatisfactionCoefficients(Coefficients):
     learning_rate: float = coef(
         0.3, 0.1, 0.5, "share of the gap to a purchase's experience closed by it",
         "adaptive expectations; U",
+        positive=True, at_most=1.0,
     )
     memory_weeks: float = coef(
         26.0, 13.0, 52.0, "weeks (half-life of goodwill without purchases)",
         "LP3: Meyer-Waarden 2007, program effects erode over 6-9 months; U",
+        positive=True,
     )
     value: float = coef(
         3.0, 1.0, 6.0, "points per unit of discount / order value",
@@ -81,13 +83,6 @@ class SatisfactionCoefficients(Coefficients):
         0.8, 0.4, 1.2, "points (sd of answer noise)",
         "test-retest noise of single-item scales; U",
     )
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if not 0 < self.learning_rate <= 1:
-            raise ValueError("learning_rate: must be in (0, 1]")
-        if self.memory_weeks <= 0:
-            raise ValueError("memory_weeks: must be > 0")
 
 
 class Satisfaction:

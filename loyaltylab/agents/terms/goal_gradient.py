@@ -66,26 +66,22 @@ class GoalGradientCoefficients(Coefficients):
     half_value: float = coef(
         0.5, 0.25, 1.0, "reward worth, in usual orders, at which the pull is 2/3 of g",
         "GG1 control: a reward worth nothing moves nobody; shape U",
+        positive=True,
     )
     carry: float = coef(
         0.7, 0.4, 0.9, "share of the pull at the goal kept right after a reward",
         "GG4: Nunes & Dreze 2010 ACR 37, resetting is partial; size U",
+        at_most=1.0,
     )
     carry_intervals: float = coef(
         2.0, 1.0, 3.0, "inter-purchase intervals over which the kept pull fades (e-fold)",
         "stylized facts: post-reward resetting lasts 1-2 intervals (U)",
+        positive=True,
     )
     post_reward_dropout: float = coef(
         0.2, 0.0, 0.5, "rise of dropout at the first order after a reward worth one order",
         "GG3: churn risk highest right after redemption (qualitative; size U)",
     )
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.half_value <= 0 or self.carry_intervals <= 0:
-            raise ValueError("half_value, carry_intervals: must be > 0")
-        if self.carry > 1:
-            raise ValueError("carry: must be a share in [0, 1]")
 
 
 class GoalGradient(ResponseTerm):

@@ -56,12 +56,8 @@ class LaunchCoefficients(Coefficients):
         8.0, 4.0, 13.0, "weeks (e-folding time of the launch response)",
         "LP3: Meyer-Waarden 2007 J Retailing 83(2), effects ~0 by month 6-9 (8 weeks "
         "leaves 4% at month 6)",
+        positive=True,
     )
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.adaptation_weeks <= 0:
-            raise ValueError("adaptation_weeks: must be > 0")
 
 
 class Launch(ResponseTerm):

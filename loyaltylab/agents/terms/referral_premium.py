@@ -43,12 +43,8 @@ class ReferralPremiumCoefficients(Coefficients):
     premium_weeks: float = coef(
         35.0, 26.0, 52.0, "weeks (e-folding time of the premium)",
         "R1: the margin gap fades by about 30 months",
+        positive=True,
     )
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.premium_weeks <= 0:
-            raise ValueError("premium_weeks: must be > 0")
 
 
 class ReferralPremium(ResponseTerm):

@@ -57,12 +57,8 @@ class StatusCoefficients(Coefficients):
     loss_half_life_weeks: float = coef(
         26.0, 13.0, 52.0, "weeks (half-life of the memory of a lost status)",
         "T4: the hurt of a demotion fades; size U",
+        positive=True,
     )
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.loss_half_life_weeks <= 0:
-            raise ValueError("loss_half_life_weeks: must be > 0")
 
 
 class Status(ResponseTerm):
