@@ -24,7 +24,7 @@ team reports:
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -72,8 +72,6 @@ class ArmOutcome:
         if not active), and tier if the program has tiers.
     fixed_cost : float
         Total fixed program cost over the horizon.
-    expiry_weeks : int or None
-        Points expiry of the program.
     points : DataFrame or None
         The redemption forecast per segment and for all (``all``) of
         :func:`loyaltylab.experiments.breakage.forecast_redemption`, in points; None
@@ -87,11 +85,9 @@ class ArmOutcome:
     weekly: pd.DataFrame
     customers: pd.DataFrame
     fixed_cost: float
-    expiry_weeks: int | None
     points: pd.DataFrame | None = None
     value_per_point: float = 0.0
     periods: tuple[int, ...] = (REPURCHASE_PERIOD_WEEKS,)
-    segment_names: list[str] = field(default_factory=list)
 
     @property
     def size(self) -> int:
@@ -277,9 +273,8 @@ def _outcome(model: LoyaltyModel, start: dict[str, np.ndarray], then: dict[str, 
     if tiers:
         codes = to_numpy(pop["tier"][:n]).astype(np.int64)
         frame["tier"] = pd.Categorical.from_codes(codes, [t.name for t in tiers[0].tiers])
-    return ArmOutcome(weekly=weekly, customers=frame, fixed_cost=fixed_total,
-                      expiry_weeks=model.points.expiry_weeks, points=points,
-                      value_per_point=value, periods=periods, segment_names=list(names))
+    return ArmOutcome(weekly=weekly, customers=frame, fixed_cost=fixed_total, points=points,
+                      value_per_point=value, periods=periods)
 
 
 def _observed_column(observed: np.ndarray | None, n: int) -> pd.Categorical:

@@ -315,6 +315,8 @@ def cost_components(outcome: ArmOutcome) -> dict[str, float]:
 def points_liability(outcome: ArmOutcome) -> float:
     """Outstanding points at the horizon × value per point × the share of them expected
     to be redeemed, per customer (IFRS 15)."""
+    if outcome.points is None:
+        return 0.0
     return _points(outcome, "expected_redemptions") * outcome.value_per_point / outcome.size
 
 
@@ -330,7 +332,7 @@ def redemption_share(outcome: ArmOutcome) -> float:
 def breakage(outcome: ArmOutcome) -> float:
     """1 − expected redemption share: the share of the horizon's points that expire
     unused, realised for awards past their expiry and forecast for the others."""
-    return 1.0 - _points(outcome, "urr")
+    return _points(outcome, "expected_breakage")
 
 
 @metric("program", "share", "breakage realised")
@@ -347,8 +349,9 @@ def redemption_rate(outcome: ArmOutcome) -> float:
 
 
 def _points(outcome: ArmOutcome, column: str) -> float:
+    """The redemption forecast's ``column`` for all members; NaN without points."""
     if outcome.points is None:
-        return float("nan") if column not in ("expected_redemptions",) else 0.0
+        return float("nan")
     return float(outcome.points.at["all", column])
 
 

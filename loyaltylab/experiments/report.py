@@ -28,7 +28,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from loyaltylab.agents import CustomerBehaviour, SatisfactionCoefficients, classify_segments
+from loyaltylab.agents import (
+    SEGMENT_NAMES,
+    CustomerBehaviour,
+    SatisfactionCoefficients,
+)
+from loyaltylab.experiments.arm import observed_segments
 from loyaltylab.experiments.atomic import atomic_path
 from loyaltylab.experiments.metrics import format_cell, format_value, headline, lookup
 from loyaltylab.experiments.stats import CONFIDENCE
@@ -162,13 +167,10 @@ def segments_section(result: ExperimentResult) -> str:
     history, else the simulation's labels."""
     summary = result.summary.set_index(["arm", "metric"])
     control = result.scenario.control.name
-    metrics = result.summary["metric"]
-    observed = bool(metrics.str.endswith("_observed").any())
+    observed = bool(result.summary["metric"].str.endswith("_observed").any())
     suffix = "_observed" if observed else ""
-    names = list(dict.fromkeys(
-        m.removeprefix("clv_").removesuffix(suffix) for m in metrics
-        if m.startswith("clv_") and "rel_change" not in m
-        and m.endswith("_observed") == observed))
+    names = (list(SEGMENT_NAMES) if observed
+             else result.scenario.population.spec(10).segment_names)
     tables = []
     for arm in [a.name for a in result.scenario.arms if a.name != control]:
         rows = []
@@ -502,13 +504,12 @@ def segment_migration(result: ExperimentResult) -> dict[str, pd.DataFrame] | Non
     needed = {"segment", "net_revenue", "purchases", "weeks_since_purchase", "arm"}
     if c.empty or not needed <= set(c.columns):
         return None
-    names = ["core_loyal", "potential_loyal", "basic", "dormant"]
+    names = list(SEGMENT_NAMES)
     if set(c["segment"].astype(str).unique()) - set(names):
         return None
-    years = result.scenario.horizon_weeks / 52.0
-    end = classify_segments(c["net_revenue"].to_numpy() / years,
-                            c["purchases"].to_numpy() / years,
-                            c["weeks_since_purchase"].to_numpy())
+    end = observed_segments(c["net_revenue"].to_numpy(), c["purchases"].to_numpy(),
+                            c["weeks_since_purchase"].to_numpy(),
+                            result.scenario.horizon_weeks)
     frame = pd.DataFrame({"arm": c["arm"].to_numpy(),
                           "start": pd.Categorical(c["segment"].astype(str), names),
                           "end": pd.Categorical(np.asarray(names)[end], names)})

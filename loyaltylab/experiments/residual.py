@@ -52,6 +52,18 @@ def residual_window(horizon_weeks: int) -> int:
     return max(1, min(RESIDUAL_WINDOW_WEEKS, horizon_weeks // 2))
 
 
+def alive_share_of_week(hazard: np.ndarray) -> np.ndarray:
+    """Expected share of a week a customer alive at its start spends alive,
+    ``(1 - exp(-h)) / h`` for the weekly hazard ``h`` (1 without dropout).
+
+    >>> alive_share_of_week(np.array([0.0, np.log(2)])).round(4).tolist()
+    [1.0, 0.7213]
+    """
+    h = np.asarray(hazard, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(h > 1e-12, -np.expm1(-h) / h, 1.0 - h / 2)
+
+
 def expected_discounted_orders(lam: np.ndarray, hazard: np.ndarray,
                                factor: float) -> np.ndarray:
     """Expected discounted orders after now of customers alive now, per unit of lift.
@@ -63,10 +75,7 @@ def expected_discounted_orders(lam: np.ndarray, hazard: np.ndarray,
     1.0
     """
     h = np.asarray(hazard, dtype=np.float64)
-    survive = np.exp(-h)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        within = np.where(h > 1e-12, -np.expm1(-h) / h, 1.0 - h / 2)
-    return lam * within * factor / (1.0 - factor * survive)
+    return lam * alive_share_of_week(h) * factor / (1.0 - factor * np.exp(-h))
 
 
 @dataclass(frozen=True)
@@ -96,10 +105,9 @@ def base_exposure(lam: np.ndarray, p_drop: np.ndarray, weeks_alive: np.ndarray,
     """
     lam = lam.astype(np.float64)
     h = lam * p_drop.astype(np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        within = np.where(h > 1e-12, -np.expm1(-h) / h, 1.0)
     weeks = weeks_alive.astype(np.float64)
-    orders = np.bincount(segment, weights=weeks * lam * within, minlength=segments)
+    orders = np.bincount(segment, weights=weeks * lam * alive_share_of_week(h),
+                         minlength=segments)
     dropouts = np.bincount(segment, weights=weeks * -np.expm1(-h), minlength=segments)
     return orders, dropouts
 

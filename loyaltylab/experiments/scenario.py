@@ -46,6 +46,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 
 from loyaltylab.agents import SEGMENT_NAMES, PopulationSpec, default_population, load_population
 from loyaltylab.errors import InputError
+from loyaltylab.experiments.arm import REPURCHASE_PERIOD_WEEKS
 from loyaltylab.experiments.targets import DEFAULT_TARGETS, Target
 from loyaltylab.policies import full_strategy, policy_class
 from loyaltylab.sim import Economics, LoyaltyModel, Policy
@@ -179,7 +180,7 @@ class Scenario(BaseModel):
     seed: int = Field(0, ge=0)
     mode: Literal["twin", "field"] = "twin"
     burn_in_weeks: int | None = Field(None, ge=0, le=520)
-    repurchase_period_weeks: int = Field(13, ge=1, le=520)
+    repurchase_period_weeks: int = Field(REPURCHASE_PERIOD_WEEKS, ge=1, le=520)
     arms: list[Arm] = Field(min_length=2)
     targets: list[Target] = Field(default_factory=lambda: list(DEFAULT_TARGETS))
 

@@ -64,8 +64,9 @@ def test_segments_seen_at_launch_follow_the_trailing_year():
     seen = c["segment_observed"].astype(str)
     label = c["segment"].astype(str)
     # the firm's rules mostly agree with the latent labels of the heavy buyers, and a
-    # dormant label is never seen as core (measured: 81% of core labels seen as core)
-    assert (seen[label == "core_loyal"] == "core_loyal").mean() > 0.6
+    # dormant label is never seen as core. Measured: 93.8% of 10,000 core labels seen as
+    # core (the demo); here 400 of them, binomial sd 1.2 points: 4 sd below is 0.88
+    assert (seen[label == "core_loyal"] == "core_loyal").mean() > 0.88
     assert not ((label == "dormant") & (seen == "core_loyal")).any()
     none = simulate_arm(default_population(200), [], Economics(), 2, horizon_weeks=4)
     assert none.customers["segment_observed"].isna().all()
@@ -156,7 +157,10 @@ def test_a_one_off_coupon_is_not_extrapolated():
     for weeks in (26, 260):
         base = simulate_arm(spec, [], Economics(), 5, horizon_weeks=weeks)
         arm = simulate_arm(spec, [coupon], Economics(), 5, horizon_weeks=weeks)
-        d = (arm.customers["clv"] - base.customers["clv"]).to_numpy()
-        effect[weeks] = (d.mean(), d.std(ddof=1) / np.sqrt(len(d)))
-    (short, se_short), (long, se_long) = effect[26], effect[260]
-    assert abs(short - long) < 4 * np.hypot(se_short, se_long), effect
+        effect[weeks] = (arm.customers["clv"] - base.customers["clv"]).to_numpy()
+    # The coupon changes nothing once it has expired, so with the same customers and
+    # the same luck both horizons give the same CLV effect up to rounding (measured:
+    # -3.06 yuan at both); a residual that extrapolated the launch weeks' cost gave
+    # -295 at 26 weeks.
+    assert effect[26].mean() == pytest.approx(effect[260].mean(), rel=1e-9)
+    assert -5.0 < effect[26].mean() < 0.0

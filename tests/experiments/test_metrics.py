@@ -49,8 +49,7 @@ def outcome(weekly_margin=(0.0, 0.0), weekly_cost=(0.0, 0.0), points=None, value
                            "program_cost": weekly_cost, "cost_rewards": [0.0, 0.0],
                            "cost_coupons": [3.0, 0.0]})
     return ArmOutcome(weekly=weekly, customers=pd.DataFrame(base), fixed_cost=0.0,
-                      expiry_weeks=52, points=points, value_per_point=value,
-                      periods=(13,), segment_names=SEGMENTS)
+                      points=points, value_per_point=value, periods=(13,))
 
 
 def test_customer_metrics_by_hand():
@@ -133,7 +132,8 @@ def test_points_metrics_by_hand():
     # expected to be redeemed; a point is worth 0.1
     table = pd.DataFrame({"awarded": [1000.0], "redeemed": [600.0], "expired": [100.0],
                           "outstanding": [300.0], "expected_redemptions": [200.0],
-                          "urr": [0.8], "outstanding_redemption_share": [2 / 3],
+                          "urr": [0.8], "expected_breakage": [0.2],
+                          "outstanding_redemption_share": [2 / 3],
                           "realised_breakage": [0.1]}, index=["all"])
     m = arm_metrics(outcome(points=table, value=0.1))
     assert m["points_liability"] == pytest.approx(200 * 0.1 / 3)
