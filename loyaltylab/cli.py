@@ -19,6 +19,7 @@ from importlib import metadata
 from pathlib import Path
 from types import FrameType
 
+import numpy as np
 import pandas as pd
 
 from loyaltylab.agents import (
@@ -40,9 +41,13 @@ from loyaltylab.experiments import (
     run,
 )
 from loyaltylab.experiments.atomic import atomic_path, check_writable
-from loyaltylab.experiments.metrics import format_cell, headline
+from loyaltylab.experiments.checkpoint import checkpoint_folder
+from loyaltylab.experiments.metrics import format_cell, headline, own_effect
 from loyaltylab.experiments.report import write_report
+from loyaltylab.experiments.scenario import MAX_DRAWS
+from loyaltylab.experiments.sensitivity import sensitivity
 from loyaltylab.experiments.targets import change_text
+from loyaltylab.experiments.uncertainty_report import interval_text
 from loyaltylab.policies import full_strategy
 from loyaltylab.sim import ACTIVE_WINDOW_WEEKS, LoyaltyModel
 from loyaltylab.sim.backend import BACKENDS
@@ -61,7 +66,7 @@ EXIT_CODES = f"""exit codes:
   {EXIT_BAD_INPUT}    bad input (scenario, population file, transaction log, results folder,
        option, output destination): one line per problem, nothing written
   {EXIT_BUG}   internal error, a bug in loyaltylab: the traceback, and how to report it
-  {EXIT_INTERRUPTED}  interrupted (Ctrl-C; also SIGTERM during run)"""
+  {EXIT_INTERRUPTED}  interrupted (Ctrl-C; also SIGTERM during run and sensitivity)"""
 
 
 def _integer(name: str, lower: int = 1, upper: int | None = None) -> type:
@@ -259,21 +264,23 @@ def _workers(args: argparse.Namespace) -> int:
 def run_command(args: argparse.Namespace) -> int:
     """Run a scenario's experiment and write its results folder."""
     scenario = load_scenario(args.scenario)
-    out = Path(args.out) if args.out else default_destination(scenario.name)
+    out = _destination(args, scenario.name)
     signal.signal(signal.SIGTERM, _terminate)
     size = args.size or scenario.population.customers
     replications = args.replications or scenario.replications
+    draws = scenario.uncertainty.draws if args.uncertainty is None else args.uncertainty
+    extra = f", {draws} parameter-uncertainty draws" if draws else ""
     print(f"loyaltylab: {scenario.name}: {size:,} customers, {len(scenario.arms)} arms, "
-          f"{replications} replications of {scenario.horizon_weeks} weeks, "
+          f"{replications} replications of {scenario.horizon_weeks} weeks{extra}, "
           f"{scenario.mode} mode", flush=True)
     try:
         result = run(scenario, out=out, seed=args.seed, replications=args.replications,
                      size=args.size, workers=_workers(args), executor=args.executor,
                      scheduler=args.scheduler, progress=not args.quiet,
-                     backend=args.backend)
+                     backend=args.backend, uncertainty=args.uncertainty,
+                     resume=args.resume)
     except KeyboardInterrupt:
-        print("loyaltylab: interrupted; no results written", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return _interrupted(out)
     currency = result.scenario.economics.currency
     what = "mean of simulated pilots" if scenario.mode == "field" else "paired, twin worlds"
     print(f"\nPer arm over {scenario.horizon_weeks} weeks (money in {currency}; "
@@ -292,6 +299,8 @@ def run_command(args: argparse.Namespace) -> int:
         for target, note in dict(zip(notes["target"], notes["note"], strict=True)).items():
             if note:
                 print(f"  {target}: {note}")
+    if result.draws is not None:
+        _print_plausible(result)
     if result.trials is not None:
         power = result.summary.dropna(subset=["power"])
         print(f"\nPower of a pilot with {size:,} customers (share of {replications} simulated "
@@ -300,6 +309,84 @@ def run_command(args: argparse.Namespace) -> int:
         print(power[["arm", "metric", "effect_vs_control", "twin_effect", "power",
                      "wrong_sign"]]
               .round(4).to_string(index=False))
+    print(f"\nResults written to {out} ({result.manifest['run_seconds']:.1f} s); "
+          f"the report: {out / 'report.html'}")
+    return 0
+
+
+def _destination(args: argparse.Namespace, name: str) -> Path:
+    """``--out``, or a new folder under results/; ``--resume`` needs ``--out``."""
+    if args.resume and not args.out:
+        raise InputError("--resume: needs --out, the results folder of the interrupted run")
+    return Path(args.out) if args.out else default_destination(name)
+
+
+def _interrupted(out: Path) -> int:
+    kept = checkpoint_folder(out)
+    where = (f"; finished units kept in {kept}: rerun with --out {out} --resume to continue"
+             if kept.exists() else "")
+    print(f"loyaltylab: interrupted; no results written{where}", file=sys.stderr)
+    return EXIT_INTERRUPTED
+
+
+def _print_plausible(result: ExperimentResult) -> None:
+    """The headline effects over plausible worlds, beside the Monte Carlo intervals."""
+    assert result.draws is not None
+    n = int(result.draws["draw"].nunique())
+    control = result.scenario.control.name
+    summary = result.summary.set_index(["arm", "metric"])
+    rows = []
+    for metric, label in headline(result.scenario.repurchase_period_weeks):
+        for arm in (a.name for a in result.scenario.arms if a.name != control):
+            if (arm, metric) not in summary.index:
+                continue
+            row = summary.loc[(arm, metric)]
+            est, low, high = ((row["estimate"], row["ci_low"], row["ci_high"])
+                              if own_effect(metric) else
+                              (row["effect_vs_control"], row["effect_ci_low"],
+                               row["effect_ci_high"]))
+            rows.append({
+                "arm": arm, "effect on": label,
+                "estimate [Monte Carlo 95%]": " ".join(format_cell(
+                    metric, est, low, high, effect=True)).strip(),
+                "over plausible worlds": interval_text(
+                    metric, row["effect_plausible_low"], row["effect_plausible_high"]),
+                "P(> 0)": "-" if np.isnan(row["prob_effect_positive"])
+                else f"{row['prob_effect_positive']:.0%}"})
+    print(f"\nOver {n} plausible worlds (assumptions drawn from their ranges, each with its "
+          "own luck): the Monte Carlo interval is the error given the assumptions; the "
+          "interval over plausible worlds (2.5th-97.5th percentile of the draws) adds the "
+          "uncertainty of the assumptions:")
+    print(pd.DataFrame(rows).to_string(index=False))
+    if "met_share" in result.targets:
+        print("\nTargets met in plausible worlds:")
+        print(result.targets.assign(met=[f"{v:.0%}" for v in result.targets["met_share"]])[
+            ["arm", "target", "status", "met"]].to_string(index=False))
+
+
+def sensitivity_command(args: argparse.Namespace) -> int:
+    """Rank the assumptions by how much they move each verdict."""
+    scenario = load_scenario(args.scenario)
+    out = _destination(args, f"{scenario.name}-sensitivity")
+    signal.signal(signal.SIGTERM, _terminate)
+    inputs = [name.strip() for name in args.inputs.split(",")] if args.inputs else None
+    size = args.size or scenario.population.customers
+    print(f"loyaltylab: sensitivity of {scenario.name} ({args.method}), {size:,} customers",
+          flush=True)
+    try:
+        result = sensitivity(scenario, method=args.method, samples=args.samples,
+                             inputs=inputs, size=args.size, seed=args.seed, out=out,
+                             workers=_workers(args), scheduler=args.scheduler,
+                             progress=not args.quiet, resume=args.resume,
+                             backend=args.backend)
+    except KeyboardInterrupt:
+        return _interrupted(out)
+    index = "mu_star" if result.method == "morris" else "ST"
+    control = result.scenario.control.name
+    print(f"\n{len(result.inputs)} inputs, {result.manifest['points']:,} twin-world "
+          f"experiments; the three assumptions that move each output most ({index}; "
+          f"'luck' is the Monte Carlo noise; effects against {control}):")
+    print(result.top_inputs(3).to_string(index=False))
     print(f"\nResults written to {out} ({result.manifest['run_seconds']:.1f} s); "
           f"the report: {out / 'report.html'}")
     return 0
@@ -424,6 +511,14 @@ def _backend_option(parser: argparse.ArgumentParser) -> None:
                              "(GPU; pip install 'loyaltylab[gpu]')")
 
 
+def _long_run_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the interrupted run writing --out from its "
+                             "checkpoint (same settings)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    _backend_option(parser)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="loyaltylab", description="Design loyalty programs before they launch.",
@@ -455,9 +550,32 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--executor", choices=("local", "dask"), default="local",
                      help="where replications run (dask needs --scheduler)")
     exp.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://host:8786")
-    exp.add_argument("--quiet", action="store_true", help="no progress bar")
-    _backend_option(exp)
+    exp.add_argument("--uncertainty", type=_integer("--uncertainty", 0, MAX_DRAWS),
+                     metavar="N", help="also run N parameter-uncertainty draws (default: the "
+                                       "scenario's [uncertainty] draws)")
+    _long_run_options(exp)
     exp.set_defaults(func=run_command)
+    sen = sub.add_parser("sensitivity", help="which assumptions move the verdicts "
+                                             "(Morris or Sobol, with SALib)")
+    sen.add_argument("scenario", help="scenario TOML file")
+    sen.add_argument("--method", choices=("morris", "sobol"), default="morris",
+                     help="Morris screening (default) or Sobol indices")
+    sen.add_argument("--samples", type=_integer("--samples", 2, 1_000_000),
+                     help="Morris trajectories (default 10) or Sobol base samples "
+                          "(default 256, a power of two)")
+    sen.add_argument("--inputs", help="comma-separated groups (response, satisfaction, "
+                                      "segments, economics) or input names (default: the "
+                                      "scenario's [uncertainty] inputs)")
+    sen.add_argument("--out", help="results folder (default "
+                                   "results/<scenario>-sensitivity-<timestamp>)")
+    sen.add_argument("--seed", type=_seed(), help="override the scenario's seed")
+    sen.add_argument("--size", type=_positive("--size"),
+                     help="override the population size")
+    sen.add_argument("--workers", type=_positive("--workers", 1024),
+                     help="local worker processes (default: the available cores; 1 on a GPU)")
+    sen.add_argument("--scheduler", help="run on the Dask cluster at this address")
+    _long_run_options(sen)
+    sen.set_defaults(func=sensitivity_command)
     cal = sub.add_parser("calibrate", help="fit segments from a transaction log")
     cal.add_argument("transactions", help="CSV or Parquet: customer id, date, amount")
     cal.add_argument("--out", required=True, help="population file to write (TOML)")

@@ -139,7 +139,7 @@ def test_the_gpu_backend_without_cupy_exits_2_and_writes_nothing(tmp_path):
     assert run("simulate", "--size", "500", "--backend", "jax").returncode == 2
 
 
-def test_run_killed_midway_leaves_no_results_folder(tmp_path):
+def test_run_stopped_midway_leaves_no_results_folder_and_says_how_to_resume(tmp_path):
     out = tmp_path / "killed"
     proc = subprocess.Popen(
         [sys.executable, "-m", "loyaltylab", "run", "scenarios/full_strategy.toml",
@@ -151,8 +151,44 @@ def test_run_killed_midway_leaves_no_results_folder(tmp_path):
     proc.send_signal(signal.SIGTERM)
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stderr
-    assert "no results written" in stderr
-    assert list(tmp_path.iterdir()) == []
+    assert "no results written" in stderr and "--resume" in stderr
+    assert [p.name for p in tmp_path.iterdir()] == [".killed.partial"]
+
+
+def _units(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.exists() else []
+
+
+@pytest.mark.parametrize("command", [
+    ["run", "scenarios/full_strategy.toml", "--replications", "6", "--uncertainty", "4"],
+    ["sensitivity", "scenarios/full_strategy.toml", "--samples", "3", "--inputs",
+     "satisfaction"],
+])
+def test_a_run_killed_with_sigkill_resumes_to_the_uninterrupted_results(tmp_path, command):
+    args = [*command, "--size", "1500", "--workers", "1", "--quiet"]
+    whole = run(*args, "--out", str(tmp_path / "whole"), cwd=ROOT)
+    assert whole.returncode == 0, whole.stderr
+    out = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "-m", "loyaltylab", *args, "--out", str(out)],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    partial = tmp_path / ".killed.partial"
+    deadline = time.monotonic() + 120
+    while len(_units(partial)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.kill()
+    proc.wait()
+    kept = _units(partial)
+    assert len(kept) >= 2 and not out.exists()
+    resumed = run(*args, "--out", str(out), "--resume", cwd=ROOT)
+    assert resumed.returncode == 0, resumed.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["killed", "whole"]
+    files = json.loads((out / "manifest.json").read_text())["files"]
+    for name in files:
+        if name.endswith(".csv"):
+            assert (out / name).read_bytes() == (tmp_path / "whole" / name).read_bytes(), name
+        elif name.endswith(".parquet"):
+            pd.testing.assert_frame_equal(pd.read_parquet(out / name),
+                                          pd.read_parquet(tmp_path / "whole" / name))
 
 
 def test_calibrate_writes_a_population_file_a_scenario_can_run(tmp_path):

@@ -538,6 +538,17 @@ def lookup(name: str) -> tuple[Metric, bool]:
     return max(found, key=lambda f: f[0])[1], relative
 
 
+def own_effect(name: str) -> bool:
+    """Whether a summary row's own value is the arm's effect: a metric that exists only
+    against the control (incremental margin, ROI) or that measures the program itself
+    (points liability, breakage), which a control without one lacks.
+
+    >>> own_effect("roi"), own_effect("retention")
+    (True, False)
+    """
+    return lookup(name)[0].kind in ("effect", "program_effect", "program")
+
+
 def _pattern(m: Metric) -> re.Pattern[str]:
     text = re.escape(m.name).replace(r"\{p\}", r"\d+").replace(r"\{component\}", r"\w+")
     return re.compile(text + (r"(_\w+)?" if m.segmented else ""))

@@ -589,15 +589,23 @@ def render_report(result: ExperimentResult, sections: Sequence[Callable[[Experim
                   str]] | None = None) -> str:
     """The report as one HTML page."""
     scenario = result.scenario
-    sections = sections or (headline_section, targets_section, segments_section,
-                            power_section, charts_section, assumptions_section)
-    title = f"loyaltylab: {scenario.name}"
+    from loyaltylab.experiments.uncertainty_report import uncertainty_section
+
+    sections = sections or (headline_section, targets_section, uncertainty_section,
+                            segments_section, power_section, charts_section,
+                            assumptions_section)
     intro = (f"{html.escape(scenario.description or scenario.name)}. "
              f"{scenario.population.customers:,} customers, {len(scenario.arms)} arms, "
              f"{scenario.replications} replications of {scenario.horizon_weeks} weeks "
              f"({scenario.mode} mode), seed {scenario.seed}; control: "
              f"{html.escape(scenario.control.name)}.")
     body = "".join(section(result) for section in sections)
+    return page(f"loyaltylab: {scenario.name}", intro, body)
+
+
+def page(title: str, intro: str, body: str) -> str:
+    """A self-contained HTML page: ``title``, an ``intro`` paragraph and the ``body``
+    (both HTML)."""
     return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
             f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>"
             f"<h1>{html.escape(title)}</h1><p>{intro}</p>{body}</body></html>")

@@ -13,6 +13,9 @@ A run writes ``DIR/`` (by default ``results/<scenario>-<timestamp>/``):
 - ``trials.csv`` (field mode): one row per replication, treatment arm and metric;
 - ``facts.csv``: the stylized facts checked for the population and behaviour in use
   (:mod:`loyaltylab.validation`);
+- ``draws.parquet`` and ``draw_inputs.csv`` (with parameter-uncertainty draws): each
+  draw's estimates and effects per arm and metric, and its input values
+  (:mod:`loyaltylab.experiments.uncertainty`);
 - ``report.html``: the planner's ROI report (:mod:`loyaltylab.experiments.report`).
 
 Everything is written into a hidden temporary folder beside ``DIR`` that is renamed to
@@ -24,10 +27,7 @@ Everything is written into a hidden temporary folder beside ``DIR`` that is rena
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -37,7 +37,7 @@ import pandas as pd
 from pydantic import ValidationError
 
 from loyaltylab.errors import InputError
-from loyaltylab.experiments.atomic import check_writable
+from loyaltylab.experiments.atomic import atomic_folder, check_writable
 from loyaltylab.experiments.report import write_report
 from loyaltylab.experiments.scenario import Scenario
 
@@ -69,6 +69,11 @@ class ExperimentResult:
     facts : DataFrame or None
         The stylized facts checked for the scenario's population and behaviour
         (:func:`loyaltylab.validation.check_facts`), one row per fact.
+    draws : DataFrame or None
+        With parameter-uncertainty draws: per draw, arm and metric the estimate and the
+        effect (:func:`loyaltylab.experiments.uncertainty.summarise_draws`).
+    draw_inputs : DataFrame or None
+        Each draw's input values.
     """
 
     scenario: Scenario
@@ -79,6 +84,8 @@ class ExperimentResult:
     trials: pd.DataFrame | None
     manifest: dict[str, Any]
     facts: pd.DataFrame | None = None
+    draws: pd.DataFrame | None = None
+    draw_inputs: pd.DataFrame | None = None
 
     def metric(self, name: str, arm: str | None = None) -> pd.Series:
         """The summary row of ``name`` for ``arm`` (default: the first treatment arm)."""
@@ -114,9 +121,7 @@ def check_destination(path: Path) -> None:
 def write_results(result: ExperimentResult, path: Path) -> Path:
     """Write the results folder atomically (see the module docstring); return its path."""
     check_destination(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.partial-", dir=path.parent))
-    try:
+    with atomic_folder(path) as tmp:
         files = ["manifest.json", "summary.csv", "targets.csv", "weekly.parquet",
                  "customers.parquet"]
         result.summary.to_csv(tmp / "summary.csv", index=False)
@@ -129,17 +134,15 @@ def write_results(result: ExperimentResult, path: Path) -> Path:
         if result.facts is not None:
             result.facts.to_csv(tmp / "facts.csv", index=False)
             files.append("facts.csv")
+        if result.draws is not None and result.draw_inputs is not None:
+            result.draws.to_parquet(tmp / "draws.parquet", index=False)
+            result.draw_inputs.to_csv(tmp / "draw_inputs.csv", index=False)
+            files += ["draws.parquet", "draw_inputs.csv"]
         write_report(result, tmp / "report.html")
         files.append("report.html")
         manifest = {**result.manifest, "files": files}
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n",
                                            encoding="utf-8")
-        if path.exists():
-            path.rmdir()
-        os.replace(tmp, path)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return path
 
 
@@ -167,6 +170,8 @@ def read_results(path: str | Path) -> ExperimentResult:
         raise InputError(f"results: {path} has no {absent[0]}")
     trials = path / "trials.csv"
     facts = path / "facts.csv"
+    draws = path / "draws.parquet"
+    draw_inputs = path / "draw_inputs.csv"
     try:
         return ExperimentResult(
             scenario=scenario,
@@ -178,6 +183,8 @@ def read_results(path: str | Path) -> ExperimentResult:
             manifest=manifest,
             facts=pd.read_csv(facts, keep_default_na=False, na_values=[""])
             if facts.exists() else None,
+            draws=pd.read_parquet(draws) if draws.exists() else None,
+            draw_inputs=pd.read_csv(draw_inputs) if draw_inputs.exists() else None,
         )
     except (OSError, ValueError) as exc:  # unreadable or damaged files
         raise InputError(f"results: {path}: cannot read: {exc}") from None

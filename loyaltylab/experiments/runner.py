@@ -14,7 +14,6 @@ import multiprocessing
 import platform
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -25,12 +24,27 @@ import pandas as pd
 
 from loyaltylab.errors import InputError, MissingDependencyError
 from loyaltylab.experiments.arm import ArmOutcome, simulate_arm
+from loyaltylab.experiments.checkpoint import Checkpoint
 from loyaltylab.experiments.field import analyse_pilot, assign
 from loyaltylab.experiments.metrics import arm_metrics, effect_metrics, lookup
 from loyaltylab.experiments.results import ExperimentResult, check_destination, write_results
-from loyaltylab.experiments.scenario import Scenario, load_scenario
+from loyaltylab.experiments.scenario import MAX_DRAWS, Arm, Scenario, load_scenario
 from loyaltylab.experiments.stats import twin_summary
 from loyaltylab.experiments.targets import target_table
+from loyaltylab.experiments.uncertainty import (
+    draw_tasks,
+    plausible,
+    summarise_draws,
+    targets_over_draws,
+)
+from loyaltylab.experiments.units import (
+    FactsTask,
+    ReplicationResult,
+    SampleResult,
+    SampleTask,
+    Task,
+    replication_seed,
+)
 from loyaltylab.sim import Streams
 from loyaltylab.sim.backend import device_name, get_namespace
 from loyaltylab.validation import check_facts
@@ -43,58 +57,14 @@ _VERSIONED = ("loyaltylab", "numpy", "pandas", "scipy", "statsmodels", "mesa", "
               "pyarrow")
 
 
-@dataclass(frozen=True)
-class Task:
-    """One replication of a scenario (what a worker receives)."""
-
-    scenario: Scenario
-    replication: int
-    size: int
-    keep_customers: bool
-    backend: str = "numpy"
-
-
-@dataclass(frozen=True)
-class FactsTask:
-    """The stylized-facts check of a scenario's population and behaviour (a unit of
-    work run beside the replications)."""
-
-    scenario: Scenario
-
-
-@dataclass
-class ReplicationResult:
-    """What a worker sends back for one replication."""
-
-    replication: int
-    values: pd.DataFrame
-    weekly: pd.DataFrame
-    customers: pd.DataFrame | None
-    trials: pd.DataFrame | None
-
-
-def replication_seed(seed: int, replication: int) -> np.random.SeedSequence:
-    """Seed of a replication: depends on the scenario's seed and the index only."""
-    return np.random.SeedSequence(seed, spawn_key=(replication,))
-
-
 def _long(metrics: dict[str, float], arm: str, replication: int) -> pd.DataFrame:
     return pd.DataFrame({"replication": replication, "arm": arm,
                          "metric": list(metrics), "value": list(metrics.values())})
 
 
-def run_replication(task: Task) -> ReplicationResult:
-    """Simulate every arm of one replication and compute its metrics (and pilot)."""
-    scenario = task.scenario
-    spec = scenario.population.spec(task.size)
-    seed = replication_seed(scenario.seed, task.replication)
-    names = [arm.name for arm in scenario.arms]
-    control = names.index(scenario.control.name)
-    outcomes: list[ArmOutcome] = [
-        simulate_arm(spec, scenario.policies(arm), scenario.economics, seed,
-                     scenario.horizon_weeks, scenario.burn_in, task.backend, scenario.periods)
-        for arm in scenario.arms
-    ]
+def _values(names: list[str], outcomes: list[ArmOutcome], control: int,
+            replication: int) -> pd.DataFrame:
+    """Every metric of every arm of one replication, effects against the control."""
     per_arm = [arm_metrics(o) for o in outcomes]
     components = sorted({m for metrics in per_arm for m in metrics if m.startswith("cost_")})
     values = []
@@ -102,7 +72,26 @@ def run_replication(task: Task) -> ReplicationResult:
         metrics.update({c: metrics.get(c, 0.0) for c in components})
         if k != control:
             metrics.update(effect_metrics(outcomes[k], outcomes[control]))
-        values.append(_long(metrics, name, task.replication))
+        values.append(_long(metrics, name, replication))
+    return pd.concat(values, ignore_index=True)
+
+
+def _simulate(scenario: Scenario, arm: Arm, size: int, replication: int,
+              backend: str) -> ArmOutcome:
+    return simulate_arm(scenario.spec(size), scenario.policies(arm), scenario.economics,
+                        replication_seed(scenario.seed, replication), scenario.horizon_weeks,
+                        scenario.burn_in, backend, scenario.periods)
+
+
+def run_replication(task: Task) -> ReplicationResult:
+    """Simulate every arm of one replication and compute its metrics (and pilot)."""
+    scenario = task.scenario
+    seed = replication_seed(scenario.seed, task.replication)
+    names = [arm.name for arm in scenario.arms]
+    control = names.index(scenario.control.name)
+    outcomes = [_simulate(scenario, arm, task.size, task.replication, task.backend)
+                for arm in scenario.arms]
+    values = _values(names, outcomes, control, task.replication)
 
     weekly = pd.concat(
         [o.weekly.assign(replication=task.replication, arm=name)
@@ -129,28 +118,127 @@ def run_replication(task: Task) -> ReplicationResult:
         customers = customers[["customer", "arm", *[c for c in customers if c not in
                                                     ("customer", "arm")]]]
         customers = customers.reset_index(drop=True)
-    return ReplicationResult(task.replication, pd.concat(values, ignore_index=True),
-                             weekly, customers, trials)
+    return ReplicationResult(task.replication, values, weekly, customers, trials)
+
+
+def run_sample(task: SampleTask) -> SampleResult:
+    """Simulate the points of a block (metrics only, twin worlds, whatever the mode).
+
+    The control arm of a point is taken from an earlier point of the block when the two
+    differ in response coefficients only and the control runs no program: without a
+    program, customers are plain BG/NBD + Gamma-Gamma buyers, untouched by how they
+    would respond to incentives (the behaviour's contract).
+    """
+    base = task.scenario
+    names = [arm.name for arm in base.arms]
+    control = names.index(base.control.name)
+    cacheable = not base.control.policies and base.control.design is None
+    controls: dict[tuple[Any, ...], ArmOutcome] = {}
+    frames = []
+    for index, (point, replication) in enumerate(zip(task.points, task.replications,
+                                                     strict=True)):
+        scenario = base.with_inputs(point)
+        outcomes = []
+        for k, arm in enumerate(scenario.arms):
+            key = (replication, tuple(sorted((n, v) for n, v in point.items()
+                                             if not n.startswith("response."))))
+            if k == control and cacheable and key in controls:
+                outcomes.append(controls[key])
+                continue
+            outcomes.append(_simulate(scenario, arm, task.size, replication, task.backend))
+            if k == control and cacheable:
+                controls[key] = outcomes[-1]
+        frames.append(_values(names, outcomes, control, replication)
+                      .assign(point=task.first + index))
+    values = pd.concat(frames, ignore_index=True)
+    return SampleResult(task.key, values[["point", *values.columns[:-1]]])
 
 
 def run_facts(task: FactsTask) -> pd.DataFrame:
     """Check the stylized facts for the scenario's population and behaviour."""
-    return check_facts(population=task.scenario.population.spec(), size=FACTS_SIZE,
+    return check_facts(population=task.scenario.spec(), size=FACTS_SIZE,
                        seed=task.scenario.seed)
 
 
-def run_unit(task: Task | FactsTask) -> ReplicationResult | pd.DataFrame:
-    """Run one unit of work: a replication, or the facts check."""
-    return run_facts(task) if isinstance(task, FactsTask) else run_replication(task)
+# ---------------------------------------------------------------------- units
+Unit = Task | FactsTask | SampleTask
+Outcome = ReplicationResult | pd.DataFrame | SampleResult
+
+
+def unit_key(task: Unit) -> str:
+    """Name of a unit of work (in checkpoints): ``replication-00003``, ``facts``, or a
+    block's own key."""
+    if isinstance(task, Task):
+        return f"replication-{task.replication:05d}"
+    return "facts" if isinstance(task, FactsTask) else task.key
+
+
+def run_unit(task: Unit) -> tuple[str, Outcome]:
+    """Run one unit of work (a replication, the facts check or a block of points);
+    return its key and outcome."""
+    if isinstance(task, FactsTask):
+        return unit_key(task), run_facts(task)
+    if isinstance(task, SampleTask):
+        return unit_key(task), run_sample(task)
+    return unit_key(task), run_replication(task)
+
+
+def _tables(outcome: Outcome) -> dict[str, pd.DataFrame | None]:
+    if isinstance(outcome, pd.DataFrame):
+        return {"facts": outcome}
+    if isinstance(outcome, SampleResult):
+        return {"values": outcome.values}
+    return {"values": outcome.values, "weekly": outcome.weekly,
+            "customers": outcome.customers, "trials": outcome.trials}
+
+
+def _outcome(key: str, tables: dict[str, pd.DataFrame]) -> Outcome:
+    if key == "facts":
+        return tables["facts"]
+    if not key.startswith("replication-"):
+        return SampleResult(key, tables["values"])
+    return ReplicationResult(int(key.split("-")[1]), tables["values"], tables["weekly"],
+                             tables.get("customers"), tables.get("trials"))
+
+
+def run_units(tasks: Sequence[Unit], *, workers: int = 1, scheduler: str | None = None,
+              progress: bool | Callable[[int, int], None] = False,
+              checkpoint: Checkpoint | None = None, unit: str = "unit"
+              ) -> dict[str, Outcome]:
+    """Run units of work on the executor, keeping each in ``checkpoint`` as it finishes
+    and taking those it already holds from it; return the outcomes by key.
+
+    ``progress`` counts the units other than the facts check (``unit`` names them on the
+    bar), those taken from the checkpoint included.
+    """
+    done = checkpoint.done() if checkpoint is not None else set()
+    out: dict[str, Outcome] = {}
+    for task in tasks:
+        key = unit_key(task)
+        if key in done:
+            assert checkpoint is not None
+            out[key] = _outcome(key, checkpoint.load(key))
+    todo = [t for t in tasks if unit_key(t) not in out]
+    counted = sum(not isinstance(t, FactsTask) for t in tasks)
+    stream = _dask(todo, scheduler) if scheduler is not None else _local(todo, workers)
+    with _Progress(progress, counted, unit) as tick:
+        for _ in range(sum(k != "facts" for k in out)):
+            tick()
+        for key, outcome in stream:
+            if checkpoint is not None:
+                checkpoint.save(key, _tables(outcome))
+            out[key] = outcome
+            if key != "facts":
+                tick()
+    return out
 
 
 # ---------------------------------------------------------------------- executors
-Unit = Task | FactsTask
-Outcome = ReplicationResult | pd.DataFrame
 
 
-def _local(tasks: Sequence[Unit], workers: int) -> Iterator[Outcome]:
-    if workers == 1:
+def _local(tasks: Sequence[Unit], workers: int) -> Iterator[tuple[str, Outcome]]:
+    workers = min(workers, len(tasks))  # no idle processes to start
+    if workers <= 1:
         for task in tasks:
             yield run_unit(task)
         return
@@ -169,7 +257,7 @@ def _local(tasks: Sequence[Unit], workers: int) -> Iterator[Outcome]:
         pool.join()
 
 
-def _dask(tasks: Sequence[Unit], scheduler: str) -> Iterator[Outcome]:
+def _dask(tasks: Sequence[Unit], scheduler: str) -> Iterator[tuple[str, Outcome]]:
     try:
         from dask.distributed import Client
         from dask.distributed import as_completed as dask_completed
@@ -246,6 +334,30 @@ def _versions() -> dict[str, str]:
     return out
 
 
+def overridden(scenario: Scenario, *, seed: int | None = None,
+               replications: int | None = None, size: int | None = None) -> Scenario:
+    """The scenario with another seed, number of replications or population size (the
+    fixed program cost scales with the size, so per-customer results of a quick look at
+    another size stay comparable)."""
+    updates: dict[str, Any] = {}
+    if seed is not None:
+        if seed < 0:
+            raise InputError(f"seed: must be >= 0, got {seed}")
+        updates["seed"] = seed
+    if replications is not None:
+        if replications < 1:
+            raise InputError(f"replications: must be >= 1, got {replications}")
+        updates["replications"] = replications
+    if size is not None:
+        if size < 1:
+            raise InputError(f"size: must be >= 1, got {size}")
+        updates["population"] = scenario.population.model_copy(update={"size": size})
+        fixed = scenario.economics.fixed_cost_per_week * size / scenario.population.customers
+        updates["economics"] = scenario.economics.model_copy(
+            update={"fixed_cost_per_week": fixed})
+    return scenario.model_copy(update=updates)
+
+
 def run(
     scenario: Scenario | str | Path,
     *,
@@ -259,6 +371,8 @@ def run(
     progress: bool | Callable[[int, int], None] = False,
     backend: str = "numpy",
     facts: bool = True,
+    uncertainty: int | None = None,
+    resume: bool = False,
 ) -> ExperimentResult:
     """Run a scenario's experiment and summarise it.
 
@@ -288,6 +402,15 @@ def run(
         (:func:`loyaltylab.validation.check_facts` at ``FACTS_SIZE`` customers per
         study, about 1.5 s, beside the replications): ``result.facts``, ``facts.csv``
         and the report's assumptions. False skips it (a sweep of many runs).
+    uncertainty : int, optional
+        Parameter-uncertainty draws (default: the scenario's ``[uncertainty] draws``):
+        coefficient sets drawn by Latin hypercube over the uncertain inputs' ranges or
+        distributions, each run with its own luck beside the replications
+        (:mod:`loyaltylab.experiments.uncertainty`); 0 for none.
+    resume : bool
+        Continue the interrupted run writing ``out`` from its checkpoint
+        (:mod:`loyaltylab.experiments.checkpoint`); the results equal an uninterrupted
+        run's.
 
     Returns
     -------
@@ -302,25 +425,7 @@ def run(
     """
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
-    updates: dict[str, Any] = {}
-    if seed is not None:
-        if seed < 0:
-            raise InputError(f"seed: must be >= 0, got {seed}")
-        updates["seed"] = seed
-    if replications is not None:
-        if replications < 1:
-            raise InputError(f"replications: must be >= 1, got {replications}")
-        updates["replications"] = replications
-    if size is not None:
-        if size < 1:
-            raise InputError(f"size: must be >= 1, got {size}")
-        updates["population"] = scenario.population.model_copy(update={"size": size})
-        # The fixed cost scales with the population, so per-customer results of a
-        # quick look at another size stay comparable.
-        fixed = scenario.economics.fixed_cost_per_week * size / scenario.population.customers
-        updates["economics"] = scenario.economics.model_copy(
-            update={"fixed_cost_per_week": fixed})
-    scenario = scenario.model_copy(update=updates)
+    scenario = overridden(scenario, seed=seed, replications=replications, size=size)
     if workers < 1:
         raise InputError(f"workers: must be >= 1, got {workers}")
     if executor not in ("local", "dask"):
@@ -331,29 +436,43 @@ def run(
     if out is not None:
         check_destination(Path(out))
 
+    draws = scenario.uncertainty.draws if uncertainty is None else uncertainty
+    if not 0 <= draws <= MAX_DRAWS:
+        raise InputError(f"uncertainty: must be in [0, {MAX_DRAWS}], got {draws}")
+    if draws and not scenario.uncertain():
+        raise InputError("uncertainty: no uncertain input has a range (see "
+                         "[uncertainty] inputs and ranges)")
+    checkpoint = None
+    if out is not None:
+        plan = {"command": "run", "scenario": scenario.model_dump(mode="json"),
+                "facts": facts, "backend": backend, "draws": draws}
+        checkpoint = Checkpoint(Path(out), plan, resume)
+
     started = datetime.now(UTC)
     clock = time.perf_counter()
-    tasks: list[Unit] = [Task(scenario, r, scenario.population.customers,
-                              keep_customers=(r == 0), backend=backend)
+    size = scenario.population.customers
+    tasks: list[Unit] = [Task(scenario, r, size, keep_customers=(r == 0), backend=backend)
                          for r in range(scenario.replications)]
+    tasks += draw_tasks(scenario, draws, size, backend)
     if facts:  # beside the replications, first out so that it overlaps them
         tasks.insert(0, FactsTask(scenario))
-    results: list[ReplicationResult | None] = [None] * scenario.replications
-    checked = None
-    stream = _dask(tasks, scheduler) if scheduler is not None else _local(tasks, workers)
-    with _Progress(progress, scenario.replications) as tick:
-        for result in stream:
-            if isinstance(result, pd.DataFrame):
-                checked = result
-                continue
-            results[result.replication] = result
-            tick()
-    done = [r for r in results if r is not None]
+    outcomes = run_units(tasks, workers=workers, scheduler=scheduler, progress=progress,
+                         checkpoint=checkpoint, unit="unit" if draws else "replication")
+    checked = outcomes.get("facts")
+    done = [outcomes[unit_key(t)] for t in tasks if isinstance(t, Task)]
 
     values = pd.concat([r.values for r in done], ignore_index=True)
     control = scenario.control.name
-    summary = twin_summary(values, control, _relative(list(dict.fromkeys(values["metric"]))))
+    relative = _relative(list(dict.fromkeys(values["metric"])))
+    summary = twin_summary(values, control, relative)
     summary = _units(summary)
+    targets = target_table(values, control, scenario.targets)
+    draw_table = draw_inputs = None
+    if draws:
+        blocks = [outcomes[unit_key(t)].values for t in tasks if isinstance(t, SampleTask)]
+        draw_table, draw_inputs = summarise_draws(scenario, blocks, relative)
+        summary = plausible(summary, draw_table)
+        targets = targets_over_draws(targets, scenario, blocks)
     trials = None
     if scenario.mode == "field":
         trials = pd.concat([r.trials for r in done if r.trials is not None],
@@ -366,6 +485,7 @@ def run(
         "mode": scenario.mode,
         "seed": scenario.seed,
         "replications": scenario.replications,
+        "uncertainty_draws": draws,
         "size": scenario.population.customers,
         "horizon_weeks": scenario.horizon_weeks,
         "burn_in_weeks": scenario.burn_in,
@@ -379,20 +499,23 @@ def run(
         "run_seconds": round(time.perf_counter() - clock, 3),
     }
     result = ExperimentResult(
-        scenario=scenario, summary=summary,
-        targets=target_table(values, control, scenario.targets),
+        scenario=scenario, summary=summary, targets=targets,
         weekly=pd.concat([r.weekly for r in done], ignore_index=True),
         customers=customers, trials=trials, manifest=manifest, facts=checked,
+        draws=draw_table, draw_inputs=draw_inputs,
     )
     if out is not None:
+        assert checkpoint is not None
         write_results(result, Path(out))
+        checkpoint.remove()
     return result
 
 
 class _Progress:
     """Progress of the replications: a tqdm bar, a callback, or nothing."""
 
-    def __init__(self, progress: bool | Callable[[int, int], None], total: int) -> None:
+    def __init__(self, progress: bool | Callable[[int, int], None], total: int,
+                 unit: str = "replication") -> None:
         self.total = total
         self.done = 0
         self.callback = progress if callable(progress) else None
@@ -400,7 +523,7 @@ class _Progress:
         if progress is True:
             from tqdm import tqdm
 
-            self.bar = tqdm(total=total, unit="replication", desc="loyaltylab", leave=False)
+            self.bar = tqdm(total=total, unit=unit, desc="loyaltylab", leave=False)
 
     def __enter__(self) -> Callable[[], None]:
         return self.tick

@@ -47,9 +47,21 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 from loyaltylab.agents import SEGMENT_NAMES, PopulationSpec, default_population, load_population
 from loyaltylab.errors import InputError
 from loyaltylab.experiments.arm import REPURCHASE_PERIOD_WEEKS
+from loyaltylab.experiments.inputs import (
+    DEFAULT_GROUPS,
+    InputRange,
+    UncertainInput,
+    all_inputs,
+    apply_economics,
+    apply_inputs,
+    select,
+)
 from loyaltylab.experiments.targets import DEFAULT_TARGETS, Target
 from loyaltylab.policies import full_strategy, policy_class
 from loyaltylab.sim import Economics, LoyaltyModel, Policy
+
+#: Most parameter-uncertainty draws a scenario may ask for.
+MAX_DRAWS = 10_000
 
 #: Ready-made designs an arm can name.
 DESIGNS: dict[str, Callable[[], list[Policy]]] = {"full_strategy": full_strategy}
@@ -166,6 +178,32 @@ class PopulationConfig(BaseModel):
         return default_population(size, shares)
 
 
+class Uncertainty(BaseModel):
+    """How uncertain the assumptions are (``[uncertainty]``; see
+    :mod:`loyaltylab.experiments.inputs`).
+
+    Attributes
+    ----------
+    draws : int
+        Coefficient sets drawn (Latin hypercube) and run beside the experiment, each
+        with its own luck: the verdicts over plausible worlds (0: none).
+    replications_per_draw : int
+        Replications of each draw (their mean is the draw's value).
+    inputs : list of str
+        Groups (``response``, ``satisfaction``, ``segments``, ``economics``) or input
+        names that are uncertain; the others keep the scenario's values.
+    ranges : dict
+        Ranges or distributions replacing the defaults, by input name.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    draws: int = Field(0, ge=0, le=MAX_DRAWS)
+    replications_per_draw: int = Field(1, ge=1, le=100)
+    inputs: list[str] = Field(default_factory=lambda: list(DEFAULT_GROUPS), min_length=1)
+    ranges: dict[str, InputRange] = Field(default_factory=dict)
+
+
 class Scenario(BaseModel):
     """A validated scenario (see the module docstring)."""
 
@@ -183,6 +221,8 @@ class Scenario(BaseModel):
     repurchase_period_weeks: int = Field(REPURCHASE_PERIOD_WEEKS, ge=1, le=520)
     arms: list[Arm] = Field(min_length=2)
     targets: list[Target] = Field(default_factory=lambda: list(DEFAULT_TARGETS))
+    parameters: dict[str, float] = Field(default_factory=dict)
+    uncertainty: Uncertainty = Field(default_factory=Uncertainty)
 
     @model_validator(mode="after")
     def _arms(self) -> Scenario:
@@ -204,7 +244,59 @@ class Scenario(BaseModel):
                     and target.segment not in labels):
                 raise ValueError(f"targets[{i}].segment: unknown segment "
                                  f"{target.segment!r}; the population's are {list(labels)}")
+        self._check_inputs()
         return self
+
+    def _check_inputs(self) -> None:
+        known = all_inputs(self.population.spec(10), self.economics)
+        for name, value in self.parameters.items():
+            if name not in known:
+                select(known, [name], f"parameters.{name}")
+            if known[name].group == "economics":
+                raise ValueError(f"parameters.{name}: set the economics in [economics]")
+            if not known[name].lower <= value <= known[name].upper:
+                raise ValueError(f"parameters.{name}: must be in [{known[name].lower:g}, "
+                                 f"{known[name].upper:g}], got {value}")
+        try:
+            apply_inputs(self.population.spec(10), self.parameters)
+        except ValueError as exc:
+            raise ValueError(f"parameters: {exc}") from None
+        for name, spec in self.uncertainty.ranges.items():
+            if name not in known:
+                select(known, [name], f"uncertainty.ranges.{name}")
+            try:
+                known[name].with_range(spec)
+            except ValueError as exc:
+                raise ValueError(f"uncertainty.ranges.{name}.{exc}") from None
+        for i, name in enumerate(self.uncertainty.inputs):
+            select(known, [name], f"uncertainty.inputs[{i}]")
+
+    def spec(self, size: int | None = None) -> PopulationSpec:
+        """The population (optionally with another size) with the scenario's
+        ``parameters`` set."""
+        return apply_inputs(self.population.spec(size), self.parameters)
+
+    def inputs(self) -> dict[str, UncertainInput]:
+        """Every uncertain input by name: the value this scenario assumes, and its range
+        or distribution (the scenario's ``[uncertainty.ranges]`` where given)."""
+        known = all_inputs(self.spec(10), self.economics)
+        for name, spec in self.uncertainty.ranges.items():
+            known[name] = known[name].with_range(spec)
+        return known
+
+    def uncertain(self, names: list[str] | None = None) -> list[UncertainInput]:
+        """The inputs varied: ``names`` (groups or inputs), by default the scenario's
+        ``[uncertainty] inputs``; those whose range is one value are left out."""
+        return select(self.inputs(), names or self.uncertainty.inputs)
+
+    def with_inputs(self, values: dict[str, float]) -> Scenario:
+        """This scenario with some inputs set: economics in ``economics``, the others
+        in ``parameters``."""
+        economics = {k: v for k, v in values.items() if k.startswith("economics.")}
+        parameters = {**self.parameters,
+                      **{k: v for k, v in values.items() if k not in economics}}
+        return self.model_copy(update={"economics": apply_economics(self.economics, economics),
+                                       "parameters": parameters})
 
     @property
     def periods(self) -> tuple[int, ...]:
@@ -269,7 +361,7 @@ def _pydantic_errors(exc: ValidationError, prefix: str = "") -> list[str]:
 def _setup_error(scenario: Scenario, policies: list[Policy]) -> str | None:
     """The error of setting ``policies`` up on a small copy of the population, if any."""
     try:
-        LoyaltyModel(scenario.population.spec(size=50), policies=policies,
+        LoyaltyModel(scenario.spec(size=50), policies=policies,
                      economics=scenario.economics, seed=scenario.seed)
     except (ValueError, TypeError) as exc:
         return str(exc)

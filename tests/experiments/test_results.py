@@ -59,16 +59,19 @@ def test_a_failure_while_writing_leaves_nothing(tmp_path, result, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_an_interrupted_run_writes_nothing(tmp_path):
+def test_an_interrupted_run_writes_no_results_and_keeps_its_finished_units(tmp_path):
     def interrupt(done, total):
-        raise KeyboardInterrupt
+        if done == 2:
+            raise KeyboardInterrupt
 
     scenario = validate_scenario({
         "name": "tiny", "population": {"size": 300}, "horizon_weeks": 4, "replications": 3,
         "arms": [{"name": "a"}, {"name": "b"}]})
     with pytest.raises(KeyboardInterrupt):
         run(scenario, out=tmp_path / "run", progress=interrupt)
-    assert list(tmp_path.iterdir()) == []
+    assert [p.name for p in tmp_path.iterdir()] == [".run.partial"]
+    kept = sorted(p.name for p in (tmp_path / ".run.partial").iterdir())
+    assert kept == ["facts", "plan.json", "replication-00000", "replication-00001"]
 
 
 def test_default_destination_is_unique(tmp_path):
