@@ -23,7 +23,7 @@ Money is per cohort customer over the horizon, in currency units; shares are fra
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -495,28 +495,29 @@ def _grouped(metrics: Sequence[Metric], outcomes: Sequence[ArmOutcome],
     return out
 
 
-def arm_metrics(outcome: ArmOutcome) -> dict[str, float]:
+def _chosen(kind: str, only: Collection[str] | None) -> list[Metric]:
+    return [m for m in METRICS.values() if m.kind == kind and (only is None or m.name in only)]
+
+
+def arm_metrics(outcome: ArmOutcome, only: Collection[str] | None = None) -> dict[str, float]:
     """Every per-arm metric of one replication: customers' (with segments) and the
-    program's."""
-    customers = [m for m in METRICS.values() if m.kind == "customers"]
-    out = _grouped(customers, [outcome],
+    program's; ``only``: just the registered metrics of these names."""
+    out = _grouped(_chosen("customers", only), [outcome],
                    lambda m, groups, periods: _customer_values(m, groups[0], periods))
-    for m in METRICS.values():
-        if m.kind != "program":
-            continue
+    for m in _chosen("program", only):
         value = m.compute(outcome)
         out.update(value if isinstance(value, dict) else {m.name: float(value)})
     return out
 
 
-def effect_metrics(arm: ArmOutcome, control: ArmOutcome) -> dict[str, float]:
-    """Every metric that only exists against the control, in the same replication."""
-    effects = [m for m in METRICS.values() if m.kind == "effect"]
-    out = _grouped(effects, [arm, control],
+def effect_metrics(arm: ArmOutcome, control: ArmOutcome,
+                   only: Collection[str] | None = None) -> dict[str, float]:
+    """Every metric that only exists against the control, in the same replication
+    (``only``: just the registered metrics of these names)."""
+    out = _grouped(_chosen("effect", only), [arm, control],
                    lambda m, groups, _: iter([(None, np.atleast_1d(m.compute(*groups)))]))
-    for m in METRICS.values():
-        if m.kind == "program_effect":
-            out[m.name] = float(m.compute(arm, control))
+    for m in _chosen("program_effect", only):
+        out[m.name] = float(m.compute(arm, control))
     return out
 
 

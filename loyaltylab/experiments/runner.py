@@ -13,7 +13,7 @@ from __future__ import annotations
 import multiprocessing
 import platform
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -62,16 +62,21 @@ def _long(metrics: dict[str, float], arm: str, replication: int) -> pd.DataFrame
                          "metric": list(metrics), "value": list(metrics.values())})
 
 
-def _values(names: list[str], outcomes: list[ArmOutcome], control: int,
-            replication: int) -> pd.DataFrame:
-    """Every metric of every arm of one replication, effects against the control."""
-    per_arm = [arm_metrics(o) for o in outcomes]
+def _values(names: list[str], outcomes: list[ArmOutcome], control: int, replication: int,
+            only: Collection[str] | None = None,
+            known: dict[int, dict[str, float]] | None = None) -> pd.DataFrame:
+    """Every metric of every arm of one replication, effects against the control
+    (``only``: the registered metrics of these names; ``known``: arms' metrics already
+    computed, by position)."""
+    known = known or {}
+    per_arm = [dict(known[k]) if k in known else arm_metrics(o, only)
+               for k, o in enumerate(outcomes)]
     components = sorted({m for metrics in per_arm for m in metrics if m.startswith("cost_")})
     values = []
     for k, (name, metrics) in enumerate(zip(names, per_arm, strict=True)):
         metrics.update({c: metrics.get(c, 0.0) for c in components})
         if k != control:
-            metrics.update(effect_metrics(outcomes[k], outcomes[control]))
+            metrics.update(effect_metrics(outcomes[k], outcomes[control], only))
         values.append(_long(metrics, name, replication))
     return pd.concat(values, ignore_index=True)
 
@@ -133,23 +138,22 @@ def run_sample(task: SampleTask) -> SampleResult:
     names = [arm.name for arm in base.arms]
     control = names.index(base.control.name)
     cacheable = not base.control.policies and base.control.design is None
-    controls: dict[tuple[Any, ...], ArmOutcome] = {}
+    controls: dict[tuple[Any, ...], tuple[ArmOutcome, dict[str, float]]] = {}
     frames = []
     for index, (point, replication) in enumerate(zip(task.points, task.replications,
                                                      strict=True)):
         scenario = base.with_inputs(point)
-        outcomes = []
-        for k, arm in enumerate(scenario.arms):
-            key = (replication, tuple(sorted((n, v) for n, v in point.items()
-                                             if not n.startswith("response."))))
-            if k == control and cacheable and key in controls:
-                outcomes.append(controls[key])
-                continue
-            outcomes.append(_simulate(scenario, arm, task.size, replication, task.backend))
-            if k == control and cacheable:
-                controls[key] = outcomes[-1]
-        frames.append(_values(names, outcomes, control, replication)
+        key = (replication, tuple(sorted((n, v) for n, v in point.items()
+                                         if not n.startswith("response."))))
+        cached = controls.get(key) if cacheable else None
+        outcomes = [cached[0] if k == control and cached is not None
+                    else _simulate(scenario, arm, task.size, replication, task.backend)
+                    for k, arm in enumerate(scenario.arms)]
+        known = {control: cached[1]} if cached is not None else {}
+        frames.append(_values(names, outcomes, control, replication, task.metrics, known)
                       .assign(point=task.first + index))
+        if cacheable and cached is None:
+            controls[key] = (outcomes[control], arm_metrics(outcomes[control], task.metrics))
     values = pd.concat(frames, ignore_index=True)
     return SampleResult(task.key, values[["point", *values.columns[:-1]]])
 

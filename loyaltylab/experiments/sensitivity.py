@@ -35,7 +35,7 @@ from loyaltylab.errors import InputError, MissingDependencyError
 from loyaltylab.experiments.atomic import atomic_folder
 from loyaltylab.experiments.checkpoint import Checkpoint
 from loyaltylab.experiments.inputs import UncertainInput, draw_values
-from loyaltylab.experiments.metrics import headline, own_effect
+from loyaltylab.experiments.metrics import headline, lookup, own_effect
 from loyaltylab.experiments.results import check_destination
 from loyaltylab.experiments.runner import overridden, run_units
 from loyaltylab.experiments.scenario import Scenario, load_scenario
@@ -189,14 +189,20 @@ def luck_replication(method: Method, u: float) -> int:
 
 
 # ---------------------------------------------------------------------- outputs
+def needed(scenario: Scenario) -> tuple[str, ...]:
+    """The registered metrics the outputs need: the headline's and the targets'."""
+    names = [name for name, _ in headline(scenario.repurchase_period_weeks)]
+    names += [t.summary_metric for t in scenario.targets]
+    return tuple(sorted({lookup(name)[0].name for name in names}))
+
+
 def outputs(values: pd.DataFrame, scenario: Scenario) -> dict[str, float]:
     """A point's outputs from its metric values (one replication): ``arm: output``."""
     control = scenario.control.name
-    table = twin_summary(values, control, [])
-    table = table[table["arm"] != control]
     names = [name for name, _ in headline(scenario.repurchase_period_weeks)]
+    table = twin_summary(values[values["metric"].isin(names)], control, [])
     out: dict[str, float] = {}
-    for row in table[table["metric"].isin(names)].itertuples(index=False):
+    for row in table[table["arm"] != control].itertuples(index=False):
         out[f"{row.arm}: {row.metric}"] = float(row.estimate if own_effect(row.metric)
                                                else row.effect_vs_control)
     targets = target_table(values, control, scenario.targets)
@@ -282,7 +288,7 @@ def sensitivity(
     tasks = [SampleTask(key=f"block-{b:05d}", scenario=scenario,
                         points=tuple(points[first:first + step]),
                         replications=tuple(lucks[first:first + step]), first=first,
-                        size=size_now, backend=backend)
+                        size=size_now, backend=backend, metrics=needed(scenario))
              for b, first in enumerate(range(0, len(points), step))]
     done = run_units(tasks, workers=workers, scheduler=scheduler, progress=progress,
                      checkpoint=checkpoint, unit="block")

@@ -55,6 +55,8 @@ class SampleTask:
         Customers.
     backend : str
         The engine's array library.
+    metrics : tuple of str, optional
+        Registered metrics to compute (default: all).
     """
 
     key: str
@@ -64,6 +66,7 @@ class SampleTask:
     first: int
     size: int
     backend: str = "numpy"
+    metrics: tuple[str, ...] | None = None
 
 
 @dataclass

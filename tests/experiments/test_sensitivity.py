@@ -8,7 +8,7 @@ from SALib.test_functions import Ishigami
 from loyaltylab.errors import InputError
 from loyaltylab.experiments import validate_scenario
 from loyaltylab.experiments.runner import run_replication, run_sample
-from loyaltylab.experiments.sensitivity import LUCK, analyse, design, sensitivity
+from loyaltylab.experiments.sensitivity import LUCK, analyse, design, needed, sensitivity
 from loyaltylab.experiments.units import SampleTask, Task
 
 SCENARIO = {
@@ -61,6 +61,13 @@ def test_a_block_reuses_the_control_only_where_nothing_it_depends_on_changed(sce
         mine = block.values[block.values["point"] == 10 + k].drop(columns="point")
         pd.testing.assert_frame_equal(mine.reset_index(drop=True), fresh.values,
                                       check_exact=True)
+    # the metrics a sensitivity analysis needs only: the same values, fewer of them
+    few = run_sample(SampleTask("b", scenario, points, (0, 0, 1), first=10, size=600,
+                                metrics=needed(scenario))).values
+    merged = few.merge(block.values, on=["point", "replication", "arm", "metric"])
+    assert len(merged) == len(few) < len(block.values)
+    assert (merged["value_x"].fillna(-1) == merged["value_y"].fillna(-1)).all()
+    assert {"incremental_margin", "roi", "nps"} <= set(few["metric"])
 
 
 def test_sensitivity_ranks_inputs_and_finds_no_effect_where_there_is_none(scenario, tmp_path):
