@@ -45,9 +45,9 @@ from loyaltylab.experiments.checkpoint import checkpoint_folder
 from loyaltylab.experiments.metrics import format_cell, headline, own_effect
 from loyaltylab.experiments.report import write_report
 from loyaltylab.experiments.scenario import MAX_DRAWS
-from loyaltylab.experiments.sensitivity import sensitivity
+from loyaltylab.experiments.sensitivity import read_sensitivity, sensitivity
 from loyaltylab.experiments.targets import change_text
-from loyaltylab.experiments.uncertainty_report import interval_text
+from loyaltylab.experiments.uncertainty_report import interval_text, write_sensitivity_report
 from loyaltylab.policies import full_strategy
 from loyaltylab.sim import ACTIVE_WINDOW_WEEKS, LoyaltyModel
 from loyaltylab.sim.backend import BACKENDS
@@ -393,10 +393,16 @@ def sensitivity_command(args: argparse.Namespace) -> int:
 
 
 def report_command(args: argparse.Namespace) -> int:
-    """Write (or rewrite) report.html of a results folder."""
-    result = read_results(args.results)
-    with _writing("results", Path(args.results)):
-        path = write_report(result, Path(args.results))
+    """Write (or rewrite) report.html of a results folder or a sensitivity folder."""
+    folder = Path(args.results)
+    if (folder / "sensitivity.csv").is_file():
+        analysis = read_sensitivity(folder)
+        with _writing("results", folder):
+            path = write_sensitivity_report(analysis, folder / "report.html")
+    else:
+        result = read_results(folder)
+        with _writing("results", folder):
+            path = write_report(result, folder)
     print(f"report written to {path}")
     return 0
 
@@ -591,8 +597,9 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--interactions", help="optional column of interaction counts")
     cal.add_argument("--seed", type=_seed(), default=0, help="seed of k-means and the holdout")
     cal.set_defaults(func=calibrate_command)
-    rep = sub.add_parser("report", help="write the ROI report of a results folder")
-    rep.add_argument("results", help="results folder written by loyaltylab run")
+    rep = sub.add_parser("report", help="write the report of a results folder")
+    rep.add_argument("results", help="results folder written by loyaltylab run or "
+                                     "loyaltylab sensitivity")
     rep.set_defaults(func=report_command)
     fac = sub.add_parser("facts", help="check the model against published stylized facts")
     fac.add_argument("--size", type=_positive("--size", 10_000_000), default=100_000,

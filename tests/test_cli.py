@@ -295,3 +295,22 @@ def test_default_workers_without_sched_getaffinity(monkeypatch):
     assert cli.available_cores() == 1
     assert cli._workers(argparse.Namespace(workers=None, backend="cupy")) == 1
     assert cli._workers(argparse.Namespace(workers=3, backend="numpy")) == 3
+
+
+def test_sensitivity_and_uncertainty_options_are_checked_before_anything_runs(tmp_path):
+    cases = [
+        (["sensitivity", "scenarios/winback.toml", "--inputs", "respons"],
+         "inputs: unknown input or group 'respons'"),
+        (["sensitivity", "scenarios/winback.toml", "--method", "sobol", "--samples", "100"],
+         "samples: Sobol's design needs a power of two, got 100"),
+        (["sensitivity", "scenarios/winback.toml", "--samples", "1"], "--samples: must be >= 2"),
+        (["run", "scenarios/winback.toml", "--resume"], "--resume: needs --out"),
+        (["run", "scenarios/winback.toml", "--uncertainty", "-1"],
+         "--uncertainty: must be >= 0"),
+    ]
+    for args, message in cases:
+        result = run(*args, "--out", str(tmp_path / "x"), cwd=ROOT) if "--resume" not in args \
+            else run(*args, cwd=ROOT)
+        assert result.returncode == 2, (args, result.stderr)
+        assert message in result.stderr, (args, result.stderr)
+    assert list(tmp_path.iterdir()) == []

@@ -2,6 +2,7 @@
 
 from loyaltylab.experiments.arm import ArmOutcome, simulate_arm
 from loyaltylab.experiments.breakage import RedemptionForecast, forecast_redemption
+from loyaltylab.experiments.inputs import InputRange, UncertainInput
 from loyaltylab.experiments.metrics import METRICS, Metric, metric
 from loyaltylab.experiments.results import (
     ExperimentResult,
@@ -17,9 +18,11 @@ from loyaltylab.experiments.scenario import (
     PopulationConfig,
     Scenario,
     ScenarioError,
+    Uncertainty,
     load_scenario,
     validate_scenario,
 )
+from loyaltylab.experiments.sensitivity import SensitivityResult, sensitivity
 from loyaltylab.experiments.targets import DEFAULT_TARGETS, Target
 
 __all__ = [
@@ -29,19 +32,24 @@ __all__ = [
     "Arm",
     "ArmOutcome",
     "ExperimentResult",
+    "InputRange",
     "Metric",
     "PolicyConfig",
     "PopulationConfig",
     "RedemptionForecast",
     "Scenario",
     "ScenarioError",
+    "SensitivityResult",
     "Target",
+    "UncertainInput",
+    "Uncertainty",
     "default_destination",
     "forecast_redemption",
     "load_scenario",
     "metric",
     "read_results",
     "run",
+    "sensitivity",
     "simulate_arm",
     "validate_scenario",
     "write_results",

@@ -362,3 +362,19 @@ def write_sensitivity(result: SensitivityResult, path: Path) -> Path:
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n",
                                            encoding="utf-8")
     return path
+
+
+def read_sensitivity(path: str | Path) -> SensitivityResult:
+    """Read a sensitivity folder back (``loyaltylab report`` rewrites its page)."""
+    path = Path(path)
+    try:
+        manifest = json.loads((path / "manifest.json").read_text("utf-8"))
+        scenario = Scenario.model_validate(manifest["scenario"])
+        known = scenario.inputs()
+        chosen = [known[item["name"]] for item in manifest["inputs"]]
+        indices = pd.read_csv(path / "sensitivity.csv")
+        samples = pd.read_csv(path / "samples.csv")
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise InputError(f"results: {path}: cannot read a sensitivity analysis: "
+                         f"{exc}") from None
+    return SensitivityResult(scenario, manifest["method"], chosen, indices, samples, manifest)

@@ -8,7 +8,14 @@ from SALib.test_functions import Ishigami
 from loyaltylab.errors import InputError
 from loyaltylab.experiments import validate_scenario
 from loyaltylab.experiments.runner import run_replication, run_sample
-from loyaltylab.experiments.sensitivity import LUCK, analyse, design, needed, sensitivity
+from loyaltylab.experiments.sensitivity import (
+    LUCK,
+    analyse,
+    design,
+    needed,
+    read_sensitivity,
+    sensitivity,
+)
 from loyaltylab.experiments.units import SampleTask, Task
 
 SCENARIO = {
@@ -93,6 +100,9 @@ def test_sensitivity_ranks_inputs_and_finds_no_effect_where_there_is_none(scenar
                                      "ci_high"]
     page = (tmp_path / "s" / "report.html").read_text()
     assert "Monte Carlo noise" in page and "economics.gross_margin" in page
+    back = read_sensitivity(tmp_path / "s")
+    pd.testing.assert_frame_equal(back.indices, result.indices)
+    assert [i.name for i in back.inputs] == names
 
 
 def test_bad_settings_are_named(scenario):
