@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from loyaltylab.experiments import run, validate_scenario
+from loyaltylab.experiments import run, sensitivity, validate_scenario
 from loyaltylab.policies import register, registered
 from loyaltylab.sim import Policy
 
@@ -60,12 +60,17 @@ def test_results_are_identical_whatever_the_number_of_workers():
 def test_dask_cluster_gives_the_local_results_bit_for_bit():
     distributed = pytest.importorskip("dask.distributed")
     s = scenario(replications=3)
-    local = run(s)
+    local = run(s, uncertainty=2)
+    analysis = sensitivity(s, samples=2, inputs=["economics"])
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   host="127.0.0.1", dashboard_address=":0") as cluster:
-        remote = run(s, executor="dask", scheduler=cluster.scheduler_address)
+        remote = run(s, executor="dask", scheduler=cluster.scheduler_address, uncertainty=2)
+        remote_analysis = sensitivity(s, samples=2, inputs=["economics"],
+                                      scheduler=cluster.scheduler_address)
     pd.testing.assert_frame_equal(local.summary, remote.summary)
     pd.testing.assert_frame_equal(local.weekly, remote.weekly)
+    pd.testing.assert_frame_equal(local.draws, remote.draws)
+    pd.testing.assert_frame_equal(analysis.indices, remote_analysis.indices)
 
 
 def test_a_replication_does_not_depend_on_how_many_there_are():
