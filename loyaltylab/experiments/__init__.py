@@ -1,4 +1,5 @@
-"""Experiments: scenario files, the A/B runner, metrics, statistics and results."""
+"""Experiments: scenario files, the A/B runner, metrics, statistics and results, and
+design sweeps."""
 
 from loyaltylab.experiments.arm import ArmOutcome, simulate_arm
 from loyaltylab.experiments.breakage import RedemptionForecast, forecast_redemption
@@ -20,6 +21,7 @@ from loyaltylab.experiments.scenario import (
     load_scenario,
     validate_scenario,
 )
+from loyaltylab.experiments.sweep import Search, Sweep
 from loyaltylab.experiments.targets import DEFAULT_TARGETS, Target
 
 __all__ = [
@@ -35,6 +37,8 @@ __all__ = [
     "RedemptionForecast",
     "Scenario",
     "ScenarioError",
+    "Search",
+    "Sweep",
     "Target",
     "default_destination",
     "forecast_redemption",

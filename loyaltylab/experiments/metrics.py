@@ -538,6 +538,19 @@ def lookup(name: str) -> tuple[Metric, bool]:
     return max(found, key=lambda f: f[0])[1], relative
 
 
+def against_control(name: str) -> tuple[str, str, str]:
+    """The ``summary.csv`` columns of a row's difference from the control and its 95%
+    interval: the effect of a per-arm metric, the estimate of one that is already a
+    difference from the control (``roi``, ``incremental_margin``, ``payback_week``).
+
+    >>> against_control("retention"), against_control("roi")[0]
+    (('effect_vs_control', 'effect_ci_low', 'effect_ci_high'), 'estimate')
+    """
+    if lookup(name)[0].kind in ("effect", "program_effect"):
+        return "estimate", "ci_low", "ci_high"
+    return "effect_vs_control", "effect_ci_low", "effect_ci_high"
+
+
 def _pattern(m: Metric) -> re.Pattern[str]:
     text = re.escape(m.name).replace(r"\{p\}", r"\d+").replace(r"\{component\}", r"\w+")
     return re.compile(text + (r"(_\w+)?" if m.segmented else ""))

@@ -1,7 +1,8 @@
 """The planner's ROI report: one self-contained HTML file per results folder.
 
 ``report.html`` holds the headline table per arm (estimates and effects against the
-control with 95% intervals), the strategy's targets with their evidence, charts
+control with 95% intervals), a design sweep's charts when the run has one, the
+strategy's targets with their evidence, charts
 (retention curves, the payback picture, program cost by component, points and
 breakage, tier mix, CLV by segment, segment migration) and the assumptions needed to
 reproduce the run. Charts are matplotlib PNGs embedded as data URIs; the page loads
@@ -16,6 +17,8 @@ from __future__ import annotations
 import base64
 import html
 import io
+import itertools
+import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -35,8 +38,15 @@ from loyaltylab.agents import (
 )
 from loyaltylab.experiments.arm import observed_segments
 from loyaltylab.experiments.atomic import atomic_path
-from loyaltylab.experiments.metrics import format_cell, format_value, headline, lookup
+from loyaltylab.experiments.metrics import (
+    against_control,
+    format_cell,
+    format_value,
+    headline,
+    lookup,
+)
 from loyaltylab.experiments.stats import CONFIDENCE
+from loyaltylab.experiments.sweep import Sweep, Value, arm_name
 from loyaltylab.experiments.targets import change_text
 
 if TYPE_CHECKING:
@@ -120,6 +130,114 @@ def headline_section(result: ExperimentResult) -> str:
             f"brackets. {note}</p><table class=\"num\"><tr><th>metric</th>{head}</tr>"
             f"{''.join(rows)}"
             f"</table>")
+
+
+def _difference_axis(metric: str, currency: str) -> tuple[float, str]:
+    """Scale and axis label of a metric's difference from the control in charts."""
+    unit = lookup(metric)[0].unit
+    labels = {"share": (100.0, "percentage points"), "currency": (1.0, currency),
+              "currency_fine": (1.0, currency), "score": (1.0, "points")}
+    return labels.get(unit, (1.0, unit))
+
+
+def _positions(values: Sequence[Value]) -> tuple[np.ndarray, bool]:
+    """Where ``values`` go on an axis, and whether it is a log scale: the numbers
+    themselves (log when all are positive and span a factor of 10 or more), else 0, 1,
+    ... labelled with the values."""
+    if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+        x = np.asarray(values, dtype=np.float64)
+        return x, bool((x > 0).all() and x.max() >= 10 * x.min())
+    return np.arange(len(values), dtype=np.float64), False
+
+
+def _panel_grid(count: int, columns: int = 3) -> tuple[plt.Figure, list[plt.Axes]]:
+    """A figure of ``count`` panels in rows of ``columns``; unused panels are hidden."""
+    rows = math.ceil(count / columns)
+    fig, axes = plt.subplots(rows, min(count, columns), squeeze=False,
+                             figsize=(4.4 * min(count, columns), 3.3 * rows))
+    flat = list(axes.ravel())
+    for ax in flat[count:]:
+        ax.set_visible(False)
+    return fig, flat[:count]
+
+
+def _error_bars(values: np.ndarray) -> np.ndarray | None:
+    """``[value - low, high - value]`` of rows (value, low, high), or None without
+    intervals (one replication)."""
+    err = np.vstack([values[:, 0] - values[:, 1], values[:, 2] - values[:, 0]])
+    return None if np.isnan(err).all() else err
+
+
+def sweep_chart(result: ExperimentResult, sweep: Sweep) -> str:
+    """Each headline metric's difference from the control against the swept values.
+
+    Parameters
+    ----------
+    result : ExperimentResult
+        Its ``summary`` rows of the sweep's arms: the effect against the control (for a
+        metric that is a difference already, such as ROI, its estimate) with its 95%
+        interval over replications.
+    sweep : Sweep
+        The sweep: its first parameter is the x axis, with one line per combination of
+        the values of the others.
+
+    Returns
+    -------
+    str
+        The figure, one panel per headline metric with a difference for some arm of the
+        sweep, or "" when none has one.
+    """
+    summary = result.summary.set_index(["arm", "metric"])
+    first, *others = list(sweep.grid)
+    x, log = _positions(sweep.grid[first])
+    lines = [dict(zip(others, combination, strict=True))
+             for combination in itertools.product(*(sweep.grid[k] for k in others))]
+    panels = []
+    for metric, label in headline(result.scenario.repurchase_period_weeks):
+        columns = list(against_control(metric))
+        table = np.array([[
+            summary.loc[key, columns].to_numpy(dtype=np.float64)
+            if (key := (arm_name(sweep.arm, {first: value, **line}), metric)) in summary.index
+            else np.full(3, np.nan) for value in sweep.grid[first]] for line in lines])
+        if np.isfinite(table[:, :, 0]).any():
+            panels.append((metric, label, table))
+    if not panels:
+        return ""
+    fig, axes = _panel_grid(len(panels))
+    for ax, (metric, label, table) in zip(axes, panels, strict=True):
+        scale, unit = _difference_axis(metric, result.scenario.economics.currency)
+        for line, values in zip(lines, table * scale, strict=True):
+            ax.errorbar(x, values[:, 0], yerr=_error_bars(values), marker="o", capsize=3,
+                        label=", ".join(f"{k}={v}" for k, v in line.items()) or None)
+        ax.axhline(0, color="black", linewidth=0.8)
+        if log:
+            ax.set_xscale("log")
+        ax.set_xticks(x, [str(v) for v in sweep.grid[first]])
+        ax.minorticks_off()
+        ax.set_title(label, fontsize=10)
+        ax.set_xlabel(first)
+        ax.set_ylabel(f"difference ({unit})")
+    if others:
+        axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    by = f"; one line per {', '.join(others)}" if others else ""
+    return _figure(fig, f"Sweep of {sweep.arm!r}: each headline metric's difference from "
+                        f"the control, with {CONFIDENCE:.0%} intervals over replications, by "
+                        f"{first}{by}.")
+
+
+def sweep_section(result: ExperimentResult) -> str:
+    """The design sweeps of the run (``manifest["sweep"]``), if any."""
+    sweeps = [Sweep.model_validate(s) for s in result.manifest.get("sweep", [])]
+    if not sweeps:
+        return ""
+    return ("<h2>Design sweep</h2><p>Each arm of a sweep is its template arm with one "
+            "combination of the grid's values, run against the control on the same "
+            "customers with the same luck. The charts show each headline metric's "
+            "difference from the control (for incremental margin, ROI, customers retained "
+            "and payback, which are differences already, the metric itself); a metric "
+            "without a difference, such as breakage when the control has no points, is "
+            "left out.</p>" + "".join(sweep_chart(result, s) for s in sweeps))
 
 
 def targets_section(result: ExperimentResult) -> str:
@@ -589,8 +707,9 @@ def render_report(result: ExperimentResult, sections: Sequence[Callable[[Experim
                   str]] | None = None) -> str:
     """The report as one HTML page."""
     scenario = result.scenario
-    sections = sections or (headline_section, targets_section, segments_section,
-                            power_section, charts_section, assumptions_section)
+    sections = sections or (headline_section, sweep_section,
+                            targets_section, segments_section, power_section,
+                            charts_section, assumptions_section)
     title = f"loyaltylab: {scenario.name}"
     intro = (f"{html.escape(scenario.description or scenario.name)}. "
              f"{scenario.population.customers:,} customers, {len(scenario.arms)} arms, "

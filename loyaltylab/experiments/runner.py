@@ -30,6 +30,7 @@ from loyaltylab.experiments.metrics import arm_metrics, effect_metrics, lookup
 from loyaltylab.experiments.results import ExperimentResult, check_destination, write_results
 from loyaltylab.experiments.scenario import Scenario, load_scenario
 from loyaltylab.experiments.stats import twin_summary
+from loyaltylab.experiments.sweep import design_columns
 from loyaltylab.experiments.targets import target_table
 from loyaltylab.sim import Streams
 from loyaltylab.sim.backend import device_name, get_namespace
@@ -341,7 +342,7 @@ def run(
     results: list[ReplicationResult | None] = [None] * scenario.replications
     checked = None
     stream = _dask(tasks, scheduler) if scheduler is not None else _local(tasks, workers)
-    with _Progress(progress, scenario.replications) as tick:
+    with Progress(progress, scenario.replications) as tick:
         for result in stream:
             if isinstance(result, pd.DataFrame):
                 checked = result
@@ -362,6 +363,7 @@ def run(
     customers = done[0].customers if done[0].customers is not None else pd.DataFrame()
     manifest = {
         "scenario": scenario.model_dump(mode="json"),
+        "sweep": [sweep.model_dump(mode="json") for sweep in scenario.sweep],
         "name": scenario.name,
         "mode": scenario.mode,
         "seed": scenario.seed,
@@ -379,8 +381,9 @@ def run(
         "run_seconds": round(time.perf_counter() - clock, 3),
     }
     result = ExperimentResult(
-        scenario=scenario, summary=summary,
-        targets=target_table(values, control, scenario.targets),
+        scenario=scenario, summary=design_columns(summary, scenario.arms),
+        targets=design_columns(target_table(values, control, scenario.targets),
+                               scenario.arms),
         weekly=pd.concat([r.weekly for r in done], ignore_index=True),
         customers=customers, trials=trials, manifest=manifest, facts=checked,
     )
@@ -389,10 +392,12 @@ def run(
     return result
 
 
-class _Progress:
-    """Progress of the replications: a tqdm bar, a callback, or nothing."""
+class Progress:
+    """Progress of the replications (or other ``unit``s of work): a tqdm bar, a
+    callback, or nothing."""
 
-    def __init__(self, progress: bool | Callable[[int, int], None], total: int) -> None:
+    def __init__(self, progress: bool | Callable[[int, int], None], total: int,
+                 unit: str = "replication") -> None:
         self.total = total
         self.done = 0
         self.callback = progress if callable(progress) else None
@@ -400,7 +405,7 @@ class _Progress:
         if progress is True:
             from tqdm import tqdm
 
-            self.bar = tqdm(total=total, unit="replication", desc="loyaltylab", leave=False)
+            self.bar = tqdm(total=total, unit=unit, desc="loyaltylab", leave=False)
 
     def __enter__(self) -> Callable[[], None]:
         return self.tick
