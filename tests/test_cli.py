@@ -259,3 +259,36 @@ def test_default_workers_without_sched_getaffinity(monkeypatch):
     assert cli.available_cores() == 1
     assert cli._workers(argparse.Namespace(workers=None, backend="cupy")) == 1
     assert cli._workers(argparse.Namespace(workers=3, backend="numpy")) == 3
+
+
+def test_optimise_searches_writes_the_results_and_rejects_bad_input(tmp_path):
+    out = tmp_path / "best"
+    args = ["optimise", "scenarios/point_value_search.toml", "--objective",
+            "incremental_margin", "--constraint", "retention >= 0", "--trials", "4", "--batch",
+            "2", "--replications", "1", "--final-replications", "2", "--top", "1", "--size",
+            "1000", "--workers", "1"]
+    result = run(*args, "--out", str(out), "--quiet", cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert "Designs re-run (the best;" in result.stdout
+    assert "retention at the horizon" in result.stdout
+    assert {"manifest.json", "summary.csv", "search_trials.csv", "report.html"} <= {
+        p.name for p in out.iterdir()}
+    trials = pd.read_csv(out / "search_trials.csv")
+    assert len(trials) == 4 and trials["selected"].sum() == 1
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["search"]["constraints"] == ["retention >= 0"]
+    assert manifest["replications"] == 2 and manifest["size"] == 1000
+    for bad, message in ((["--constraint", "retention => 0"], "constraint: cannot read"),
+                         (["--objective", "retension"], "did you mean 'retention'?"),
+                         (["--trials", "0"], "--trials: must be >= 1, got 0")):
+        result = run(*args, *bad, "--out", str(tmp_path / "bad"), cwd=ROOT)
+        assert result.returncode == 2, result.stderr
+        # argparse prints the usage first; the problem is one line
+        assert message in result.stderr.splitlines()[-1], result.stderr
+    result = run("optimise", "scenarios/winback.toml", "--objective", "retention",
+                 "--out", str(tmp_path / "bad"), cwd=ROOT)
+    assert result.returncode == 2
+    assert result.stderr == ("loyaltylab: error: search: the scenario has no [search] table; "
+                             "declare the arm and the parameters to search (README, Scenario "
+                             "files)\n")
+    assert not (tmp_path / "bad").exists()

@@ -1,5 +1,5 @@
-"""Experiments: scenario files, the A/B runner, metrics, statistics and results, and
-design sweeps."""
+"""Experiments: scenario files, the A/B runner, metrics, statistics and results, design
+sweeps and the design search."""
 
 from loyaltylab.experiments.arm import ArmOutcome, simulate_arm
 from loyaltylab.experiments.breakage import RedemptionForecast, forecast_redemption
@@ -21,6 +21,7 @@ from loyaltylab.experiments.scenario import (
     load_scenario,
     validate_scenario,
 )
+from loyaltylab.experiments.search import optimise
 from loyaltylab.experiments.sweep import Search, Sweep
 from loyaltylab.experiments.targets import DEFAULT_TARGETS, Target
 
@@ -44,6 +45,7 @@ __all__ = [
     "forecast_redemption",
     "load_scenario",
     "metric",
+    "optimise",
     "read_results",
     "run",
     "simulate_arm",

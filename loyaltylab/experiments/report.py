@@ -1,8 +1,8 @@
 """The planner's ROI report: one self-contained HTML file per results folder.
 
 ``report.html`` holds the headline table per arm (estimates and effects against the
-control with 95% intervals), a design sweep's charts when the run has one, the
-strategy's targets with their evidence, charts
+control with 95% intervals), a design sweep's or a design search's charts when the run
+has one, the strategy's targets with their evidence, charts
 (retention curves, the payback picture, program cost by component, points and
 breakage, tier mix, CLV by segment, segment migration) and the assumptions needed to
 reproduce the run. Charts are matplotlib PNGs embedded as data URIs; the page loads
@@ -238,6 +238,107 @@ def sweep_section(result: ExperimentResult) -> str:
             "and payback, which are differences already, the metric itself); a metric "
             "without a difference, such as breakage when the control has no points, is "
             "left out.</p>" + "".join(sweep_chart(result, s) for s in sweeps))
+
+
+def search_chart(result: ExperimentResult) -> str:
+    """The trials of a design search: each objective by trial, or the two objectives
+    against each other with the Pareto front.
+
+    Parameters
+    ----------
+    result : ExperimentResult
+        Its ``search`` table (one row per trial: the objectives' differences from the
+        control with their 95% intervals over the search's replications, ``feasible``,
+        ``selected``, ``pareto``) and ``manifest["search"]`` (objectives, directions).
+
+    Returns
+    -------
+    str
+        The figure, or "" when no trial was scored.
+    """
+    search = result.search
+    info = result.manifest["search"]
+    assert search is not None  # search_section checks it
+    done = search[search["state"] == "complete"]
+    if done.empty:
+        return ""
+    currency = result.scenario.economics.currency
+    goals = info["objectives"]
+    feasible = done["feasible"].astype(bool)
+    chosen = done["selected"].astype(bool)
+    fig, (ax,) = _panels(1, 7, 4.5)
+    if len(goals) == 1:
+        scale, unit = _difference_axis(goals[0], currency)
+        values = scale * done[[goals[0], f"{goals[0]}_ci_low", f"{goals[0]}_ci_high"]
+                              ].to_numpy(dtype=np.float64)
+        for mask, style, label in ((feasible, "o", "feasible"),
+                                   (~feasible, "x", "infeasible")):
+            if mask.any():
+                ax.errorbar(done["trial"][mask], values[mask.to_numpy(), 0],
+                            yerr=_error_bars(values[mask.to_numpy()]), fmt=style,
+                            capsize=2, label=label)
+        best = values[:, 0].copy()
+        best[~feasible.to_numpy()] = np.nan
+        running = (pd.Series(best).cummax() if info["directions"][0] == "maximize"
+                   else pd.Series(best).cummin()).ffill()  # infeasible trials keep the best
+        ax.step(done["trial"], running, where="post", color="black", linewidth=1,
+                label="best feasible so far")
+        ax.set_xlabel("trial")
+        ax.set_ylabel(f"{goals[0]}: difference ({unit})")
+        target = values[chosen.to_numpy(), 0]
+        ax.scatter(done["trial"][chosen], target, s=160, facecolors="none",
+                   edgecolors="red", label="re-run")
+    else:
+        (sx, ux), (sy, uy) = (_difference_axis(g, currency) for g in goals)
+        x, y = sx * done[goals[0]].to_numpy(), sy * done[goals[1]].to_numpy()
+        f = feasible.to_numpy()
+        ax.scatter(x[f], y[f], label="feasible")
+        ax.scatter(x[~f], y[~f], marker="x", color="grey", label="infeasible")
+        front = done["pareto"].astype(bool).to_numpy()
+        order = np.argsort(x[front])
+        ax.plot(x[front][order], y[front][order], color="black", linewidth=1,
+                label="Pareto front (feasible)")
+        ax.scatter(x[chosen.to_numpy()], y[chosen.to_numpy()], s=160, facecolors="none",
+                   edgecolors="red", label="re-run")
+        ax.set_xlabel(f"{goals[0]}: difference ({ux}), {info['directions'][0]}")
+        ax.set_ylabel(f"{goals[1]}: difference ({uy}), {info['directions'][1]}")
+    ax.axhline(0, color="black", linewidth=0.5)
+    ax.legend(fontsize=8)
+    return _figure(fig, "The trials of the design search: differences from the control over "
+                        f"the search's {info['replications']} replications (bars: "
+                        f"{CONFIDENCE:.0%} intervals); circled: the designs re-run.")
+
+
+def search_section(result: ExperimentResult) -> str:
+    """The design search whose best designs the run re-ran, if any."""
+    search = result.search
+    info = result.manifest.get("search")
+    if search is None or info is None:
+        return ""
+    goals = info["objectives"]
+    limits = ", ".join(info["constraints"])
+    rule = {"best": f"the best {len(info['selected'])} feasible trial(s)",
+            "pareto": "the Pareto front of the feasible trials",
+            "closest": "<b>no trial met the constraints</b>: the trials closest to "
+                       "meeting them (the smallest total violation)"}[info["selection"]]
+    chosen = search[search["selected"].astype(bool)]
+    shown = chosen[["trial", "arm", *info["space"], *goals]].copy()
+    for goal in goals:
+        effect = against_control(goal)[0] == "effect_vs_control"
+        shown[goal] = [format_value(goal, v, effect=effect) for v in shown[goal]]
+    objectives = " and ".join(f"{g} ({d})" for g, d in zip(goals, info["directions"],
+                                                              strict=True))
+    return (f"<h2>Design search</h2><p>{info['trials']} designs of "
+            f"{html.escape(repr(info['arm']))} over {html.escape(', '.join(info['space']))}"
+            f", proposed by Optuna's {info['sampler']} in batches of {info['batch']}; each "
+            f"batch ran as one experiment against the control ({info['replications']} "
+            "replications, on worlds seeded apart from this run's). Objectives: "
+            f"{html.escape(objectives)}, as differences from the control"
+            + (f"; constraints: {html.escape(limits)}, {info['feasible']} trial(s) met "
+               "them" if limits else "")
+            + f". Re-run here with {result.scenario.replications} replications: {rule}. "
+            "All trials are in <code>search_trials.csv</code>.</p>"
+            + search_chart(result) + _table(shown))
 
 
 def targets_section(result: ExperimentResult) -> str:
@@ -707,7 +808,7 @@ def render_report(result: ExperimentResult, sections: Sequence[Callable[[Experim
                   str]] | None = None) -> str:
     """The report as one HTML page."""
     scenario = result.scenario
-    sections = sections or (headline_section, sweep_section,
+    sections = sections or (headline_section, sweep_section, search_section,
                             targets_section, segments_section, power_section,
                             charts_section, assumptions_section)
     title = f"loyaltylab: {scenario.name}"

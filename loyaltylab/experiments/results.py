@@ -13,6 +13,8 @@ A run writes ``DIR/`` (by default ``results/<scenario>-<timestamp>/``):
 - ``trials.csv`` (field mode): one row per replication, treatment arm and metric;
 - ``facts.csv``: the stylized facts checked for the population and behaviour in use
   (:mod:`loyaltylab.validation`);
+- ``search_trials.csv`` (``loyaltylab optimise``): one row per trial of the design search
+  (:mod:`loyaltylab.experiments.search`);
 - ``report.html``: the planner's ROI report (:mod:`loyaltylab.experiments.report`).
 
 Everything is written into a hidden temporary folder beside ``DIR`` that is renamed to
@@ -69,6 +71,9 @@ class ExperimentResult:
     facts : DataFrame or None
         The stylized facts checked for the scenario's population and behaviour
         (:func:`loyaltylab.validation.check_facts`), one row per fact.
+    search : DataFrame or None
+        The trials of the design search whose best designs the run re-ran
+        (:func:`loyaltylab.experiments.search.optimise`), one row per trial.
     """
 
     scenario: Scenario
@@ -79,6 +84,7 @@ class ExperimentResult:
     trials: pd.DataFrame | None
     manifest: dict[str, Any]
     facts: pd.DataFrame | None = None
+    search: pd.DataFrame | None = None
 
     def metric(self, name: str, arm: str | None = None) -> pd.Series:
         """The summary row of ``name`` for ``arm`` (default: the first treatment arm)."""
@@ -129,6 +135,9 @@ def write_results(result: ExperimentResult, path: Path) -> Path:
         if result.facts is not None:
             result.facts.to_csv(tmp / "facts.csv", index=False)
             files.append("facts.csv")
+        if result.search is not None:
+            result.search.to_csv(tmp / "search_trials.csv", index=False)
+            files.append("search_trials.csv")
         write_report(result, tmp / "report.html")
         files.append("report.html")
         manifest = {**result.manifest, "files": files}
@@ -167,6 +176,7 @@ def read_results(path: str | Path) -> ExperimentResult:
         raise InputError(f"results: {path} has no {absent[0]}")
     trials = path / "trials.csv"
     facts = path / "facts.csv"
+    search = path / "search_trials.csv"
     try:
         return ExperimentResult(
             scenario=scenario,
@@ -178,6 +188,7 @@ def read_results(path: str | Path) -> ExperimentResult:
             manifest=manifest,
             facts=pd.read_csv(facts, keep_default_na=False, na_values=[""])
             if facts.exists() else None,
+            search=pd.read_csv(search) if search.exists() else None,
         )
     except (OSError, ValueError) as exc:  # unreadable or damaged files
         raise InputError(f"results: {path}: cannot read: {exc}") from None

@@ -208,10 +208,10 @@ def test_results_carry_the_parameters_and_the_manifest_the_sweep(swept):
 
 
 def test_the_report_has_a_design_sweep_section_only_with_a_sweep(swept):
-    result, out = swept
+    _, out = swept
     page = render_report(read_results(out))
-    section = page[page.index("<h2>Design sweep</h2>"):page.index("<h2>", page.index(
-        "<h2>Design sweep</h2>") + 1)]
+    start = page.index("<h2>Design sweep</h2>")
+    section = page[start:page.index("<h2>", start + 1)]
     assert section.count("<img") == 1
     assert re.search(r"by value_per_point; one line per coupons\.min_spend", section)
     plain = run(validate_scenario(scenario_data([])), replications=1, facts=False)
