@@ -217,6 +217,9 @@ def validate(args: argparse.Namespace) -> int:
         program = arm.design or ", ".join(p.type for p in arm.policies) or "no program"
         role = " (control)" if arm is scenario.control else ""
         print(f"  arm {arm.name!r}{role}: {program}")
+    if scenario.search is not None:
+        print(f"  search (loyaltylab optimise): arm {scenario.search.arm!r} over "
+              f"{', '.join(scenario.search.space)}")
     return 0
 
 
