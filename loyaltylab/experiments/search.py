@@ -208,12 +208,12 @@ def _distributions(search: Search) -> dict[str, Any]:
     for key, d in search.space.items():
         if d.choices is not None:
             out[key] = CategoricalDistribution(d.choices)
-        elif d.integer:
-            out[key] = IntDistribution(int(d.low or 0), int(d.high or 0), log=d.log,
-                                       step=int(d.step or 1))
+            continue
+        low, high = d.range
+        if d.integer:
+            out[key] = IntDistribution(int(low), int(high), log=d.log, step=int(d.step or 1))
         else:
-            out[key] = FloatDistribution(float(d.low or 0), float(d.high or 0), log=d.log,
-                                         step=d.step)
+            out[key] = FloatDistribution(low, high, log=d.log, step=d.step)
     return out
 
 
@@ -399,9 +399,10 @@ def optimise(
     -------
     ExperimentResult
         The final run: the control and the designs chosen (each arm's ``design_point``
-        holds its values), with ``search`` (one row per trial: :meth:`_Search.table`
-        plus ``pareto`` for two objectives, ``selected`` and ``arm``, its name in the
-        final run) and ``manifest["search"]``.
+        holds its values), with ``search``, one row per trial (``search_trials.csv``:
+        trial, batch, state, the parameters, each objective and constrained metric with
+        its interval, violation, feasible, ``pareto`` for two objectives, selected, arm:
+        its name in the final run, note), and ``manifest["search"]``.
 
     Examples
     --------

@@ -145,12 +145,18 @@ class Dimension(BaseModel):
         return self.choices is None and all(
             isinstance(v, int) for v in (self.low, self.high, self.step) if v is not None)
 
+    @property
+    def range(self) -> tuple[float, float]:
+        """(low, high) of a range (not of choices)."""
+        assert self.low is not None and self.high is not None  # checked by the validator
+        return self.low, self.high
+
     def endpoints(self) -> list[tuple[str, Scalar]]:
         """(path, value) of the values that bound the range: low and high, or each choice."""
         if self.choices is not None:
             return [(f"choices[{k}]", v) for k, v in enumerate(self.choices)]
-        assert self.low is not None and self.high is not None  # checked by the validator
-        return [("low", self.low), ("high", self.high)]
+        low, high = self.range
+        return [("low", low), ("high", high)]
 
 
 class Search(BaseModel):
