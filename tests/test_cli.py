@@ -278,13 +278,11 @@ def test_optimise_searches_writes_the_results_and_rejects_bad_input(tmp_path):
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["search"]["constraints"] == ["retention >= 0"]
     assert manifest["replications"] == 2 and manifest["size"] == 1000
-    for bad, message in ((["--constraint", "retention => 0"], "constraint: cannot read"),
-                         (["--objective", "retension"], "did you mean 'retention'?"),
-                         (["--trials", "0"], "--trials: must be >= 1, got 0")):
-        result = run(*args, *bad, "--out", str(tmp_path / "bad"), cwd=ROOT)
-        assert result.returncode == 2, result.stderr
-        # argparse prints the usage first; the problem is one line
-        assert message in result.stderr.splitlines()[-1], result.stderr
+    result = run(*args, "--constraint", "retention => 0", "--out", str(tmp_path / "bad"),
+                 cwd=ROOT)
+    assert result.returncode == 2
+    assert result.stderr.startswith("loyaltylab: error: constraint: cannot read 'retention => "
+                                    "0'") and result.stderr.count("\n") == 1, result.stderr
     result = run("optimise", "scenarios/winback.toml", "--objective", "retention",
                  "--out", str(tmp_path / "bad"), cwd=ROOT)
     assert result.returncode == 2
