@@ -37,6 +37,7 @@ from loyaltylab.experiments import (
     ExperimentResult,
     default_destination,
     load_scenario,
+    optimise,
     read_results,
     run,
 )
@@ -221,6 +222,9 @@ def validate(args: argparse.Namespace) -> int:
         program = arm.design or ", ".join(p.type for p in arm.policies) or "no program"
         role = " (control)" if arm is scenario.control else ""
         print(f"  arm {arm.name!r}{role}: {program}")
+    if scenario.search is not None:
+        print(f"  search (loyaltylab optimise): arm {scenario.search.arm!r} over "
+              f"{', '.join(scenario.search.space)}")
     return 0
 
 
@@ -261,6 +265,31 @@ def _workers(args: argparse.Namespace) -> int:
     return 1 if args.backend == "cupy" else available_cores()
 
 
+def print_outcome(result: ExperimentResult) -> None:
+    """Print the headline table of every arm and the strategy's targets."""
+    scenario = result.scenario
+    currency = scenario.economics.currency
+    what = "mean of simulated pilots" if scenario.mode == "field" else "paired, twin worlds"
+    print(f"\nPer arm over {scenario.horizon_weeks} weeks (money in {currency}; "
+          f"95% intervals over replications; effects {what}):")
+    print(headline_table(result).to_string())
+    if len(result.targets):
+        print("\nTargets (met: the whole 95% interval is past the threshold):")
+        texts = [change_text(t) for t in result.targets.itertuples(index=False)]
+        targets = result.targets.assign(
+            change=[f"{c} {i}".strip() for c, i, _ in texts],
+            threshold=[f"{t.direction} {th}" for t, (_, _, th) in
+                       zip(result.targets.itertuples(index=False), texts, strict=True)])
+        print(targets[["arm", "target", "change", "threshold", "status"]].to_string(
+            index=False))
+        notes = result.targets.dropna(subset=["note"])
+        for target, note in dict(zip(notes["target"], notes["note"], strict=True)).items():
+            if note:
+                print(f"  {target}: {note}")
+    if result.draws is not None:
+        _print_plausible(result)
+
+
 def run_command(args: argparse.Namespace) -> int:
     """Run a scenario's experiment and write its results folder."""
     scenario = load_scenario(args.scenario)
@@ -281,26 +310,7 @@ def run_command(args: argparse.Namespace) -> int:
                      resume=args.resume)
     except KeyboardInterrupt:
         return _interrupted(out)
-    currency = result.scenario.economics.currency
-    what = "mean of simulated pilots" if scenario.mode == "field" else "paired, twin worlds"
-    print(f"\nPer arm over {scenario.horizon_weeks} weeks (money in {currency}; "
-          f"95% intervals over replications; effects {what}):")
-    print(headline_table(result).to_string())
-    if len(result.targets):
-        print("\nTargets (met: the whole 95% interval is past the threshold):")
-        texts = [change_text(t) for t in result.targets.itertuples(index=False)]
-        targets = result.targets.assign(
-            change=[f"{c} {i}".strip() for c, i, _ in texts],
-            threshold=[f"{t.direction} {th}" for t, (_, _, th) in
-                       zip(result.targets.itertuples(index=False), texts, strict=True)])
-        print(targets[["arm", "target", "change", "threshold", "status"]].to_string(
-            index=False))
-        notes = result.targets.dropna(subset=["note"])
-        for target, note in dict(zip(notes["target"], notes["note"], strict=True)).items():
-            if note:
-                print(f"  {target}: {note}")
-    if result.draws is not None:
-        _print_plausible(result)
+    print_outcome(result)
     if result.trials is not None:
         power = result.summary.dropna(subset=["power"])
         print(f"\nPower of a pilot with {size:,} customers (share of {replications} simulated "
@@ -316,7 +326,7 @@ def run_command(args: argparse.Namespace) -> int:
 
 def _destination(args: argparse.Namespace, name: str) -> Path:
     """``--out``, or a new folder under results/; ``--resume`` needs ``--out``."""
-    if args.resume and not args.out:
+    if getattr(args, "resume", False) and not args.out:
         raise InputError("--resume: needs --out, the results folder of the interrupted run")
     return Path(args.out) if args.out else default_destination(name)
 
@@ -389,6 +399,46 @@ def sensitivity_command(args: argparse.Namespace) -> int:
     print(result.top_inputs(3).to_string(index=False))
     print(f"\nResults written to {out} ({result.manifest['run_seconds']:.1f} s); "
           f"the report: {out / 'report.html'}")
+    return 0
+
+
+def optimise_command(args: argparse.Namespace) -> int:
+    """Search a scenario's design space, re-run the best designs, write the results."""
+    scenario = load_scenario(args.scenario)
+    out = _destination(args, f"{scenario.name}-search")
+    signal.signal(signal.SIGTERM, _terminate)
+    if scenario.search is not None:
+        size = args.size or scenario.population.customers
+        print(f"loyaltylab: {scenario.name}: searching {', '.join(scenario.search.space)} of "
+              f"arm {scenario.search.arm!r}: {args.trials} trials in batches of {args.batch}, "
+              f"{args.replications} replications of {size:,} customers each", flush=True)
+    try:
+        result = optimise(
+            scenario, args.objective, directions=args.direction,
+            constraints=args.constraint or (), trials=args.trials, batch=args.batch,
+            replications=args.replications, final_replications=args.final_replications,
+            top=args.top, size=args.size, seed=args.seed, workers=_workers(args),
+            backend=args.backend, out=out, progress=not args.quiet)
+    except KeyboardInterrupt:
+        return _interrupted(out)
+    info = result.manifest["search"]
+    constraints = ", ".join(info["constraints"])
+    print(f"\nSearch: {info['trials']} trials in {info['search_seconds']:.1f} s"
+          + (f"; {info['feasible']} met the constraints ({constraints})" if constraints else ""))
+    if info["selection"] == "closest":
+        print("No trial met the constraints: the designs re-run are the closest to meeting "
+              "them (the smallest total violation).")
+    which = {"best": "the best", "pareto": "the Pareto front",
+             "closest": "the closest to the constraints"}[info["selection"]]
+    search = result.search
+    assert search is not None  # optimise sets it
+    shown = search.loc[search["selected"], ["trial", *info["space"], *info["objectives"]]]
+    print(f"Designs re-run ({which}; objectives as differences from the control over the "
+          f"search's {info['replications']} replications):")
+    print(shown.to_string(index=False))
+    print_outcome(result)
+    seconds = info["search_seconds"] + result.manifest["run_seconds"]
+    print(f"\nResults written to {out} ({seconds:.1f} s); the report: {out / 'report.html'}")
     return 0
 
 
@@ -582,6 +632,38 @@ def build_parser() -> argparse.ArgumentParser:
     sen.add_argument("--scheduler", help="run on the Dask cluster at this address")
     _long_run_options(sen)
     sen.set_defaults(func=sensitivity_command)
+    opt = sub.add_parser("optimise", help="search a scenario's [search] space for the best "
+                                           "designs and re-run them")
+    opt.add_argument("scenario", help="scenario TOML file with a [search] table")
+    opt.add_argument("--objective", action="append", required=True, metavar="METRIC",
+                     help="a metric to optimise, as its difference from the control (once, "
+                          "or twice for a Pareto front)")
+    opt.add_argument("--direction", action="append", choices=("maximize", "minimize"),
+                     help="one per objective (default: minimize costs, churn and the payback "
+                          "week, maximize the others)")
+    opt.add_argument("--constraint", action="append", metavar="'METRIC <= VALUE'",
+                     help="a bound on a metric's difference from the control (repeatable)")
+    opt.add_argument("--trials", type=_positive("--trials"), default=40,
+                     help="designs to try (default 40)")
+    opt.add_argument("--batch", type=_positive("--batch"), default=8,
+                     help="designs run together as one experiment (default 8)")
+    opt.add_argument("--replications", type=_positive("--replications"), default=2,
+                     help="replications of each batch (default 2)")
+    opt.add_argument("--final-replications", type=_positive("--final-replications"),
+                     help="replications of the best designs' final run (default: the "
+                          "scenario's)")
+    opt.add_argument("--top", type=_positive("--top"), default=3,
+                     help="most designs re-run (default 3)")
+    opt.add_argument("--size", type=_positive("--size"),
+                     help="override the population size")
+    opt.add_argument("--seed", type=_seed(), help="override the scenario's seed")
+    opt.add_argument("--workers", type=_positive("--workers", 1024),
+                     help="local worker processes (default: the available cores; 1 on a GPU)")
+    opt.add_argument("--out", help="results folder (default results/<scenario>-search-"
+                                   "<timestamp>)")
+    opt.add_argument("--quiet", action="store_true", help="no progress bars")
+    _backend_option(opt)
+    opt.set_defaults(func=optimise_command)
     cal = sub.add_parser("calibrate", help="fit segments from a transaction log")
     cal.add_argument("transactions", help="CSV or Parquet: customer id, date, amount")
     cal.add_argument("--out", required=True, help="population file to write (TOML)")

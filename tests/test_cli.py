@@ -314,3 +314,34 @@ def test_sensitivity_and_uncertainty_options_are_checked_before_anything_runs(tm
         assert result.returncode == 2, (args, result.stderr)
         assert message in result.stderr, (args, result.stderr)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_optimise_searches_writes_the_results_and_rejects_bad_input(tmp_path):
+    out = tmp_path / "best"
+    args = ["optimise", "scenarios/point_value_search.toml", "--objective",
+            "incremental_margin", "--constraint", "retention >= 0", "--trials", "4", "--batch",
+            "2", "--replications", "1", "--final-replications", "2", "--top", "1", "--size",
+            "1000", "--workers", "1"]
+    result = run(*args, "--out", str(out), "--quiet", cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert "Designs re-run (the best;" in result.stdout
+    assert "retention at the horizon" in result.stdout
+    assert {"manifest.json", "summary.csv", "search_trials.csv", "report.html"} <= {
+        p.name for p in out.iterdir()}
+    trials = pd.read_csv(out / "search_trials.csv")
+    assert len(trials) == 4 and trials["selected"].sum() == 1
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["search"]["constraints"] == ["retention >= 0"]
+    assert manifest["replications"] == 2 and manifest["size"] == 1000
+    result = run(*args, "--constraint", "retention => 0", "--out", str(tmp_path / "bad"),
+                 cwd=ROOT)
+    assert result.returncode == 2
+    assert result.stderr.startswith("loyaltylab: error: constraint: cannot read 'retention => "
+                                    "0'") and result.stderr.count("\n") == 1, result.stderr
+    result = run("optimise", "scenarios/winback.toml", "--objective", "retention",
+                 "--out", str(tmp_path / "bad"), cwd=ROOT)
+    assert result.returncode == 2
+    assert result.stderr == ("loyaltylab: error: search: the scenario has no [search] table; "
+                             "declare the arm and the parameters to search (README, Scenario "
+                             "files)\n")
+    assert not (tmp_path / "bad").exists()

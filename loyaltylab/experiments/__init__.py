@@ -1,4 +1,5 @@
-"""Experiments: scenario files, the A/B runner, metrics, statistics and results."""
+"""Experiments: scenario files, the A/B runner, metrics, statistics and results, design
+sweeps and the design search."""
 
 from loyaltylab.experiments.arm import ArmOutcome, simulate_arm
 from loyaltylab.experiments.breakage import RedemptionForecast, forecast_redemption
@@ -22,7 +23,9 @@ from loyaltylab.experiments.scenario import (
     load_scenario,
     validate_scenario,
 )
+from loyaltylab.experiments.search import optimise
 from loyaltylab.experiments.sensitivity import SensitivityResult, sensitivity
+from loyaltylab.experiments.sweep import Search, Sweep
 from loyaltylab.experiments.targets import DEFAULT_TARGETS, Target
 
 __all__ = [
@@ -39,7 +42,9 @@ __all__ = [
     "RedemptionForecast",
     "Scenario",
     "ScenarioError",
+    "Search",
     "SensitivityResult",
+    "Sweep",
     "Target",
     "UncertainInput",
     "Uncertainty",
@@ -47,6 +52,7 @@ __all__ = [
     "forecast_redemption",
     "load_scenario",
     "metric",
+    "optimise",
     "read_results",
     "run",
     "sensitivity",

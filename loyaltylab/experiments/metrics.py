@@ -550,6 +550,19 @@ def own_effect(name: str) -> bool:
     return lookup(name)[0].kind in ("effect", "program_effect", "program")
 
 
+def against_control(name: str) -> tuple[str, str, str]:
+    """The ``summary.csv`` columns of a row's difference from the control and its 95%
+    interval: the effect of a per-arm metric, the estimate of one that is its own effect
+    (:func:`own_effect`: ``roi``, ``incremental_margin``, ``payback_week``, breakage).
+
+    >>> against_control("retention"), against_control("roi")[0]
+    (('effect_vs_control', 'effect_ci_low', 'effect_ci_high'), 'estimate')
+    """
+    if own_effect(name):
+        return "estimate", "ci_low", "ci_high"
+    return "effect_vs_control", "effect_ci_low", "effect_ci_high"
+
+
 def _pattern(m: Metric) -> re.Pattern[str]:
     text = re.escape(m.name).replace(r"\{p\}", r"\d+").replace(r"\{component\}", r"\w+")
     return re.compile(text + (r"(_\w+)?" if m.segmented else ""))

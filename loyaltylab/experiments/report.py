@@ -1,7 +1,8 @@
 """The planner's ROI report: one self-contained HTML file per results folder.
 
 ``report.html`` holds the headline table per arm (estimates and effects against the
-control with 95% intervals), the strategy's targets with their evidence, charts
+control with 95% intervals), a design sweep's or a design search's charts when the run
+has one, the strategy's targets with their evidence, charts
 (retention curves, the payback picture, program cost by component, points and
 breakage, tier mix, CLV by segment, segment migration) and the assumptions needed to
 reproduce the run. Charts are matplotlib PNGs embedded as data URIs; the page loads
@@ -16,6 +17,8 @@ from __future__ import annotations
 import base64
 import html
 import io
+import itertools
+import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -35,8 +38,15 @@ from loyaltylab.agents import (
 )
 from loyaltylab.experiments.arm import observed_segments
 from loyaltylab.experiments.atomic import atomic_path
-from loyaltylab.experiments.metrics import format_cell, format_value, headline, lookup
+from loyaltylab.experiments.metrics import (
+    against_control,
+    format_cell,
+    format_value,
+    headline,
+    lookup,
+)
 from loyaltylab.experiments.stats import CONFIDENCE
+from loyaltylab.experiments.sweep import Sweep, Value, arm_name
 from loyaltylab.experiments.targets import change_text
 
 if TYPE_CHECKING:
@@ -120,6 +130,215 @@ def headline_section(result: ExperimentResult) -> str:
             f"brackets. {note}</p><table class=\"num\"><tr><th>metric</th>{head}</tr>"
             f"{''.join(rows)}"
             f"</table>")
+
+
+def _difference_axis(metric: str, currency: str) -> tuple[float, str]:
+    """Scale and axis label of a metric's difference from the control in charts."""
+    unit = lookup(metric)[0].unit
+    labels = {"share": (100.0, "percentage points"), "currency": (1.0, currency),
+              "currency_fine": (1.0, currency), "score": (1.0, "points")}
+    return labels.get(unit, (1.0, unit))
+
+
+def _positions(values: Sequence[Value]) -> tuple[np.ndarray, bool]:
+    """Where ``values`` go on an axis, and whether it is a log scale: the numbers
+    themselves (log when all are positive and span a factor of 10 or more), else 0, 1,
+    ... labelled with the values."""
+    if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+        x = np.asarray(values, dtype=np.float64)
+        return x, bool((x > 0).all() and x.max() >= 10 * x.min())
+    return np.arange(len(values), dtype=np.float64), False
+
+
+def _panel_grid(count: int, columns: int = 3) -> tuple[plt.Figure, list[plt.Axes]]:
+    """A figure of ``count`` panels in rows of ``columns``; unused panels are hidden."""
+    rows = math.ceil(count / columns)
+    fig, axes = plt.subplots(rows, min(count, columns), squeeze=False,
+                             figsize=(4.4 * min(count, columns), 3.3 * rows))
+    flat = list(axes.ravel())
+    for ax in flat[count:]:
+        ax.set_visible(False)
+    return fig, flat[:count]
+
+
+def _error_bars(values: np.ndarray) -> np.ndarray | None:
+    """``[value - low, high - value]`` of rows (value, low, high), or None without
+    intervals (one replication)."""
+    err = np.vstack([values[:, 0] - values[:, 1], values[:, 2] - values[:, 0]])
+    return None if np.isnan(err).all() else err
+
+
+def sweep_chart(result: ExperimentResult, sweep: Sweep) -> str:
+    """Each headline metric's difference from the control against the swept values.
+
+    Parameters
+    ----------
+    result : ExperimentResult
+        Its ``summary`` rows of the sweep's arms: the effect against the control (for a
+        metric that is a difference already, such as ROI, its estimate) with its 95%
+        interval over replications.
+    sweep : Sweep
+        The sweep: its first parameter is the x axis, with one line per combination of
+        the values of the others.
+
+    Returns
+    -------
+    str
+        The figure, one panel per headline metric with a difference for some arm of the
+        sweep, or "" when none has one.
+    """
+    summary = result.summary.set_index(["arm", "metric"])
+    first, *others = list(sweep.grid)
+    x, log = _positions(sweep.grid[first])
+    lines = [dict(zip(others, combination, strict=True))
+             for combination in itertools.product(*(sweep.grid[k] for k in others))]
+    panels = []
+    for metric, label in headline(result.scenario.repurchase_period_weeks):
+        columns = list(against_control(metric))
+        table = np.array([[
+            summary.loc[key, columns].to_numpy(dtype=np.float64)
+            if (key := (arm_name(sweep.arm, {first: value, **line}), metric)) in summary.index
+            else np.full(3, np.nan) for value in sweep.grid[first]] for line in lines])
+        if np.isfinite(table[:, :, 0]).any():
+            panels.append((metric, label, table))
+    if not panels:
+        return ""
+    fig, axes = _panel_grid(len(panels))
+    for ax, (metric, label, table) in zip(axes, panels, strict=True):
+        scale, unit = _difference_axis(metric, result.scenario.economics.currency)
+        for line, values in zip(lines, table * scale, strict=True):
+            ax.errorbar(x, values[:, 0], yerr=_error_bars(values), marker="o", capsize=3,
+                        label=", ".join(f"{k}={v}" for k, v in line.items()) or None)
+        ax.axhline(0, color="black", linewidth=0.8)
+        if log:
+            ax.set_xscale("log")
+        ax.set_xticks(x, [str(v) for v in sweep.grid[first]])
+        ax.minorticks_off()
+        ax.set_title(label, fontsize=10)
+        ax.set_xlabel(first)
+        ax.set_ylabel(f"difference ({unit})")
+    if others:
+        axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    by = f"; one line per {', '.join(others)}" if others else ""
+    return _figure(fig, f"Sweep of {sweep.arm!r}: each headline metric's difference from "
+                        f"the control, with {CONFIDENCE:.0%} intervals over replications, by "
+                        f"{first}{by}.")
+
+
+def sweep_section(result: ExperimentResult) -> str:
+    """The design sweeps of the run (``manifest["sweep"]``), if any."""
+    sweeps = [Sweep.model_validate(s) for s in result.manifest.get("sweep", [])]
+    if not sweeps:
+        return ""
+    return ("<h2>Design sweep</h2><p>Each arm of a sweep is its template arm with one "
+            "combination of the grid's values, run against the control on the same "
+            "customers with the same luck. The charts show each headline metric's "
+            "difference from the control (for incremental margin, ROI, customers retained "
+            "and payback, which are differences already, the metric itself); a metric "
+            "without a difference, such as breakage when the control has no points, is "
+            "left out.</p>" + "".join(sweep_chart(result, s) for s in sweeps))
+
+
+def search_chart(result: ExperimentResult) -> str:
+    """The trials of a design search: each objective by trial, or the two objectives
+    against each other with the Pareto front.
+
+    Parameters
+    ----------
+    result : ExperimentResult
+        Its ``search`` table (one row per trial: the objectives' differences from the
+        control with their 95% intervals over the search's replications, ``feasible``,
+        ``selected``, ``pareto``) and ``manifest["search"]`` (objectives, directions).
+
+    Returns
+    -------
+    str
+        The figure, or "" when no trial was scored.
+    """
+    search = result.search
+    info = result.manifest["search"]
+    assert search is not None  # search_section checks it
+    done = search[search["state"] == "complete"]
+    if done.empty:
+        return ""
+    currency = result.scenario.economics.currency
+    goals = info["objectives"]
+    feasible = done["feasible"].astype(bool)
+    chosen = done["selected"].astype(bool)
+    fig, (ax,) = _panels(1, 7, 4.5)
+    if len(goals) == 1:
+        scale, unit = _difference_axis(goals[0], currency)
+        values = scale * done[[goals[0], f"{goals[0]}_ci_low", f"{goals[0]}_ci_high"]
+                              ].to_numpy(dtype=np.float64)
+        for mask, style, label in ((feasible, "o", "feasible"),
+                                   (~feasible, "x", "infeasible")):
+            if mask.any():
+                ax.errorbar(done["trial"][mask], values[mask.to_numpy(), 0],
+                            yerr=_error_bars(values[mask.to_numpy()]), fmt=style,
+                            capsize=2, label=label)
+        best = values[:, 0].copy()
+        best[~feasible.to_numpy()] = np.nan
+        running = (pd.Series(best).cummax() if info["directions"][0] == "maximize"
+                   else pd.Series(best).cummin()).ffill()  # infeasible trials keep the best
+        ax.step(done["trial"], running, where="post", color="black", linewidth=1,
+                label="best feasible so far")
+        ax.set_xlabel("trial")
+        ax.set_ylabel(f"{goals[0]}: difference ({unit})")
+        target = values[chosen.to_numpy(), 0]
+        ax.scatter(done["trial"][chosen], target, s=160, facecolors="none",
+                   edgecolors="red", label="re-run")
+    else:
+        (sx, ux), (sy, uy) = (_difference_axis(g, currency) for g in goals)
+        x, y = sx * done[goals[0]].to_numpy(), sy * done[goals[1]].to_numpy()
+        f = feasible.to_numpy()
+        ax.scatter(x[f], y[f], label="feasible")
+        ax.scatter(x[~f], y[~f], marker="x", color="grey", label="infeasible")
+        front = done["pareto"].astype(bool).to_numpy()
+        order = np.argsort(x[front])
+        ax.plot(x[front][order], y[front][order], color="black", linewidth=1,
+                label="Pareto front (feasible)")
+        ax.scatter(x[chosen.to_numpy()], y[chosen.to_numpy()], s=160, facecolors="none",
+                   edgecolors="red", label="re-run")
+        ax.set_xlabel(f"{goals[0]}: difference ({ux}), {info['directions'][0]}")
+        ax.set_ylabel(f"{goals[1]}: difference ({uy}), {info['directions'][1]}")
+    ax.axhline(0, color="black", linewidth=0.5)
+    ax.legend(fontsize=8)
+    return _figure(fig, "The trials of the design search: differences from the control over "
+                        f"the search's {info['replications']} replications (bars: "
+                        f"{CONFIDENCE:.0%} intervals); circled: the designs re-run.")
+
+
+def search_section(result: ExperimentResult) -> str:
+    """The design search whose best designs the run re-ran, if any."""
+    search = result.search
+    info = result.manifest.get("search")
+    if search is None or info is None:
+        return ""
+    goals = info["objectives"]
+    limits = ", ".join(info["constraints"])
+    rule = {"best": f"the best {len(info['selected'])} feasible trial(s)",
+            "pareto": "the Pareto front of the feasible trials",
+            "closest": "<b>no trial met the constraints</b>: the trials closest to "
+                       "meeting them (the smallest total violation)"}[info["selection"]]
+    chosen = search[search["selected"].astype(bool)]
+    shown = chosen[["trial", "arm", *info["space"], *goals]].copy()
+    for goal in goals:
+        effect = against_control(goal)[0] == "effect_vs_control"
+        shown[goal] = [format_value(goal, v, effect=effect) for v in shown[goal]]
+    objectives = " and ".join(f"{g} ({d})" for g, d in zip(goals, info["directions"],
+                                                              strict=True))
+    return (f"<h2>Design search</h2><p>{info['trials']} designs of "
+            f"{html.escape(repr(info['arm']))} over {html.escape(', '.join(info['space']))}"
+            f", proposed by Optuna's {info['sampler']} in batches of {info['batch']}; each "
+            f"batch ran as one experiment against the control ({info['replications']} "
+            "replications, on worlds seeded apart from this run's). Objectives: "
+            f"{html.escape(objectives)}, as differences from the control"
+            + (f"; constraints: {html.escape(limits)}, {info['feasible']} trial(s) met "
+               "them" if limits else "")
+            + f". Re-run here with {result.scenario.replications} replications: {rule}. "
+            "All trials are in <code>search_trials.csv</code>.</p>"
+            + search_chart(result) + _table(shown))
 
 
 def targets_section(result: ExperimentResult) -> str:
@@ -591,9 +810,9 @@ def render_report(result: ExperimentResult, sections: Sequence[Callable[[Experim
     scenario = result.scenario
     from loyaltylab.experiments.uncertainty_report import uncertainty_section
 
-    sections = sections or (headline_section, targets_section, uncertainty_section,
-                            segments_section, power_section, charts_section,
-                            assumptions_section)
+    sections = sections or (headline_section, sweep_section, search_section,
+                            targets_section, uncertainty_section, segments_section,
+                            power_section, charts_section, assumptions_section)
     intro = (f"{html.escape(scenario.description or scenario.name)}. "
              f"{scenario.population.customers:,} customers, {len(scenario.arms)} arms, "
              f"{scenario.replications} replications of {scenario.horizon_weeks} weeks "

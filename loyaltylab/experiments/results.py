@@ -16,6 +16,8 @@ A run writes ``DIR/`` (by default ``results/<scenario>-<timestamp>/``):
 - ``draws.parquet`` and ``draw_inputs.csv`` (with parameter-uncertainty draws): each
   draw's estimates and effects per arm and metric, and its input values
   (:mod:`loyaltylab.experiments.uncertainty`);
+- ``search_trials.csv`` (``loyaltylab optimise``): one row per trial of the design search
+  (:mod:`loyaltylab.experiments.search`);
 - ``report.html``: the planner's ROI report (:mod:`loyaltylab.experiments.report`).
 
 Everything is written into a hidden temporary folder beside ``DIR`` that is renamed to
@@ -74,6 +76,9 @@ class ExperimentResult:
         effect (:func:`loyaltylab.experiments.uncertainty.summarise_draws`).
     draw_inputs : DataFrame or None
         Each draw's input values.
+    search : DataFrame or None
+        The trials of the design search whose best designs the run re-ran
+        (:func:`loyaltylab.experiments.search.optimise`), one row per trial.
     """
 
     scenario: Scenario
@@ -86,6 +91,7 @@ class ExperimentResult:
     facts: pd.DataFrame | None = None
     draws: pd.DataFrame | None = None
     draw_inputs: pd.DataFrame | None = None
+    search: pd.DataFrame | None = None
 
     def metric(self, name: str, arm: str | None = None) -> pd.Series:
         """The summary row of ``name`` for ``arm`` (default: the first treatment arm)."""
@@ -138,6 +144,9 @@ def write_results(result: ExperimentResult, path: Path) -> Path:
             result.draws.to_parquet(tmp / "draws.parquet", index=False)
             result.draw_inputs.to_csv(tmp / "draw_inputs.csv", index=False)
             files += ["draws.parquet", "draw_inputs.csv"]
+        if result.search is not None:
+            result.search.to_csv(tmp / "search_trials.csv", index=False)
+            files.append("search_trials.csv")
         write_report(result, tmp / "report.html")
         files.append("report.html")
         manifest = {**result.manifest, "files": files}
@@ -172,6 +181,7 @@ def read_results(path: str | Path) -> ExperimentResult:
     facts = path / "facts.csv"
     draws = path / "draws.parquet"
     draw_inputs = path / "draw_inputs.csv"
+    search = path / "search_trials.csv"
     try:
         return ExperimentResult(
             scenario=scenario,
@@ -185,6 +195,7 @@ def read_results(path: str | Path) -> ExperimentResult:
             if facts.exists() else None,
             draws=pd.read_parquet(draws) if draws.exists() else None,
             draw_inputs=pd.read_csv(draw_inputs) if draw_inputs.exists() else None,
+            search=pd.read_csv(search) if search.exists() else None,
         )
     except (OSError, ValueError) as exc:  # unreadable or damaged files
         raise InputError(f"results: {path}: cannot read: {exc}") from None

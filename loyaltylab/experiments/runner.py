@@ -30,6 +30,7 @@ from loyaltylab.experiments.metrics import arm_metrics, effect_metrics, lookup
 from loyaltylab.experiments.results import ExperimentResult, check_destination, write_results
 from loyaltylab.experiments.scenario import MAX_DRAWS, Arm, Scenario, load_scenario
 from loyaltylab.experiments.stats import twin_summary
+from loyaltylab.experiments.sweep import design_columns
 from loyaltylab.experiments.targets import target_table
 from loyaltylab.experiments.uncertainty import (
     draw_tasks,
@@ -225,7 +226,7 @@ def run_units(tasks: Sequence[Unit], *, workers: int = 1, scheduler: str | None 
     todo = [t for t in tasks if unit_key(t) not in out]
     counted = sum(not isinstance(t, FactsTask) for t in tasks)
     stream = _dask(todo, scheduler) if scheduler is not None else _local(todo, workers)
-    with _Progress(progress, counted, unit) as tick:
+    with Progress(progress, counted, unit) as tick:
         for _ in range(sum(k != "facts" for k in out)):
             tick()
         for key, outcome in stream:
@@ -485,6 +486,7 @@ def run(
     customers = done[0].customers if done[0].customers is not None else pd.DataFrame()
     manifest = {
         "scenario": scenario.model_dump(mode="json"),
+        "sweep": [sweep.model_dump(mode="json") for sweep in scenario.sweep],
         "name": scenario.name,
         "mode": scenario.mode,
         "seed": scenario.seed,
@@ -503,7 +505,8 @@ def run(
         "run_seconds": round(time.perf_counter() - clock, 3),
     }
     result = ExperimentResult(
-        scenario=scenario, summary=summary, targets=targets,
+        scenario=scenario, summary=design_columns(summary, scenario.arms),
+        targets=design_columns(targets, scenario.arms),
         weekly=pd.concat([r.weekly for r in done], ignore_index=True),
         customers=customers, trials=trials, manifest=manifest, facts=checked,
         draws=draw_table, draw_inputs=draw_inputs,
@@ -515,8 +518,9 @@ def run(
     return result
 
 
-class _Progress:
-    """Progress of the replications: a tqdm bar, a callback, or nothing."""
+class Progress:
+    """Progress of the replications (or other ``unit``s of work): a tqdm bar, a
+    callback, or nothing."""
 
     def __init__(self, progress: bool | Callable[[int, int], None], total: int,
                  unit: str = "replication") -> None:

@@ -30,8 +30,11 @@ or more arms, each a list of policies (one arm is the control)::
     amount_off = 100
 
 An arm may name a ready-made design instead of listing policies
-(``design = "full_strategy"``). Every error names the field path and the reason
-(``arms[1].policies[0].min_spend: must be greater than amount_off (500), got 300``).
+(``design = "full_strategy"``). ``[[sweep]]`` tables turn an arm into one arm per
+combination of a grid of its parameters, and ``[search]`` declares the parameters
+``loyaltylab optimise`` searches (:mod:`loyaltylab.experiments.sweep`). Every error
+names the field path and the reason (``arms[1].policies[0].min_spend: must be greater
+than amount_off (500), got 300``).
 """
 
 from __future__ import annotations
@@ -55,6 +58,14 @@ from loyaltylab.experiments.inputs import (
     apply_economics,
     apply_inputs,
     select,
+)
+from loyaltylab.experiments.sweep import (
+    Search,
+    Sweep,
+    Value,
+    expand_sweeps,
+    point_errors,
+    search_errors,
 )
 from loyaltylab.experiments.targets import DEFAULT_TARGETS, Target
 from loyaltylab.policies import full_strategy, policy_class
@@ -97,7 +108,10 @@ class Arm(BaseModel):
     """An arm of the experiment: a name and a program (policies or a named design).
 
     ``share`` is the arm's share of the customers in field-trial mode (default: equal
-    shares; give every arm a share, or none).
+    shares; give every arm a share, or none). ``design_point`` holds the values of the
+    parameters a sweep or a search set (parameter key -> value, keys as in
+    :mod:`loyaltylab.experiments.sweep`); results get a column per parameter. An arm
+    written by hand may declare one too: it is checked against its policies.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -107,6 +121,7 @@ class Arm(BaseModel):
     share: float | None = Field(None, gt=0, le=1)
     design: str | None = None
     policies: list[PolicyConfig] = Field(default_factory=list)
+    design_point: dict[str, Value] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _one_program(self) -> Arm:
@@ -205,7 +220,12 @@ class Uncertainty(BaseModel):
 
 
 class Scenario(BaseModel):
-    """A validated scenario (see the module docstring)."""
+    """A validated scenario (see the module docstring).
+
+    ``sweep`` is consumed by :func:`validate_scenario`, which replaces each template arm
+    by its combinations: the scenario keeps it for the results' manifest and report, but
+    its dump holds only the arms it made, so a dump validates again as is.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -223,6 +243,8 @@ class Scenario(BaseModel):
     targets: list[Target] = Field(default_factory=lambda: list(DEFAULT_TARGETS))
     parameters: dict[str, float] = Field(default_factory=dict)
     uncertainty: Uncertainty = Field(default_factory=Uncertainty)
+    sweep: list[Sweep] = Field(default_factory=list, exclude=True)
+    search: Search | None = None
 
     @model_validator(mode="after")
     def _arms(self) -> Scenario:
@@ -330,6 +352,17 @@ class Scenario(BaseModel):
             return DESIGNS[arm.design]()
         return [policy_class(p.type)(**p.params) for p in arm.policies]
 
+    def program_error(self, arm: Arm) -> str | None:
+        """Why ``arm``'s policies cannot be built from their parameters or set up on a
+        small copy of the population, or None."""
+        try:
+            policies = self.policies(arm)
+        except ValidationError as exc:
+            return "; ".join(_pydantic_errors(exc))
+        except (ValueError, TypeError) as exc:
+            return str(exc)
+        return _setup_error(self, policies)
+
 
 def _path(loc: tuple[Any, ...]) -> str:
     out = ""
@@ -386,7 +419,8 @@ def validate_scenario(data: dict[str, Any], source: str = "scenario") -> Scenari
 
     Beyond the schema, every policy is built from its parameters, and every arm is set up
     on a small copy of the population, so errors that need the population (an unknown
-    segment or tier in a target) are caught before anything runs.
+    segment or tier in a target) are caught before anything runs. Sweeps are expanded
+    (every value and combination checked the same way) and the search's ranges checked.
     """
     try:
         scenario = Scenario.model_validate(data)
@@ -409,9 +443,15 @@ def validate_scenario(data: dict[str, Any], source: str = "scenario") -> Scenari
         message = _setup_error(scenario, scenario.policies(arm))
         if message is not None:
             errors.append(_join(_culprit(scenario, arm, i, message), message))
+        errors.extend(f"arms[{i}].design_point.{e}" for e in point_errors(
+            arm, [policy.get_params() for policy in policies]))
     if errors:
         raise ScenarioError(errors, source)
-    return scenario
+    arms, errors = expand_sweeps(scenario, scenario.program_error)
+    errors += search_errors(scenario, arms, scenario.program_error)
+    if errors:
+        raise ScenarioError(errors, source)
+    return scenario.model_copy(update={"arms": arms})
 
 
 def load_scenario(path: str | Path) -> Scenario:
