@@ -159,13 +159,29 @@ def _units(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.exists() else []
 
 
+QUICK = """name = "quick"
+horizon_weeks = 8
+seed = 4
+[population]
+size = 800
+[[arms]]
+name = "none"
+[[arms]]
+name = "points"
+[[arms.policies]]
+type = "points"
+value_per_point = 0.05
+"""
+
+
 @pytest.mark.parametrize("command", [
-    ["run", "scenarios/full_strategy.toml", "--replications", "6", "--uncertainty", "4"],
-    ["sensitivity", "scenarios/full_strategy.toml", "--samples", "3", "--inputs",
-     "satisfaction"],
+    ["run", "--replications", "6", "--uncertainty", "4"],
+    ["sensitivity", "--samples", "8", "--inputs", "satisfaction.value,economics.gross_margin"],
 ])
 def test_a_run_killed_with_sigkill_resumes_to_the_uninterrupted_results(tmp_path, command):
-    args = [*command, "--size", "1500", "--workers", "1", "--quiet"]
+    scenario = tmp_path / "quick.toml"
+    scenario.write_text(QUICK)
+    args = [command[0], str(scenario), *command[1:], "--workers", "1", "--quiet"]
     whole = run(*args, "--out", str(tmp_path / "whole"), cwd=ROOT)
     assert whole.returncode == 0, whole.stderr
     out = tmp_path / "killed"
@@ -174,14 +190,14 @@ def test_a_run_killed_with_sigkill_resumes_to_the_uninterrupted_results(tmp_path
     partial = tmp_path / ".killed.partial"
     deadline = time.monotonic() + 120
     while len(_units(partial)) < 2 and time.monotonic() < deadline:
-        time.sleep(0.05)
+        time.sleep(0.01)
     proc.kill()
     proc.wait()
     kept = _units(partial)
     assert len(kept) >= 2 and not out.exists()
     resumed = run(*args, "--out", str(out), "--resume", cwd=ROOT)
     assert resumed.returncode == 0, resumed.stderr
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["killed", "whole"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["killed", "quick.toml", "whole"]
     files = json.loads((out / "manifest.json").read_text())["files"]
     for name in files:
         if name.endswith(".csv"):
@@ -297,22 +313,24 @@ def test_default_workers_without_sched_getaffinity(monkeypatch):
     assert cli._workers(argparse.Namespace(workers=3, backend="numpy")) == 3
 
 
-def test_sensitivity_and_uncertainty_options_are_checked_before_anything_runs(tmp_path):
+def test_sensitivity_and_uncertainty_options_are_checked_before_anything_runs(tmp_path,
+                                                                                capsys):
+    out = ["--out", str(tmp_path / "x")]
     cases = [
-        (["sensitivity", "scenarios/winback.toml", "--inputs", "respons"],
+        (["sensitivity", "scenarios/winback.toml", "--inputs", "respons", *out],
          "inputs: unknown input or group 'respons'"),
-        (["sensitivity", "scenarios/winback.toml", "--method", "sobol", "--samples", "100"],
-         "samples: Sobol's design needs a power of two, got 100"),
-        (["sensitivity", "scenarios/winback.toml", "--samples", "1"], "--samples: must be >= 2"),
+        (["sensitivity", "scenarios/winback.toml", "--method", "sobol", "--samples", "100",
+          *out], "samples: Sobol's design needs a power of two, got 100"),
         (["run", "scenarios/winback.toml", "--resume"], "--resume: needs --out"),
-        (["run", "scenarios/winback.toml", "--uncertainty", "-1"],
-         "--uncertainty: must be >= 0"),
     ]
     for args, message in cases:
-        result = run(*args, "--out", str(tmp_path / "x"), cwd=ROOT) if "--resume" not in args \
-            else run(*args, cwd=ROOT)
-        assert result.returncode == 2, (args, result.stderr)
-        assert message in result.stderr, (args, result.stderr)
+        assert cli.main([str(ROOT / a) if a.endswith(".toml") else a for a in args]) == 2
+        assert message in capsys.readouterr().err, args
+    for args, message in ((["sensitivity", "s.toml", "--samples", "1"], "--samples: must be"),
+                          (["run", "s.toml", "--uncertainty", "-1"], "--uncertainty: must")):
+        with pytest.raises(SystemExit) as exit_:
+            cli.main(args)
+        assert exit_.value.code == 2 and message in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
 
 
