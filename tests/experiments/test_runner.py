@@ -92,7 +92,7 @@ def test_overrides_and_bad_arguments():
 
 def pilots(arms, replications, size, seed):
     result = run(scenario("field", arms, size=size, replications=replications, seed=seed,
-                          burn_in=13), facts=False)
+                          burn_in=13), facts=False, workers=2)
     trials = result.trials
     return result, trials[trials["metric"] != "sample_ratio"]
 
