@@ -149,10 +149,14 @@ def write_results(result: ExperimentResult, path: Path) -> Path:
             files.append("search_trials.csv")
         write_report(result, tmp / "report.html")
         files.append("report.html")
-        manifest = {**result.manifest, "files": files}
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n",
-                                           encoding="utf-8")
+        write_manifest(tmp, result.manifest, files)
     return path
+
+
+def write_manifest(folder: Path, manifest: dict[str, Any], files: list[str]) -> None:
+    """``manifest.json`` of a folder, listing its ``files``."""
+    (folder / "manifest.json").write_text(
+        json.dumps({**manifest, "files": files}, indent=2) + "\n", encoding="utf-8")
 
 
 def read_results(path: str | Path) -> ExperimentResult:

@@ -36,7 +36,7 @@ from loyaltylab.experiments.atomic import atomic_folder
 from loyaltylab.experiments.checkpoint import Checkpoint
 from loyaltylab.experiments.inputs import UncertainInput, draw_values
 from loyaltylab.experiments.metrics import headline, lookup, own_effect
-from loyaltylab.experiments.results import check_destination
+from loyaltylab.experiments.results import check_destination, write_manifest
 from loyaltylab.experiments.runner import overridden, run_units
 from loyaltylab.experiments.scenario import Scenario, load_scenario
 from loyaltylab.experiments.stats import twin_summary
@@ -357,10 +357,8 @@ def write_sensitivity(result: SensitivityResult, path: Path) -> Path:
         result.indices.to_csv(tmp / "sensitivity.csv", index=False)
         result.samples.to_csv(tmp / "samples.csv", index=False)
         write_sensitivity_report(result, tmp / "report.html")
-        manifest = {**result.manifest, "files": ["manifest.json", "sensitivity.csv",
-                                                 "samples.csv", "report.html"]}
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n",
-                                           encoding="utf-8")
+        write_manifest(tmp, result.manifest, ["manifest.json", "sensitivity.csv",
+                                              "samples.csv", "report.html"])
     return path
 
 
