@@ -97,6 +97,7 @@ def pilots(arms, replications, size, seed):
     return result, trials[trials["metric"] != "sample_ratio"]
 
 
+@pytest.mark.slow
 def test_aa_field_trials_reject_at_the_nominal_rate():
     """Two identical arms: each metric's test rejects in 5% of 300 simulated pilots."""
     same = {"policies": [{"type": "points"}]}
@@ -109,6 +110,7 @@ def test_aa_field_trials_reject_at_the_nominal_rate():
     assert (srm["p_value"] > 0.001).all()
 
 
+@pytest.mark.slow
 def test_field_estimates_are_unbiased_and_cover_the_twin_truth():
     """A real effect: field estimates centre on the twin-world truth of each pilot."""
     coupon = {"type": "coupons", "amount_off": 100, "min_spend": 300, "validity_weeks": 8}
