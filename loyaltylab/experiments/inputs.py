@@ -266,6 +266,15 @@ def all_inputs(spec: PopulationSpec, economics: Economics) -> dict[str, Uncertai
     return {item.name: item for item in out}
 
 
+def named(inputs: Mapping[str, UncertainInput], name: str, field: str) -> UncertainInput:
+    """The input called ``name`` in full; anything else raises ValueError naming
+    ``field``."""
+    if name not in inputs:
+        raise ValueError(f"{field}: unknown input {name!r}; give an input's full name, "
+                         f"e.g. {next(iter(inputs))}")
+    return inputs[name]
+
+
 def select(inputs: Mapping[str, UncertainInput], names: Iterable[str],
            field: str = "inputs") -> list[UncertainInput]:
     """The inputs named by ``names``: groups (``response``), prefixes

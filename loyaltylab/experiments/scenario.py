@@ -57,6 +57,7 @@ from loyaltylab.experiments.inputs import (
     all_inputs,
     apply_economics,
     apply_inputs,
+    named,
     select,
 )
 from loyaltylab.experiments.sweep import (
@@ -272,22 +273,20 @@ class Scenario(BaseModel):
     def _check_inputs(self) -> None:
         known = all_inputs(self.population.spec(10), self.economics)
         for name, value in self.parameters.items():
-            if name not in known:
-                select(known, [name], f"parameters.{name}")
-            if known[name].group == "economics":
+            item = named(known, name, f"parameters.{name}")
+            if item.group == "economics":
                 raise ValueError(f"parameters.{name}: set the economics in [economics]")
-            if not known[name].lower <= value <= known[name].upper:
-                raise ValueError(f"parameters.{name}: must be in [{known[name].lower:g}, "
-                                 f"{known[name].upper:g}], got {value}")
+            if not item.lower <= value <= item.upper:
+                raise ValueError(f"parameters.{name}: must be in [{item.lower:g}, "
+                                 f"{item.upper:g}], got {value}")
         try:
             apply_inputs(self.population.spec(10), self.parameters)
         except ValueError as exc:
             raise ValueError(f"parameters: {exc}") from None
         for name, spec in self.uncertainty.ranges.items():
-            if name not in known:
-                select(known, [name], f"uncertainty.ranges.{name}")
+            item = named(known, name, f"uncertainty.ranges.{name}")
             try:
-                known[name].with_range(spec)
+                item.with_range(spec)
             except ValueError as exc:
                 raise ValueError(f"uncertainty.ranges.{name}.{exc}") from None
         for i, name in enumerate(self.uncertainty.inputs):

@@ -131,6 +131,10 @@ def test_scenario_parameters_and_uncertainty_are_validated_with_their_paths():
     assert varied.parameters == {"response.launch.novelty_lift": 0.1, "satisfaction.value": 2.0}
     cases = [
         ({"parameters": {"response.launch.novelty": 0.1}}, "parameters.response.launch.novelty"),
+        ({"parameters": {"response.launch": 0.1}},
+         "parameters.response.launch: unknown input 'response.launch'; give an input's full"),
+        ({"uncertainty": {"ranges": {"response.launch": {"low": 0, "high": 1}}}},
+         "uncertainty.ranges.response.launch: unknown input"),
         ({"parameters": {"economics.gross_margin": 0.2}}, "set the economics in [economics]"),
         ({"parameters": {"response.redemption.stockpiler_share": 2.0}},
          "parameters.response.redemption.stockpiler_share: must be in [0, 1]"),
