@@ -391,10 +391,9 @@ def sensitivity_command(args: argparse.Namespace) -> int:
                              backend=args.backend)
     except KeyboardInterrupt:
         return _interrupted(out)
-    index = "mu_star" if result.method == "morris" else "ST"
     control = result.scenario.control.name
     print(f"\n{len(result.inputs)} inputs, {result.manifest['points']:,} twin-world "
-          f"experiments; the three assumptions that move each output most ({index}; "
+          f"experiments; the three assumptions that move each output most ({result.index}; "
           f"'luck' is the Monte Carlo noise; effects against {control}):")
     print(result.top_inputs(3).to_string(index=False))
     print(f"\nResults written to {out} ({result.manifest['run_seconds']:.1f} s); "

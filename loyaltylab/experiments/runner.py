@@ -150,11 +150,12 @@ def run_sample(task: SampleTask) -> SampleResult:
         outcomes = [cached[0] if k == control and cached is not None
                     else _simulate(scenario, arm, task.size, replication, task.backend)
                     for k, arm in enumerate(scenario.arms)]
-        known = {control: cached[1]} if cached is not None else {}
-        frames.append(_values(names, outcomes, control, replication, task.metrics, known)
-                      .assign(point=task.first + index))
-        if cacheable and cached is None:
-            controls[key] = (outcomes[control], arm_metrics(outcomes[control], task.metrics))
+        if cached is None:
+            cached = (outcomes[control], arm_metrics(outcomes[control], task.metrics))
+            if cacheable:
+                controls[key] = cached
+        frames.append(_values(names, outcomes, control, replication, task.metrics,
+                              {control: cached[1]}).assign(point=task.first + index))
     values = pd.concat(frames, ignore_index=True)
     return SampleResult(task.key, values[["point", *values.columns[:-1]]])
 
@@ -474,8 +475,10 @@ def run(
     targets = target_table(values, control, scenario.targets)
     draw_table = draw_inputs = None
     if draws:
-        blocks = [outcomes[unit_key(t)].values for t in tasks if isinstance(t, SampleTask)]
-        draw_table, draw_inputs = summarise_draws(scenario, blocks, relative)
+        units = [t for t in tasks if isinstance(t, SampleTask)]
+        blocks = [outcomes[t.key].values for t in units]
+        draw_table = summarise_draws(scenario, blocks, relative)
+        draw_inputs = pd.DataFrame([{"draw": d, **t.points[0]} for d, t in enumerate(units)])
         summary = plausible(summary, draw_table)
         targets = targets_over_draws(targets, scenario, blocks)
     trials = None

@@ -19,6 +19,7 @@ they are), and each target's change (``target: NPS +25%``).
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
 import time
@@ -31,7 +32,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from loyaltylab.errors import InputError, MissingDependencyError
+from loyaltylab.errors import InputError
 from loyaltylab.experiments.atomic import atomic_folder
 from loyaltylab.experiments.checkpoint import Checkpoint
 from loyaltylab.experiments.inputs import UncertainInput, draw_values
@@ -86,11 +87,15 @@ class SensitivityResult:
     samples: pd.DataFrame
     manifest: dict[str, Any]
 
+    @property
+    def index(self) -> str:
+        """The index that ranks the inputs: ``mu_star`` (Morris) or ``ST`` (Sobol)."""
+        return "mu_star" if self.method == "morris" else "ST"
+
     def ranking(self, output: str, arm: str | None = None) -> pd.DataFrame:
-        """Inputs by importance for ``output`` (``mu_star`` or ``ST``), largest first."""
-        index = "mu_star" if self.method == "morris" else "ST"
+        """Inputs by importance for ``output`` (:attr:`index`), largest first."""
         rows = self.indices[(self.indices["output"] == output)
-                            & (self.indices["index"] == index)]
+                            & (self.indices["index"] == self.index)]
         if arm is not None:
             rows = rows[rows["arm"] == arm]
         if rows.empty:
@@ -100,10 +105,9 @@ class SensitivityResult:
 
 
     def top_inputs(self, k: int = 3) -> pd.DataFrame:
-        """Per arm and output, the ``k`` inputs with the largest index (``mu_star`` or
-        ``ST``) as text, and the index of ``luck`` (the Monte Carlo noise)."""
-        index = "mu_star" if self.method == "morris" else "ST"
-        table = self.indices[self.indices["index"] == index]
+        """Per arm and output, the ``k`` inputs with the largest :attr:`index` as text,
+        and the index of ``luck`` (the Monte Carlo noise)."""
+        table = self.indices[self.indices["index"] == self.index]
         rows = []
         for (arm, output), group in table.groupby(["arm", "output"], sort=False):
             ranked = group.sort_values("estimate", ascending=False)
@@ -124,12 +128,9 @@ def problem(names: Sequence[str]) -> dict[str, Any]:
 
 
 def _salib(module: str) -> Any:
-    try:
-        import importlib
-
-        return importlib.import_module(f"SALib.{module}")
-    except ImportError:  # pragma: no cover - SALib is a dependency
-        raise MissingDependencyError("sensitivity needs SALib: pip install SALib") from None
+    # Imported when used: SALib takes about a second to import, which every command of
+    # the CLI would otherwise pay.
+    return importlib.import_module(f"SALib.{module}")
 
 
 def design(method: Method, names: Sequence[str], samples: int, seed: int) -> np.ndarray:
@@ -270,10 +271,9 @@ def sensitivity(
     if not chosen:
         raise InputError("inputs: no input with a range to vary")
     names = [i.name for i in chosen] + [LUCK]
-    if out is not None:
-        check_destination(Path(out))
     checkpoint = None
     if out is not None:
+        check_destination(Path(out))
         plan = {"command": "sensitivity", "scenario": scenario.model_dump(mode="json"),
                 "method": method, "samples": samples, "inputs": names, "backend": backend}
         checkpoint = Checkpoint(Path(out), plan, resume)

@@ -80,16 +80,14 @@ def _change(table: pd.DataFrame) -> pd.Series:
 
 
 def summarise_draws(scenario: Scenario, blocks: Sequence[pd.DataFrame],
-                    relative: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per draw, arm and metric the draw's estimate and effect; and each draw's inputs.
+                    relative: Sequence[str]) -> pd.DataFrame:
+    """Per draw, arm and metric, the draw's estimate and effect.
 
     Returns
     -------
-    draws : DataFrame
+    DataFrame
         Columns draw, arm, metric, estimate, effect (the effect against the control,
-        or the value of a metric that only exists against it).
-    inputs : DataFrame
-        Column draw, then one column per uncertain input.
+        or the value of a metric that is its own effect).
     """
     control = scenario.control.name
     tables = []
@@ -98,11 +96,7 @@ def summarise_draws(scenario: Scenario, blocks: Sequence[pd.DataFrame],
         tables.append(pd.DataFrame({"draw": d, "arm": table["arm"], "metric": table["metric"],
                                     "estimate": table["estimate"],
                                     "effect": _change(table)}))
-    names, unit = draw_points(scenario, len(blocks))
-    points = draw_values(scenario.uncertain(), unit)
-    inputs = pd.DataFrame([{"draw": d, **p} for d, p in enumerate(points)],
-                          columns=["draw", *names])
-    return pd.concat(tables, ignore_index=True), inputs
+    return pd.concat(tables, ignore_index=True)
 
 
 def plausible(summary: pd.DataFrame, draws: pd.DataFrame) -> pd.DataFrame:

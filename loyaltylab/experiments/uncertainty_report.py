@@ -163,7 +163,6 @@ def sensitivity_page(result: SensitivityResult) -> str:
     scenario = result.scenario
     m = result.manifest
     indices = result.indices
-    index = "mu_star" if result.method == "morris" else "ST"
     method = ("Morris screening (elementary effects)" if result.method == "morris"
               else "Sobol indices (Saltelli's design)")
     intro = (f"{method} of {len(result.inputs)} assumptions of {html.escape(scenario.name)}: "
@@ -182,7 +181,8 @@ def sensitivity_page(result: SensitivityResult) -> str:
         if outputs:
             body.append(_ranked_chart(result, arm, outputs))
         top = result.top_inputs(5)
-        body.append(f"<h3>The five assumptions with the largest {index}, per output</h3>"
+        body.append(f"<h3>The five assumptions with the largest {result.index}, per "
+                    "output</h3>"
                     + _table(top[top["arm"] == arm][["output", "largest", "luck"]]))
     inputs = pd.DataFrame([{"input": i.name, "assumed": i.value, "low": i.low,
                             "high": i.high, "distribution": i.distribution,
