@@ -57,7 +57,7 @@ import pandas as pd
 from loyaltylab.errors import InputError
 from loyaltylab.experiments.metrics import METRICS, against_control, lookup
 from loyaltylab.experiments.results import ExperimentResult, check_destination, write_results
-from loyaltylab.experiments.runner import Progress, run
+from loyaltylab.experiments.runner import Progress, overridden, run
 from loyaltylab.experiments.scenario import Arm, Scenario, load_scenario
 from loyaltylab.experiments.sweep import Search, Value, arm_name, with_point
 
@@ -239,7 +239,8 @@ class _Search:
     def __post_init__(self) -> None:
         self.rows: list[dict[str, Any]] = []
         self.params: dict[int, dict[str, Value]] = {}
-        # every batch runs in twin worlds, with the scenario's burn-in
+        # every batch runs in twin worlds, with the scenario's burn-in; parameter
+        # uncertainty draws, if the scenario asks for them, belong to the final run
         self.evaluation = self.scenario.model_copy(
             update={"mode": "twin", "burn_in_weeks": self.scenario.burn_in, "sweep": []})
         self.seed = search_seed(self.scenario.seed)
@@ -258,7 +259,7 @@ class _Search:
             summary = run(self.evaluation.model_copy(
                 update={"arms": [self.scenario.control, *runnable]}),
                 seed=self.seed, replications=self.replications, size=self.size,
-                workers=self.workers, backend=self.backend, facts=False,
+                workers=self.workers, backend=self.backend, facts=False, uncertainty=0,
             ).summary.set_index(["arm", "metric"])
         for trial in asked:
             self.params[trial.number] = dict(trial.params)
@@ -434,10 +435,7 @@ def optimise(
     if len(goals) == 2 and batch < 2:
         raise InputError("batch: two objectives need batches of at least 2 (NSGA-II breeds "
                          "each batch from the last)")
-    if seed is not None:
-        if seed < 0:
-            raise InputError(f"seed: must be >= 0, got {seed}")
-        scenario = scenario.model_copy(update={"seed": seed})
+    scenario = overridden(scenario, seed=seed)
     if out is not None:
         check_destination(Path(out))
 
