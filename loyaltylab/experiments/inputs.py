@@ -163,20 +163,18 @@ class UncertainInput:
         return self.quantile(u)
 
     def with_range(self, spec: InputRange) -> UncertainInput:
-        """This input with the scenario's range or distribution."""
-        low, high = spec.low, spec.high
-        if spec.distribution == "normal":
-            low, high = (float(v) for v in stats.truncnorm.ppf(
-                [(1 - CENTRAL) / 2, (1 + CENTRAL) / 2], (self.lower - spec.mean) / spec.sd,
-                (self.upper - spec.mean) / spec.sd, loc=spec.mean, scale=spec.sd))
-        else:
-            for name, bound in (("low", low), ("high", high)):
-                if not self.lower <= bound <= self.upper:  # type: ignore[operator]
-                    raise ValueError(f"{name}: must be in [{self.lower:g}, {self.upper:g}] "
-                                     f"(the input's hard bounds), got {bound}")
-        return replace(self, low=float(low), high=float(high),  # type: ignore[arg-type]
-                       distribution=spec.distribution, mode=spec.mode, mean=spec.mean,
+        """This input with the scenario's range or distribution (a normal one's range
+        is its central 95%)."""
+        item = replace(self, distribution=spec.distribution, mode=spec.mode, mean=spec.mean,
                        sd=spec.sd, source="the scenario's [uncertainty.ranges]")
+        if spec.distribution == "normal":
+            low, high = item.quantile([(1 - CENTRAL) / 2, (1 + CENTRAL) / 2])
+            return replace(item, low=float(low), high=float(high))
+        for name, bound in (("low", spec.low), ("high", spec.high)):
+            if not self.lower <= bound <= self.upper:  # type: ignore[operator]
+                raise ValueError(f"{name}: must be in [{self.lower:g}, {self.upper:g}] "
+                                 f"(the input's hard bounds), got {bound}")
+        return replace(item, low=float(spec.low), high=float(spec.high))  # type: ignore[arg-type]
 
 
 # ---------------------------------------------------------------------- the inputs
