@@ -43,7 +43,7 @@ from loyaltylab.experiments import (
 )
 from loyaltylab.experiments.atomic import atomic_path, check_writable
 from loyaltylab.experiments.checkpoint import checkpoint_folder
-from loyaltylab.experiments.metrics import format_cell, headline, own_effect
+from loyaltylab.experiments.metrics import against_control, format_cell, headline
 from loyaltylab.experiments.report import write_report
 from loyaltylab.experiments.scenario import MAX_DRAWS
 from loyaltylab.experiments.sensitivity import read_sensitivity, sensitivity
@@ -351,10 +351,7 @@ def _print_plausible(result: ExperimentResult) -> None:
             if (arm, metric) not in summary.index:
                 continue
             row = summary.loc[(arm, metric)]
-            est, low, high = ((row["estimate"], row["ci_low"], row["ci_high"])
-                              if own_effect(metric) else
-                              (row["effect_vs_control"], row["effect_ci_low"],
-                               row["effect_ci_high"]))
+            est, low, high = row[list(against_control(metric))]
             rows.append({
                 "arm": arm, "effect on": label,
                 "estimate [Monte Carlo 95%]": " ".join(format_cell(
@@ -370,8 +367,9 @@ def _print_plausible(result: ExperimentResult) -> None:
     print(pd.DataFrame(rows).to_string(index=False))
     if "met_share" in result.targets:
         print("\nTargets met in plausible worlds:")
-        print(result.targets.assign(met=[f"{v:.0%}" for v in result.targets["met_share"]])[
-            ["arm", "target", "status", "met"]].to_string(index=False))
+        met = ["-" if np.isnan(v) else f"{v:.0%}" for v in result.targets["met_share"]]
+        print(result.targets.assign(met=met)[["arm", "target", "status", "met"]].to_string(
+            index=False))
 
 
 def sensitivity_command(args: argparse.Namespace) -> int:

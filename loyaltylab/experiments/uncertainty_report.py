@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from loyaltylab.experiments.atomic import atomic_path
-from loyaltylab.experiments.metrics import format_cell, headline, own_effect
+from loyaltylab.experiments.metrics import against_control, format_cell, headline
 from loyaltylab.experiments.report import _figure, _panels, _table, page
 from loyaltylab.experiments.uncertainty import PLAUSIBLE, acceptability
 
@@ -48,8 +48,7 @@ def uncertainty_section(result: ExperimentResult) -> str:
             if (arm, metric) not in summary.index:
                 continue
             row = summary.loc[(arm, metric)]
-            low, high = (("ci_low", "ci_high") if own_effect(metric)
-                         else ("effect_ci_low", "effect_ci_high"))
+            _, low, high = against_control(metric)
             rows.append({"metric": label, "arm": arm,
                          "Monte Carlo 95% interval": interval_text(metric, row[low], row[high]),
                          "over plausible worlds": interval_text(
