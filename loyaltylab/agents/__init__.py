@@ -14,7 +14,6 @@ from loyaltylab.agents.coupon_use import CouponUse, CouponUseCoefficients
 from loyaltylab.agents.populations import (
     CDNOW_GAMMA_GAMMA,
     DEFAULT_SHARES,
-    SEGMENT_NAMES,
     btyd_population,
     classify_segments,
     default_population,
@@ -22,6 +21,7 @@ from loyaltylab.agents.populations import (
 )
 from loyaltylab.agents.redemption import Redemption, RedemptionCoefficients
 from loyaltylab.agents.satisfaction import SatisfactionCoefficients
+from loyaltylab.agents.segment_rules import SEGMENT_NAMES, STRATEGY_RULES, SegmentRules
 from loyaltylab.agents.segments import BGNBD, GammaGamma, PopulationSpec, Segment
 
 __all__ = [
@@ -29,6 +29,7 @@ __all__ = [
     "CDNOW_GAMMA_GAMMA",
     "DEFAULT_SHARES",
     "SEGMENT_NAMES",
+    "STRATEGY_RULES",
     "Coefficients",
     "CouponUse",
     "CouponUseCoefficients",
@@ -39,6 +40,7 @@ __all__ = [
     "RedemptionCoefficients",
     "SatisfactionCoefficients",
     "Segment",
+    "SegmentRules",
     "btyd_population",
     "classify_segments",
     "coef",

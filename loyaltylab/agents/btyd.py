@@ -55,6 +55,36 @@ def probability_no_repeat(t: Any, r: float, alpha: float) -> Any:
     return (alpha / (alpha + t)) ** r
 
 
+def expected_purchases_seen(t: Any, w: float, r: float, alpha: float, a: float,
+                            b: float) -> Any:
+    """Expected purchases in ``(0, t]`` of a customer alive at 0 who bought in ``(0, w]``.
+
+    An existing customer of a left-truncated log is alive when the log starts (time 0)
+    and is seen because he or she bought in the warm-up window ``(0, w]``, which happens
+    with probability :math:`1 - P_0`, :math:`P_0 = (\\alpha/(\\alpha+w))^r`. A customer
+    alive at 0 buys like a new one (dropout follows purchases only), so
+    :math:`E[X(t)]` is :func:`expected_repeat_purchases`; one who did not buy by ``w``
+    is still alive then with rate posterior Gamma(r, alpha + w). Hence
+
+    .. math::
+
+        E[X(t) \\mid X(w) > 0] = \\frac{E[X(t)] - P_0\\, E_{r,\\alpha+w}[X(t-w)]
+        \\,\\delta_{t>w}}{1 - P_0}.
+
+    Examples
+    --------
+    >>> abs(float(expected_purchases_seen(0.0, 4.0, 0.5, 2.0, 0.8, 3.0))) < 1e-12
+    True
+    >>> bool(expected_purchases_seen(4.0, 4.0, 0.5, 2.0, 0.8, 3.0) >= 1.0)
+    True
+    """
+    t = np.asarray(t, dtype=float)
+    p0 = probability_no_repeat(w, r, alpha)
+    late = np.where(t > w, expected_repeat_purchases(np.maximum(t - w, 0.0), r, alpha + w,
+                                                     a, b), 0.0)
+    return (expected_repeat_purchases(t, r, alpha, a, b) - p0 * late) / (1.0 - p0)
+
+
 def probability_alive(
     x: Any,
     t_x: Any,

@@ -33,7 +33,8 @@ from loyaltylab.agents.fitting import (
     fit_gamma_gamma,
     gamma_gamma_log_likelihood,
 )
-from loyaltylab.agents.populations import SEGMENT_NAMES, classify_segments, default_segments
+from loyaltylab.agents.populations import default_segments
+from loyaltylab.agents.segment_rules import SEGMENT_NAMES, STRATEGY_RULES, SegmentRules
 from loyaltylab.agents.segments import BGNBD, GammaGamma, PopulationSpec, Segment
 from loyaltylab.errors import InputError
 
@@ -205,23 +206,41 @@ def kmeans_segments(summary: pd.DataFrame, k: int, seed: int = 0) -> pd.Series:
     return pd.Series([rename[j] for j in labels], index=summary.index, name="segment")
 
 
-def rule_segments(summary: pd.DataFrame) -> pd.Series:
-    """The strategy's four segments by :func:`loyaltylab.agents.classify_segments`.
+def history_weeks(summary: pd.DataFrame) -> float:
+    """Weeks of history in a summary: the age of its oldest customer (from the log's
+    start for customers seen in a warm-up window)."""
+    return float(summary["T"].max())
 
-    Uses ``annual_spend`` (currency units, thresholds in yuan), ``purchases_per_year``
-    and ``weeks_since_purchase`` of the summary.
+
+def rule_segments(summary: pd.DataFrame, rules: SegmentRules = STRATEGY_RULES) -> pd.Series:
+    """The firm's four segments by ``rules`` (default: the strategy's, in yuan).
+
+    Uses ``annual_spend`` (currency units), ``purchases_per_year`` and
+    ``weeks_since_purchase`` of the summary; with less than a year of history, spend and
+    purchases are annualised (:meth:`SegmentRules.annual`) unless the rules say not to.
+
+    Raises
+    ------
+    InputError
+        If a segment cannot exist in the summary's history (e.g. dormant customers, who
+        have not bought for 26 weeks, in a 26-week log).
     """
-    codes = classify_segments(summary["annual_spend"], summary["purchases_per_year"],
-                              summary["weeks_since_purchase"])
+    weeks = history_weeks(summary)
+    rules.check_window(weeks)
+    codes = rules.classify(rules.annual(summary["annual_spend"], weeks),
+                           rules.annual(summary["purchases_per_year"], weeks),
+                           summary["weeks_since_purchase"])
     return pd.Series(np.asarray(SEGMENT_NAMES)[codes], index=summary.index, name="segment")
 
 
-def assign_segments(summary: pd.DataFrame, segments: str = "none", seed: int = 0) -> pd.Series:
-    """Segment name per customer for ``segments`` = ``"none"``, ``"rules"`` or ``"kmeans:K"``."""
+def assign_segments(summary: pd.DataFrame, segments: str = "none", seed: int = 0,
+                    rules: SegmentRules = STRATEGY_RULES) -> pd.Series:
+    """Segment name per customer for ``segments`` = ``"none"``, ``"rules"`` (by
+    ``rules``) or ``"kmeans:K"``."""
     if segments == "none":
         return pd.Series("cohort", index=summary.index, name="segment")
     if segments == "rules":
-        return rule_segments(summary)
+        return rule_segments(summary, rules)
     match = re.fullmatch(r"kmeans:(\d+)", segments)
     if match:
         return kmeans_segments(summary, int(match.group(1)), seed)
@@ -229,6 +248,13 @@ def assign_segments(summary: pd.DataFrame, segments: str = "none", seed: int = 0
 
 
 # ---------------------------------------------------------------------- fitting
+def _truncation(part: pd.DataFrame) -> np.ndarray | None:
+    """Warm-up windows of the existing customers of a left-truncated log, if any."""
+    if "truncation_weeks" not in part or not (part["truncation_weeks"] > 0).any():
+        return None
+    return part["truncation_weeks"].to_numpy(dtype=float)
+
+
 def _gamma_gamma_ll(params: GammaGamma, part: pd.DataFrame) -> float | None:
     use = (part["frequency"] > 0) & (part["mean_repeat_spend"] > 0)
     if not use.any():
@@ -263,7 +289,8 @@ def _fit_segment(
         notes.append("BG/NBD: no repeat buyer; cohort fit used")
     else:
         bg_fit = own[0] if own else fit_bgnbd(
-            part["frequency"], part["recency"], part["T"], start=cohort_bgnbd.params)
+            part["frequency"], part["recency"], part["T"], start=cohort_bgnbd.params,
+            truncation=_truncation(part))
         if bg_fit.converged:
             bgnbd, bg_source = bg_fit.params, "segment"
             if "a+b" in bg_fit.at_bound:
@@ -302,7 +329,7 @@ def _fit_segment(
             gamma_gamma, gg_source = gg_fit.params, "segment"
 
     ll = float(bgnbd_log_likelihood(bgnbd.r, bgnbd.alpha, bgnbd.a, bgnbd.b, part["frequency"],
-                                    part["recency"], part["T"]).sum())
+                                    part["recency"], part["T"], _truncation(part)).sum())
     return SegmentFit(
         name=name, n_customers=n, n_repeat_buyers=repeaters, share=share, bgnbd=bgnbd,
         gamma_gamma=gamma_gamma, bgnbd_source=bg_source, gamma_gamma_source=gg_source,
@@ -319,6 +346,8 @@ def calibrate(
     seed: int = 0,
     min_customers: int = MIN_CUSTOMERS,
     min_repeat_buyers: int = MIN_REPEAT_BUYERS,
+    rules: SegmentRules | None = None,
+    currency: str | None = None,
 ) -> Calibration:
     """Segment a cohort and fit BG/NBD and Gamma-Gamma per segment.
 
@@ -339,6 +368,22 @@ def calibrate(
         Fewest customers for a segment's own BG/NBD fit (else the cohort's).
     min_repeat_buyers : int
         Fewest repeat buyers for a segment's own Gamma-Gamma fit (else the cohort's).
+    rules : SegmentRules, optional
+        The firm's segment rules for ``"rules"`` (default: the strategy's, in yuan);
+        kept in the population as its :attr:`~PopulationSpec.segment_rules`.
+    currency : str, optional
+        Currency of the log's amounts; kept in the population. Rules in another
+        currency are refused.
+
+    Notes
+    -----
+    A summary of a left-truncated log (``summarise(..., warm_up_weeks=W)``) holds
+    existing customers, fitted from the log's start with the likelihood conditioned on
+    the warm-up purchase that made them seen, and new customers (first purchase after
+    the warm-up), fitted from their first purchase. The two groups differ (existing
+    customers are the survivors of earlier cohorts), so the new ones form their own
+    segment ``new`` and ``segments`` divides the existing ones (``"none"``: one
+    segment, ``existing``).
 
     Returns
     -------
@@ -369,7 +414,8 @@ def calibrate(
     if (summary["frequency"] == 0).all():
         raise CalibrationError("no customer made a repeat purchase: BG/NBD cannot be fitted")
 
-    cohort_bgnbd = fit_bgnbd(summary["frequency"], summary["recency"], summary["T"])
+    cohort_bgnbd = fit_bgnbd(summary["frequency"], summary["recency"], summary["T"],
+                             truncation=_truncation(summary))
     if not cohort_bgnbd.converged:
         raise CalibrationError(f"BG/NBD fit of the cohort did not converge: "
                                f"{cohort_bgnbd.message}")
@@ -379,15 +425,32 @@ def calibrate(
     except ValueError as exc:
         raise CalibrationError(f"Gamma-Gamma fit of the cohort: {exc}") from None
 
-    assignment = assign_segments(summary, segments, seed)
+    existing = (summary["existing"].to_numpy(dtype=bool) if "existing" in summary
+                else np.zeros(len(summary), dtype=bool))
+    if rules is not None and currency is not None and segments == "rules":
+        rules.check_currency(currency)
+    rules_used = rules or STRATEGY_RULES
+    notes: list[str] = []
+    if existing.any():
+        assignment = pd.Series("new", index=summary.index, name="segment")
+        old = assign_segments(summary[existing], segments, seed, rules_used)
+        assignment[existing] = old.replace({"cohort": "existing"})
+        notes.append(f"{int(existing.sum()):,} customers first seen in the warm-up window "
+                     "are existing customers with unknown history, fitted from the log's "
+                     f"start; {int((~existing).sum()):,} first seen later are new (segment "
+                     "'new')")
+    else:
+        assignment = assign_segments(summary, segments, seed, rules_used)
     names = list(dict.fromkeys(sorted(assignment.unique(), key=_segment_order)))
     n = len(summary)
     habits = {s.name: s for s in default_segments()} if segments == "rules" else {}
-    notes: list[str] = []
     if segments == "rules":
         empty = [s for s in SEGMENT_NAMES if s not in names]
         if empty:
             notes.append(f"no customer in segment(s) {empty}: left out")
+        if currency is None and rules is None:
+            notes.append("segment rules: the strategy's thresholds in yuan were applied; "
+                         "the log's currency was not given")
 
     fits: list[SegmentFit] = []
     specs: list[Segment] = []
@@ -408,7 +471,9 @@ def calibrate(
                              **extra))
     shares = [f.share for f in fits]
     shares[-1] = max(0.0, 1.0 - sum(shares[:-1]))  # exact sum of 1 despite rounding
-    population = PopulationSpec(size=size or n, segments=specs, shares=shares)
+    population = PopulationSpec(
+        size=size or n, segments=specs, shares=shares, currency=currency,
+        segment_rules=rules_used if segments == "rules" or rules is not None else None)
     return Calibration(
         population=population, segments=tuple(fits), cohort_bgnbd=cohort_bgnbd,
         cohort_gamma_gamma=cohort_gg_fit, assignment=assignment, method=segments,
@@ -420,5 +485,7 @@ def _segment_order(name: str) -> tuple[int, int, str]:
     """The strategy's order for its segments, cluster number for clusters."""
     if name in SEGMENT_NAMES:
         return (0, SEGMENT_NAMES.index(name), name)
+    if name == "new":
+        return (2, 0, name)
     match = re.fullmatch(r"cluster_(\d+)", name)
     return (1, int(match.group(1)) if match else 0, name)

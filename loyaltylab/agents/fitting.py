@@ -150,6 +150,7 @@ def _arrays(*columns: Any) -> list[np.ndarray]:
 def bgnbd_log_likelihood(
     r: float, alpha: float, a: float, b: float, frequency: Any, recency: Any,
     T: Any,  # noqa: N803 - the T of the BG/NBD literature
+    truncation: Any = None,
 ) -> np.ndarray:
     """Per-customer BG/NBD log-likelihood (FHL 2005, eq. 6).
 
@@ -169,6 +170,12 @@ def bgnbd_log_likelihood(
         Time of the last purchase since the first, ``t_x`` (weeks).
     T : array of float
         Time since the first purchase, ``T`` (weeks).
+    truncation : array of float, optional
+        For an existing customer of a left-truncated log (time 0: the log's start; he or
+        she was seen because of a purchase in its first ``w`` weeks), ``w``; 0 for a new
+        customer. The likelihood is then conditioned on a purchase in ``(0, w]``, whose
+        probability is one minus the NBD zero term, :math:`1 - (\alpha/(\alpha+w))^r`
+        (no purchase, no chance to drop out).
 
     Returns
     -------
@@ -185,7 +192,12 @@ def bgnbd_log_likelihood(
     dead = np.full_like(x, -np.inf)
     dead[repeat] = (np.log(a) - np.log(b + x[repeat] - 1)
                     - (r + x[repeat]) * np.log(alpha + t_x[repeat]))
-    return head + np.logaddexp(alive, dead)
+    out = head + np.logaddexp(alive, dead)
+    if truncation is not None:
+        w = np.broadcast_to(np.asarray(truncation, dtype=float), out.shape)
+        seen = w > 0
+        out[seen] -= np.log(-np.expm1(r * (np.log(alpha) - np.log(alpha + w[seen]))))
+    return out
 
 
 def gamma_gamma_log_likelihood(
@@ -292,7 +304,7 @@ def _maximise(
 def fit_bgnbd(
     frequency: Any, recency: Any,
     T: Any,  # noqa: N803 - the T of the BG/NBD literature
-    *, start: BGNBD | None = None,
+    *, start: BGNBD | None = None, truncation: Any = None,
 ) -> BGNBDFit:
     """Maximum-likelihood BG/NBD fit (Fader, Hardie & Lee 2005).
 
@@ -307,6 +319,9 @@ def fit_bgnbd(
     start : BGNBD, optional
         Starting point; default ``r = a = b = 1`` and ``alpha`` from the mean purchase
         rate.
+    truncation : array of float, optional
+        Warm-up window (weeks) that selected each existing customer of a left-truncated
+        log, 0 for new customers (:func:`bgnbd_log_likelihood`).
 
     Returns
     -------
@@ -331,8 +346,13 @@ def fit_bgnbd(
         raise ValueError("recency: must be in [0, T]")
     if np.any((x > 0) & (t_x <= 0)):
         raise ValueError("recency: must be > 0 for customers with repeat purchases")
-    unique, counts = np.unique(np.column_stack([x, t_x, age]), axis=0, return_counts=True)
-    ux, ut, uage = unique.T
+    w = np.zeros_like(x) if truncation is None else np.broadcast_to(
+        np.asarray(truncation, dtype=float), x.shape)
+    if np.any(~np.isfinite(w)) or np.any(w < 0) or np.any((w > 0) & (x < 1)):
+        raise ValueError("truncation: must be >= 0, and > 0 only for customers with a "
+                         "purchase (x >= 1)")
+    unique, counts = np.unique(np.column_stack([x, t_x, age, w]), axis=0, return_counts=True)
+    ux, ut, uage, uw = unique.T
     weights = counts.astype(float)
 
     # Both mixing distributions are searched as a location and a concentration: the
@@ -350,7 +370,8 @@ def fit_bgnbd(
 
     def negative(theta: np.ndarray) -> float:
         r, alpha, a, b = params(theta)
-        return -float(weights @ bgnbd_log_likelihood(r, alpha, a, b, ux, ut, uage))
+        return -float(weights @ bgnbd_log_likelihood(r, alpha, a, b, ux, ut, uage,
+                                                      uw if uw.any() else None))
 
     if start is None:
         rate = max(float(x.sum()) / max(float(age.sum()), 1e-9), 1e-6)  # per week

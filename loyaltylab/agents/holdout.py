@@ -23,9 +23,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from loyaltylab.agents.btyd import expected_repeat_purchases
+from loyaltylab.agents.btyd import (
+    expected_purchases_seen,
+    expected_repeat_purchases,
+    probability_no_repeat,
+)
 from loyaltylab.agents.calibration import Calibration, calibrate
-from loyaltylab.agents.segments import PopulationSpec
+from loyaltylab.agents.segment_rules import SegmentRules
+from loyaltylab.agents.segments import PopulationSpec, Segment
 from loyaltylab.agents.transactions import summarise
 from loyaltylab.errors import InputError
 from loyaltylab.sim import LoyaltyModel, to_numpy
@@ -84,28 +89,72 @@ def _occasions(transactions: pd.DataFrame, start: pd.Timestamp) -> pd.DataFrame:
     return occ
 
 
-def _simulate(
-    spec: PopulationSpec, join: pd.DataFrame, weeks: int, replications: int, seed: int,
-    calibration_weeks: int,
-) -> tuple[np.ndarray, float]:
-    """Weekly repeat purchases of the cohort (mean per copy) and the holdout total's SE.
+@dataclass(frozen=True)
+class _Cohort:
+    """Who is forecast: one row per customer (``segment`` id into ``segments``, first
+    ``day`` since the log's start, ``existing``), the segments' BG/NBD parameters, and
+    the warm-up window (weeks) that selected the existing customers."""
 
-    ``join`` counts customers by ``join_week`` and ``segment`` (ids into ``spec``).
+    customers: pd.DataFrame
+    segments: list[Segment]
+    warm_up_weeks: int
+
+
+def _analytic(cohort: _Cohort, weeks: int) -> np.ndarray:
+    """Expected purchases per week: new customers' repeat purchases from their first,
+    existing customers' every purchase from the log's start (given they were seen)."""
+    ends = np.arange(1, weeks + 1, dtype=float)
+    cumulative = np.zeros(weeks)
+    groups = cohort.customers.value_counts(["segment", "day", "existing"]).rename("n")
+    for (segment, day, existing), n in groups.items():  # a loop over groups, not customers
+        bg = cohort.segments[segment].bgnbd
+        if existing:
+            cumulative += n * expected_purchases_seen(ends, cohort.warm_up_weeks, bg.r,
+                                                      bg.alpha, bg.a, bg.b)
+        else:
+            t = np.maximum(ends - day / 7.0, 0.0)
+            cumulative += n * expected_repeat_purchases(t, bg.r, bg.alpha, bg.a, bg.b)
+    return np.diff(cumulative, prepend=0.0)
+
+
+def _simulate(
+    cohort: _Cohort, weeks: int, replications: int, seed: int, calibration_weeks: int,
+) -> tuple[np.ndarray, float]:
+    """Weekly purchases of the cohort (mean per copy) and the holdout total's SE.
+
+    New customers join in the week nearest their first purchase. Existing customers are
+    alive at week 0, but only those who buy in the warm-up are seen in a log, so
+    ``k / (1 - P0)`` copies of each are simulated (P0: the chance of no purchase in the
+    warm-up) and the purchases of those who buy in it are counted.
     """
     k = replications
-    at = join.pivot_table(index="join_week", columns="segment", values="n",
-                          aggfunc="sum", fill_value=0)
-    at = at.reindex(columns=range(len(spec.segments)), fill_value=0)
-    first = at.loc[0].to_numpy() * k if 0 in at.index else np.zeros(len(spec.segments))
+    w = cohort.warm_up_weeks
+    customers = cohort.customers
+    new = customers[~customers["existing"]]
+    join = new.assign(week=np.floor(new["day"] / 7.0 + 0.5).astype(int))
+    at = join.pivot_table(index="week", columns="segment", values="day", aggfunc="size",
+                          fill_value=0)
+    at = at.reindex(columns=range(len(cohort.segments)), fill_value=0)
+    first = at.loc[0].to_numpy() * k if 0 in at.index else np.zeros(len(cohort.segments))
+    seen = customers.loc[customers["existing"], "segment"].value_counts()
+    for segment, n in seen.items():
+        bg = cohort.segments[segment].bgnbd
+        first[segment] += round(n * k / (1.0 - probability_no_repeat(w, bg.r, bg.alpha)))
     size = int(first.sum())
     # Incentives play no part without a program; zero sensitivity makes that explicit.
-    segments = [s.model_copy(update={"incentive_sensitivity": 0.0}) for s in spec.segments]
+    segments = [s.model_copy(update={"incentive_sensitivity": 0.0}) for s in cohort.segments]
     shares = list(first / size)
     shares[-1] = max(0.0, 1.0 - sum(shares[:-1]))
     sim_spec = PopulationSpec(size=size, segments=segments, shares=shares)
     if sim_spec.initial_counts() != [int(c) for c in first]:  # pragma: no cover - rounding
         raise RuntimeError("holdout: the week-0 cohort could not be reproduced exactly")
     model = LoyaltyModel(sim_spec, seed=seed)
+    # Rows of existing customers: with a warm-up nobody new joins at week 0, so they are
+    # the first rows.
+    existing = slice(0, size if len(seen) else 0)
+    counted = np.ones(existing.stop, dtype=bool)
+    existing_all = np.zeros(weeks + 1)
+    existing_counted = np.zeros(weeks + 1)
     before = None
     for week in range(1, weeks + 1):
         joining = week - 1
@@ -116,11 +165,21 @@ def _simulate(
         if week == calibration_weeks + 1:
             before = to_numpy(model.population["purchases"]).astype(np.int64)
         model.step()
-    purchases = model.weekly["purchases"].to_numpy(dtype=float) / k
+        if existing.stop:
+            bought = to_numpy(model.population["purchases"][existing])
+            if week == w:
+                counted = bought > 0
+            existing_all[week] = bought.sum()
+            existing_counted[week] = bought[counted].sum()
+    purchases = (model.weekly["purchases"].to_numpy(dtype=float) - np.diff(existing_all)
+                 + np.diff(existing_counted)) / k
     after = to_numpy(model.population["purchases"]).astype(np.int64)
     if before is None:
         before = np.zeros_like(after)
     holdout = after[: len(before)] - before
+    keep = np.ones(len(holdout), dtype=bool)
+    keep[existing] = counted
+    holdout = holdout[keep]
     # Customers are independent: the SE of the mean total per copy is
     # sqrt(N var) / k; pooling customers who joined in different weeks makes the sample
     # variance slightly larger than the average variance, so this errs on the safe side.
@@ -137,6 +196,10 @@ def holdout_check(
     replications: int = REPLICATIONS,
     seed: int = 0,
     calibration: Calibration | None = None,
+    warm_up_weeks: int = 0,
+    late_joiners: str = "exclude",
+    rules: SegmentRules | None = None,
+    currency: str | None = None,
 ) -> HoldoutResult:
     """Fit on the first ``calibration_weeks``, forecast the next ``holdout_weeks``.
 
@@ -158,6 +221,18 @@ def holdout_check(
     calibration : Calibration, optional
         Use this fit instead of calibrating (its segments' ``assignment`` must cover the
         cohort).
+    warm_up_weeks : int
+        For a left-truncated log: customers first seen in its first ``warm_up_weeks``
+        weeks are existing customers (:func:`loyaltylab.agents.summarise`); every
+        purchase of theirs is counted, in the log and in both forecasts (conditioned on
+        a purchase in the warm-up), while new customers' repeat purchases are.
+    late_joiners : {"exclude", "include"}
+        Customers whose first purchase falls in the holdout are counted and reported
+        (:attr:`HoldoutResult.notes`); ``"include"`` adds them to the cohort as new
+        customers joining at their first purchase, with the parameters of segment
+        ``new`` (a warm-up) or of the whole cohort.
+    rules, currency : optional
+        Passed to :func:`loyaltylab.agents.calibrate`.
 
     Returns
     -------
@@ -184,50 +259,72 @@ def holdout_check(
                         ("holdout_weeks", holdout_weeks), ("replications", replications)):
         if not isinstance(value, int | np.integer) or value < 1:
             raise InputError(f"{name}: must be a positive integer, got {value!r}")
+    if late_joiners not in ("exclude", "include"):
+        raise InputError(f"late_joiners: expected 'exclude' or 'include', got "
+                         f"{late_joiners!r}")
     dates = pd.to_datetime(transactions["date"]).dt.normalize()
     start = dates.min()
     calibration_end = start + pd.Timedelta(days=7 * calibration_weeks - 1)
     holdout_end = start + pd.Timedelta(days=7 * (calibration_weeks + holdout_weeks) - 1)
     notes: list[str] = []
+    if dates.max() <= calibration_end:
+        raise InputError(f"holdout_weeks: the log ends on {dates.max().date()}, within the "
+                         f"calibration period (to {calibration_end.date()}): nothing to "
+                         "compare the forecast with")
     if dates.max() < holdout_end:
         notes.append(f"the log ends on {dates.max().date()}, before the holdout's end "
                      f"{holdout_end.date()}: later weeks have no actual purchases")
 
-    summary = summarise(transactions, calibration_end)
+    summary = summarise(transactions, calibration_end, warm_up_weeks=warm_up_weeks)
     if calibration is None:
-        calibration = calibrate(summary, segments, seed=seed)
+        calibration = calibrate(summary, segments, seed=seed, rules=rules, currency=currency)
     spec = calibration.population
     seg_ids = {s.name: i for i, s in enumerate(spec.segments)}
     assignment = calibration.assignment.reindex(summary.index)
     if assignment.isna().any():
         raise ValueError("calibration: its assignment does not cover the cohort")
     weeks = calibration_weeks + holdout_weeks
-
-    # Actual repeat occasions of the cohort, by week since the start.
     occ = _occasions(transactions, start)
-    occ = occ[occ["customer_id"].isin(summary.index) & (occ["day"] > occ["first"])
-              & (occ["day"] < 7 * weeks)]
-    actual = np.bincount(occ["day"].to_numpy() // 7, minlength=weeks).astype(float)
+    occ = occ[occ["day"] < 7 * weeks]
 
-    # Analytic: sum over customers of E[X(end of week - first purchase)], grouped by
-    # (segment, first day) since customers sharing both share the forecast.
-    first_day = (summary["first_purchase"] - start).dt.days.to_numpy()
     cohort = pd.DataFrame({"segment": assignment.map(seg_ids).to_numpy(),
-                           "day": first_day})
-    groups = cohort.value_counts().rename("n").reset_index()
-    ends = 7.0 * np.arange(1, weeks + 1)
-    cumulative = np.zeros(weeks)
-    for (segment, day), n in zip(zip(groups["segment"], groups["day"], strict=True),
-                                 groups["n"], strict=True):
-        bg = spec.segments[segment].bgnbd
-        t = np.maximum(ends - day, 0.0) / 7.0
-        cumulative += n * expected_repeat_purchases(t, bg.r, bg.alpha, bg.a, bg.b)
-    analytic = np.diff(cumulative, prepend=0.0)
+                           "day": (summary["first_purchase"] - start).dt.days.to_numpy(),
+                           "existing": summary["existing"].to_numpy()},
+                          index=summary.index)
+    members = list(spec.segments)
+    late = occ.loc[occ["first"] > 7 * calibration_weeks - 1].groupby("customer_id")["first"]
+    late = late.min()
+    if len(late):
+        late_purchases = int((occ["first"] > 7 * calibration_weeks - 1).sum())
+        in_holdout = int((occ["day"] >= 7 * calibration_weeks).sum())
+        what = ("added to the cohort as new customers" if late_joiners == "include"
+                else "left out of actual and forecast (late_joiners='include' adds them)")
+        notes.append(f"{len(late):,} customers first seen in the holdout (late joiners, "
+                     f"{late_purchases:,} of its {in_holdout:,} purchases, "
+                     f"{late_purchases / max(in_holdout, 1):.1%}): {what}")
+        if late_joiners == "include":
+            if "new" in seg_ids:
+                segment = seg_ids["new"]
+            else:
+                members.append(spec.segments[0].model_copy(update={
+                    "name": "late_joiners", "bgnbd": calibration.cohort_bgnbd.params}))
+                segment = len(members) - 1
+            cohort = pd.concat([cohort, pd.DataFrame(
+                {"segment": segment, "day": late.to_numpy(), "existing": False},
+                index=late.index)])
+    cohort.index.name = "customer_id"
 
-    # Simulated: each customer joins at the week boundary nearest the first purchase.
-    cohort["join_week"] = np.floor(cohort["day"] / 7.0 + 0.5).astype(int)
-    join = cohort.groupby(["join_week", "segment"]).size().rename("n").reset_index()
-    simulated, se = _simulate(spec, join, weeks, replications, seed, calibration_weeks)
+    # Actual purchases of the cohort, by week since the start: every occasion of an
+    # existing customer, the repeat occasions of a new one.
+    occ = occ[occ["customer_id"].isin(cohort.index)]
+    existing_ids = cohort.index[cohort["existing"].to_numpy(dtype=bool)]
+    counted = (occ["day"] > occ["first"]) | occ["customer_id"].isin(existing_ids)
+    actual = np.bincount(occ.loc[counted, "day"].to_numpy() // 7,
+                         minlength=weeks).astype(float)
+    forecast = _Cohort(customers=cohort.reset_index(drop=True), segments=members,
+                       warm_up_weeks=int(warm_up_weeks))
+    analytic = _analytic(forecast, weeks)
+    simulated, se = _simulate(forecast, weeks, replications, seed, calibration_weeks)
 
     week = np.arange(1, weeks + 1)
     weekly = pd.DataFrame({

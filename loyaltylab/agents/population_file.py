@@ -23,6 +23,11 @@ Example (the CDNOW sample, one segment)::
 ``bgnbd_source``, ``gamma_gamma_source``, ``notes``) is kept for the record and ignored
 when the population is read. Floats are written with ``repr``, so they read back
 bit-identical.
+
+Optional top-level fields: ``currency`` (of the spend parameters; a scenario's economics
+follow it), ``notes`` (everything the calibration had to say: returns netted, the
+warm-up, late joiners, fallbacks, defaults used) and a ``[segment_rules]`` table (the
+firm's segment thresholds, :class:`loyaltylab.agents.SegmentRules`).
 """
 
 from __future__ import annotations
@@ -43,7 +48,8 @@ from loyaltylab.errors import InputError
 
 #: Version of the file layout, written as ``format``.
 FORMAT = 1
-_TOP_KEYS = {"format", "size", "method", "source", "segments"}
+_TOP_KEYS = {"format", "size", "method", "source", "segments", "currency", "notes",
+             "segment_rules"}
 _FIT_KEYS = {"customers", "repeat_buyers", "log_likelihood", "gamma_gamma_log_likelihood",
              "bgnbd_source", "gamma_gamma_source", "notes"}
 _SEGMENT_KEYS = set(Segment.model_fields) - {"behaviour"}
@@ -87,6 +93,7 @@ def save_population(
     fits: Calibration | Iterable[SegmentFit] | None = None,
     *,
     source: str | None = None,
+    notes: Iterable[str] = (),
 ) -> Path:
     """Write a population (and, optionally, its fits) as a TOML population file.
 
@@ -101,6 +108,8 @@ def save_population(
         sources and notes are written next to the parameters.
     source : str, optional
         Where the population comes from (e.g. the transaction log), for the record.
+    notes : iterable of str
+        What the reader should know (written with a :class:`Calibration`'s own notes).
 
     Returns
     -------
@@ -113,9 +122,11 @@ def save_population(
         If a segment has its own behaviour object (it cannot be written to a file).
     """
     method = None
+    notes = list(notes)
     if isinstance(spec, Calibration):
         fits = spec if fits is None else fits
         method = spec.method
+        notes += [n for n in spec.notes if n not in notes]
         spec = spec.population
     by_name = _fits_by_name(fits)
     if isinstance(fits, Calibration):
@@ -129,6 +140,15 @@ def save_population(
         lines.append(f"method = {_value(method)}")
     if source is not None:
         lines.append(f"source = {_value(source)}")
+    if spec.currency is not None:
+        lines.append(f"currency = {_value(spec.currency)}")
+    if notes:
+        lines.append("notes = [")
+        lines += [f"  {_value(note)}," for note in notes]
+        lines.append("]")
+    if spec.segment_rules is not None:
+        lines += ["", "[segment_rules]   # the firm's segments: yearly thresholds in currency"]
+        lines += [f"{k} = {_value(v)}" for k, v in spec.segment_rules.model_dump().items()]
     for i, (segment, share) in enumerate(zip(spec.segments, spec.shares, strict=True)):
         if segment.behaviour is not None:
             raise ValueError(f"segments[{i}].behaviour: a segment with its own behaviour "
@@ -200,8 +220,9 @@ def population_from_dict(data: Mapping[str, Any], where: str = "population") -> 
                     raise fail(f"segments[{i}].{key}: missing")
             shares.append(seg["share"])
             segments.append({k: v for k, v in seg.items() if k in _SEGMENT_KEYS})
+        extra = {k: data[k] for k in ("currency", "segment_rules") if k in data}
         return PopulationSpec.model_validate(
-            {"size": data["size"], "segments": segments, "shares": shares})
+            {"size": data["size"], "segments": segments, "shares": shares, **extra})
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = tuple(first["loc"])

@@ -12,10 +12,9 @@ from typing import Any
 
 import numpy as np
 
+from loyaltylab.agents.segment_rules import STRATEGY_RULES, SegmentRules
 from loyaltylab.agents.segments import BGNBD, WEEKS_PER_YEAR, GammaGamma, PopulationSpec, Segment
 
-#: Segment names in the order of :func:`classify_segments` codes.
-SEGMENT_NAMES = ("core_loyal", "potential_loyal", "basic", "dormant")
 #: Default mix of a customer base (a judgement: a typical retail pyramid).
 DEFAULT_SHARES = (0.10, 0.20, 0.40, 0.30)
 #: Published CDNOW Gamma-Gamma fit (Fader & Hardie 2013 note), dollars.
@@ -80,7 +79,7 @@ def default_population(size: int, shares: tuple[float, ...] = DEFAULT_SHARES) ->
     size : int
         Customers at week 0.
     shares : tuple of float
-        Share of each segment, in the order of :data:`SEGMENT_NAMES`.
+        Share of each segment, in the order of :data:`loyaltylab.agents.SEGMENT_NAMES`.
     """
     return PopulationSpec(size=size, segments=default_segments(), shares=list(shares))
 
@@ -114,13 +113,15 @@ def btyd_population(
 
 
 def classify_segments(
-    annual_spend: Any, purchases_per_year: Any, weeks_since_purchase: Any
+    annual_spend: Any, purchases_per_year: Any, weeks_since_purchase: Any,
+    rules: SegmentRules = STRATEGY_RULES,
 ) -> np.ndarray:
     """Assign the strategy's segments from a year of behaviour.
 
     The strategy's table (core >= 5000 yuan and >= 4 purchases; potential 2000-5000 and
     2-3; basic 500-2000 and 1-2; dormant < 500 and none in 6 months) leaves gaps and
-    overlaps, so it is applied as a precedence rule:
+    overlaps, so it is applied as a precedence rule (:class:`SegmentRules`; other
+    thresholds and currencies by ``rules``):
 
     1. core loyal: spend >= 5000 and >= 4 purchases;
     2. potential loyal: spend >= 2000 and >= 2 purchases;
@@ -130,14 +131,6 @@ def classify_segments(
     Returns
     -------
     array of int
-        Index into :data:`SEGMENT_NAMES`.
+        Index into :data:`loyaltylab.agents.SEGMENT_NAMES`.
     """
-    spend = np.asarray(annual_spend, dtype=float)
-    purchases = np.asarray(purchases_per_year)
-    recency = np.asarray(weeks_since_purchase)
-    return np.select(
-        [(spend >= 5000) & (purchases >= 4), (spend >= 2000) & (purchases >= 2),
-         (spend < 500) & (recency >= 26)],
-        [0, 1, 3],
-        default=2,
-    )
+    return rules.classify(annual_spend, purchases_per_year, weeks_since_purchase)

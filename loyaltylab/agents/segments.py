@@ -15,10 +15,10 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from loyaltylab.agents.behaviour import CustomerBehaviour
+from loyaltylab.agents.segment_rules import WEEKS_PER_YEAR, SegmentRules
 from loyaltylab.sim.behaviour import Behaviour
 
-WEEKS_PER_YEAR = 52
-WEEKS_PER_MONTH = 52 / 12
+WEEKS_PER_MONTH = WEEKS_PER_YEAR / 12
 
 
 class BGNBD(BaseModel):
@@ -125,6 +125,12 @@ class PopulationSpec(BaseModel):
     behaviour : Behaviour or None
         Behaviour of every segment without its own; ``None`` for
         :class:`CustomerBehaviour` with default coefficients.
+    currency : str or None
+        Currency of the spend parameters (``gamma_gamma``), e.g. from the transaction
+        log it was calibrated on; ``None``: not stated (the scenario's economics say).
+    segment_rules : SegmentRules or None
+        The firm's segment rules for customers of this population (thresholds in
+        :attr:`currency`); ``None``: the strategy's rules.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
@@ -133,6 +139,8 @@ class PopulationSpec(BaseModel):
     segments: list[Segment] = Field(min_length=1)
     shares: list[float]
     behaviour: Any = None
+    currency: str | None = Field(None, min_length=1)
+    segment_rules: SegmentRules | None = None
     _default_behaviour: Any = PrivateAttr(default=None)
 
     @model_validator(mode="after")
@@ -151,6 +159,10 @@ class PopulationSpec(BaseModel):
             raise ValueError(f"segments: names must be unique, got {names}")
         if self.behaviour is not None and not isinstance(self.behaviour, Behaviour):
             raise ValueError("behaviour: must have setup, decide and update methods")
+        if (self.currency is not None and self.segment_rules is not None
+                and self.segment_rules.currency != self.currency):
+            raise ValueError(f"segment_rules.currency: thresholds in "
+                             f"{self.segment_rules.currency!r}, amounts in {self.currency!r}")
         self._default_behaviour = self.behaviour or CustomerBehaviour()
         return self
 
@@ -208,11 +220,14 @@ class PopulationSpec(BaseModel):
         """Behaviour of each segment."""
         return [s.behaviour or self._default_behaviour for s in self.segments]
 
+    def replace(self, **changes: Any) -> PopulationSpec:
+        """A validated copy with some fields changed (``size``, ``segments``, ...)."""
+        fields = {name: getattr(self, name) for name in type(self).model_fields}
+        return PopulationSpec(**{**fields, **changes})
+
     def with_size(self, size: int) -> PopulationSpec:
         """The same mix with another size."""
-        return PopulationSpec(
-            size=size, segments=self.segments, shares=self.shares, behaviour=self.behaviour
-        )
+        return self.replace(size=size)
 
     def with_behaviour(self, behaviour: Behaviour | None) -> PopulationSpec:
         """The same customers with another behaviour (segments' own behaviours stay).
@@ -220,6 +235,4 @@ class PopulationSpec(BaseModel):
         With the same seed, the two populations draw the same customers and the same
         luck, so a comparison isolates the behaviour.
         """
-        return PopulationSpec(
-            size=self.size, segments=self.segments, shares=self.shares, behaviour=behaviour
-        )
+        return self.replace(behaviour=behaviour)

@@ -30,6 +30,8 @@ from loyaltylab.errors import InputError
 MAX_LISTED_ERRORS = 20
 #: Days per week, the unit of every time in a summary.
 DAYS_PER_WEEK = 7.0
+#: What :func:`read_transactions` can do with a negative amount (a return).
+RETURNS = ("net", "drop", "error")
 
 
 class TransactionError(InputError):
@@ -112,6 +114,7 @@ def read_transactions(
     date: str = "date",
     amount: str = "amount",
     interactions: str | None = None,
+    returns: str = "net",
 ) -> pd.DataFrame:
     """Read and validate a transaction log (CSV or Parquet).
 
@@ -125,20 +128,25 @@ def read_transactions(
         units, >= 0).
     interactions : str, optional
         Name of a column of interaction counts (>= 0) per row; blank cells count 0.
+    returns : {"net", "drop", "error"}
+        What a negative amount (a return) does: ``"net"`` nets it against the same
+        customer's purchases (:func:`net_returns`), ``"drop"`` leaves it out, ``"error"``
+        makes it a bad row.
 
     Returns
     -------
     pandas.DataFrame
         Columns ``customer_id`` (str), ``date`` (datetime64, naive; time-zone aware
-        datetimes are converted to UTC), ``amount`` (float) and, if asked,
-        ``interactions`` (float), in the order of the file.
+        datetimes are converted to UTC), ``amount`` (float, >= 0) and, if asked,
+        ``interactions`` (float), in the order of the file (returns netted or dropped).
+        ``attrs["notes"]`` lists what was done to the returns.
 
     Raises
     ------
     TransactionError
         If a column is missing, or listing every bad row by its number (1 = first data
         row) and reason: missing id, unparseable date, missing or non-numeric amount,
-        negative amount, bad interactions count.
+        negative amount (with ``returns="error"``), bad interactions count.
 
     Examples
     --------
@@ -147,6 +155,8 @@ def read_transactions(
     >>> len(log), log["customer_id"].nunique()
     (6919, 2357)
     """
+    if returns not in RETURNS:
+        raise InputError(f"returns: expected one of {', '.join(RETURNS)}, got {returns!r}")
     path = Path(path)
     table = _read_table(path)
     wanted = {"customer_id": customer_id, "date": date, "amount": amount}
@@ -175,7 +185,8 @@ def read_transactions(
     report(dates.isna().to_numpy() & ~no_date, 1,
            lambda i: f"date: cannot parse {raw_dates.iloc[i]!r}")
 
-    def numbers(name: str, role: str, order: int, blank_ok: bool) -> pd.Series:
+    def numbers(name: str, role: str, order: int, blank_ok: bool,
+                negative_ok: bool = False) -> pd.Series:
         raw = table[name]
         values = pd.to_numeric(raw, errors="coerce").astype(float)
         blank = _missing(raw)
@@ -187,11 +198,12 @@ def read_transactions(
         report(bad, order, lambda i: f"{role}: not a number: {raw.iloc[i]!r}")
         finite = values.to_numpy()
         report(np.isinf(finite), order, lambda i: f"{role}: not finite: {raw.iloc[i]!r}")
-        negative = np.nan_to_num(finite, nan=0.0) < 0
-        report(negative, order, lambda i: f"{role}: negative ({finite[i]:g})")
+        if not negative_ok:
+            negative = np.nan_to_num(finite, nan=0.0) < 0
+            report(negative, order, lambda i: f"{role}: negative ({finite[i]:g})")
         return values
 
-    amounts = numbers(amount, "amount", 2, blank_ok=False)
+    amounts = numbers(amount, "amount", 2, blank_ok=False, negative_ok=returns != "error")
     out = {"customer_id": ids.astype("string").str.strip().astype(str),
            "date": dates, "amount": amounts}
     if interactions is not None:
@@ -199,7 +211,107 @@ def read_transactions(
     if problems:
         problems.sort()
         raise TransactionError([f"row {r}: {m}" for r, _, m in problems], source=str(path))
-    return pd.DataFrame(out).reset_index(drop=True)
+    frame = pd.DataFrame(out).reset_index(drop=True)
+    if returns == "error":
+        frame.attrs["notes"] = []
+        return frame
+    return net_returns(frame, drop=returns == "drop")
+
+
+def net_returns(transactions: pd.DataFrame, *, drop: bool = False) -> pd.DataFrame:
+    """Net return lines (negative amounts) against the same customer's purchases.
+
+    A return refers to something bought before it: each return line is taken off the
+    customer's latest purchase line on or before its date, and what that purchase cannot
+    absorb is taken off the purchase before it, and so on. A purchase returned in full
+    (netted to 0 or less) is no longer a purchase, so it leaves the log; a return with
+    no earlier purchase by the customer, or more than everything the customer bought
+    before, is left out for the part that finds nothing to net against. With ``drop``
+    return lines are simply left out.
+
+    Parameters
+    ----------
+    transactions : pandas.DataFrame
+        ``customer_id``, ``date``, ``amount`` (negative: a return), and any other columns
+        (kept for the purchases).
+    drop : bool
+        Leave returns out instead of netting them.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The purchases (amount > 0, or 0 for lines that were 0 in the log), in the log's
+        order, ``attrs["notes"]`` saying what was done.
+
+    Examples
+    --------
+    >>> log = pd.DataFrame({"customer_id": ["a", "a", "a", "b"],
+    ...                     "date": pd.to_datetime(["2024-01-01", "2024-01-08",
+    ...                                             "2024-01-09", "2024-01-02"]),
+    ...                     "amount": [30.0, 20.0, -25.0, -5.0]})
+    >>> out = net_returns(log)
+    >>> out["amount"].tolist()
+    [25.0]
+    >>> print(out.attrs["notes"][0])  # doctest: +NORMALIZE_WHITESPACE
+    returns: 2 return line(s) worth 30 in all; 25 netted against the same customer's
+    earlier purchases (1 purchase(s) returned in full and left out); 5 found no earlier
+    purchase to net against and were left out
+    """
+    amount = transactions["amount"].to_numpy(dtype=float)
+    is_return = amount < 0
+    n_returns = int(is_return.sum())
+    if n_returns == 0:
+        out = transactions.copy()
+        out.attrs["notes"] = []
+        return out
+    total = float(-amount[is_return].sum())
+    head = f"returns: {n_returns:,} return line(s) worth {total:,.6g} in all"
+    if drop:
+        out = transactions.loc[~is_return].reset_index(drop=True)
+        out.attrs["notes"] = [f"{head}; left out (--returns drop)"]
+        return out
+
+    # Purchases in (customer, date, position) order; each return finds the last purchase
+    # of its customer on or before its date by a binary search on that order.
+    customer = pd.factorize(transactions["customer_id"])[0].astype(np.int64)
+    day = pd.to_datetime(transactions["date"]).to_numpy().astype("datetime64[ns]").astype(
+        np.int64)
+    buys = np.flatnonzero(~is_return)
+    order = buys[np.lexsort((buys, day[buys], customer[buys]))]
+    keys = np.rec.fromarrays([customer[order], day[order]])
+    rets = np.flatnonzero(is_return)
+    at = np.searchsorted(keys, np.rec.fromarrays([customer[rets], day[rets]]),
+                         side="right") - 1
+    matched = (at >= 0) & (customer[order][np.maximum(at, 0)] == customer[rets])
+    left = amount[order].copy()
+    np.add.at(left, at[matched], amount[rets][matched])
+    unmatched = float(-amount[rets][~matched].sum())
+    # What a purchase cannot absorb moves to the customer's purchase before it; a loop
+    # over the depth of the spill (a few steps), not over customers.
+    first_of_customer = np.r_[True, customer[order][1:] != customer[order][:-1]]
+    while True:
+        over = np.flatnonzero((left < 0) & ~first_of_customer)
+        if not over.size:
+            break
+        np.add.at(left, over - 1, left[over])
+        left[over] = 0.0
+    excess = float(-left[left < 0].sum())
+    returned = (left <= 0) & (amount[order] > 0)
+    keep = np.zeros(len(amount), dtype=bool)
+    keep[order[~returned]] = True
+    out = transactions.loc[keep].copy()
+    netted = np.empty(len(amount))
+    netted[order] = left
+    out["amount"] = np.maximum(netted[keep], 0.0)
+    out = out.reset_index(drop=True)
+    note = (f"{head}; {total - unmatched - excess:,.6g} netted against the same customer's "
+            f"earlier purchases ({int(returned.sum()):,} purchase(s) returned in full and "
+            "left out)")
+    if unmatched or excess:
+        note += (f"; {unmatched + excess:,.6g} found no earlier purchase to net against and "
+                 "were left out")
+    out.attrs["notes"] = [note]
+    return out
 
 
 def _rank_score(values: np.ndarray, higher_is_better: bool = True) -> np.ndarray:
@@ -220,6 +332,8 @@ def _rank_score(values: np.ndarray, higher_is_better: bool = True) -> np.ndarray
 def summarise(
     transactions: pd.DataFrame,
     calibration_end: Any = None,
+    *,
+    warm_up_weeks: int = 0,
 ) -> pd.DataFrame:
     """Per-customer summary of a transaction log, up to the end of a calibration period.
 
@@ -232,6 +346,15 @@ def summarise(
         Last day of the period summarised, inclusive; later transactions are ignored, and
         customers whose first purchase is later are left out. Default: the last date in
         the log.
+    warm_up_weeks : int
+        A log that starts in the middle of its customers' relationships (left-truncated)
+        shows an existing customer's first purchase in the log, not their first. The
+        customers first seen in the first ``warm_up_weeks`` weeks are taken as existing
+        customers with unknown history: their clock starts at the log's start (the
+        start of its first day), every occasion in the log counts (``frequency`` is
+        their number, not one less), and ``truncation_weeks`` records the window that
+        selected them (the fit conditions on a purchase in it). 0: every customer is new
+        at their first purchase (a cohort log such as CDNOW).
 
     Returns
     -------
@@ -256,7 +379,12 @@ def summarise(
           interactions): the total, and per month of age (age at least one week);
         - ``r_score``, ``f_score``, ``m_score``: RFM quintiles 1-5, 5 best (most recent,
           most repeat occasions, highest total spend); ties share a score;
-        - ``rfm``: the three scores as one number, e.g. 534.
+        - ``rfm``: the three scores as one number, e.g. 534;
+        - ``existing``: first seen in the warm-up window (see ``warm_up_weeks``);
+        - ``truncation_weeks``: ``warm_up_weeks`` for existing customers, else 0.
+
+        For existing customers times run from the log's start and an occasion on day
+        ``d`` of the log is at ``(d + 1/2) / 7`` weeks; ``T`` is ``(days + 1) / 7``.
 
     Examples
     --------
@@ -274,9 +402,16 @@ def summarise(
     missing = {"customer_id", "date", "amount"} - set(transactions.columns)
     if missing:
         raise ValueError(f"transactions: missing columns {sorted(missing)}")
+    if not isinstance(warm_up_weeks, int | np.integer) or warm_up_weeks < 0:
+        raise InputError(f"warm_up_weeks: must be an integer >= 0, got {warm_up_weeks!r}")
     log = transactions
     days = pd.to_datetime(log["date"]).dt.normalize()
+    log_start = days.min()
     end = days.max() if calibration_end is None else pd.Timestamp(calibration_end).normalize()
+    warm_up_end = log_start + pd.Timedelta(days=7 * int(warm_up_weeks))
+    if warm_up_weeks and warm_up_end > end:
+        raise InputError(f"warm_up_weeks: {warm_up_weeks} weeks reach past the calibration "
+                         f"period's end {end.date()}")
     keep = (days <= end).to_numpy()
     has_interactions = "interactions" in log.columns
     frame = pd.DataFrame({
@@ -300,12 +435,16 @@ def summarise(
     count = by.size()
     total = by["amount"].sum()
     first_amount = occasions.loc[occasions["k"] == 0].set_index("customer_id")["amount"]
-    repeat_spend = total - first_amount.reindex(total.index)
-    frequency = (count - 1).astype(np.int64)
+    existing = (first < warm_up_end).to_numpy()
+    # An existing customer's first occasion in the log is a repeat purchase like any
+    # other: their relationship started before the log did.
+    repeat_spend = total - first_amount.reindex(total.index).where(~existing, 0.0)
+    frequency = (count - 1 + existing).astype(np.int64)
 
     week = pd.Timedelta(days=1) * DAYS_PER_WEEK
-    recency = (last - first) / week
-    age = (end - first) / week
+    half_day = pd.Timedelta(hours=12)
+    recency = ((last - first) / week).where(~existing, (last - log_start + half_day) / week)
+    age = ((end - first) / week).where(~existing, (end - log_start + 2 * half_day) / week)
     # Gamma-Gamma convention: the mean value of the repeat occasions only; the first
     # purchase is left out because it often differs (a first order is a trial).
     mean_repeat = pd.Series(np.nan, index=total.index)
@@ -340,5 +479,39 @@ def summarise(
     out["m_score"] = _rank_score(out["total_spend"].to_numpy())
     out["rfm"] = (100 * out["r_score"].astype(int) + 10 * out["f_score"].astype(int)
                   + out["m_score"].astype(int))
+    out["existing"] = existing
+    out["truncation_weeks"] = np.where(existing, float(warm_up_weeks), 0.0)
     out.index.name = "customer_id"
     return out
+
+
+#: Customers first seen in week 1 who buy this many times as often as those first seen
+#: in weeks 4-13 make a log look left-truncated (:func:`truncation_sign`).
+TRUNCATION_RATIO = 1.5
+
+
+def truncation_sign(summary: pd.DataFrame, min_customers: int = 30) -> str | None:
+    """A warning when a log looks left-truncated, or None.
+
+    In a log that starts mid-relationship the customers seen in its first week are
+    mostly existing, frequent customers, while those first seen weeks later are rarer
+    buyers and truly new ones; in a cohort log the two groups buy alike. Compares the
+    repeat purchases per week of the new customers (``existing`` False) first seen in
+    week 1 with those first seen in weeks 4-13.
+    """
+    new = summary[~summary["existing"]] if "existing" in summary else summary
+    if new.empty:
+        return None
+    start = summary["first_purchase"].min()
+    week = ((new["first_purchase"] - start).dt.days // 7).to_numpy()
+    rate = new["frequency"].to_numpy(dtype=float) / np.maximum(new["T"].to_numpy(), 1.0)
+    early, later = rate[week == 0], rate[(week >= 3) & (week < 13)]
+    if min(len(early), len(later)) < min_customers or later.mean() <= 0:
+        return None
+    ratio = early.mean() / later.mean()
+    if ratio < TRUNCATION_RATIO:
+        return None
+    return (f"the log looks left-truncated: customers first seen in its first week buy "
+            f"{early.mean():.3g} times a week, those first seen in weeks 4-13 "
+            f"{later.mean():.3g} ({ratio:.1f}x), as when existing customers' first "
+            "purchase in the log is not their first; consider --warm-up-weeks")

@@ -12,10 +12,11 @@ team reports:
   (so expired points cost nothing and held points cost their expected value); the cash
   view (points cost when redeemed) is kept beside it (``*_cash``).
 - **Segments as the firm sees them at launch.** ``segment`` is the simulation's label;
-  ``segment_observed`` applies the strategy's rules
-  (:func:`loyaltylab.agents.classify_segments`) to the trailing 12 months before the
-  launch (the burn-in, annualised when shorter; without a burn-in the firm has no
-  history and the column is missing).
+  ``segment_observed`` applies the firm's segment rules (the population's
+  :attr:`~loyaltylab.agents.PopulationSpec.segment_rules`, by default the strategy's:
+  :class:`loyaltylab.agents.SegmentRules`) to the trailing 12 months before the launch
+  (the burn-in, annualised when shorter unless the rules say not to; without a burn-in
+  the firm has no history and the column is missing).
 - **Repurchase by period.** For each period length *p* (weeks), the number of complete
   periods of the horizon in which the customer bought, and in which they bought twice
   or more.
@@ -29,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from loyaltylab.agents import SEGMENT_NAMES, PopulationSpec, classify_segments
+from loyaltylab.agents import SEGMENT_NAMES, STRATEGY_RULES, PopulationSpec, SegmentRules
 from loyaltylab.agents.satisfaction import satisfaction_of
 from loyaltylab.experiments.breakage import forecast_redemption
 from loyaltylab.experiments.residual import (
@@ -96,16 +97,17 @@ class ArmOutcome:
 
 
 def observed_segments(spend: np.ndarray, purchases: np.ndarray, weeks_since: np.ndarray,
-                      weeks: int) -> np.ndarray:
-    """The strategy's segment of each customer from ``weeks`` weeks of history (codes of
-    :data:`loyaltylab.agents.SEGMENT_NAMES`), spend and purchases annualised.
+                      weeks: int, rules: SegmentRules = STRATEGY_RULES) -> np.ndarray:
+    """The firm's segment of each customer from ``weeks`` weeks of history (codes of
+    :data:`loyaltylab.agents.SEGMENT_NAMES`), by ``rules`` (spend and purchases
+    annualised unless the rules say not to).
 
     >>> observed_segments(np.array([3000.0, 100.0]), np.array([3, 0]), np.array([2, 26]),
     ...                   26).tolist()
     [0, 3]
     """
-    scale = TRAILING_WEEKS / weeks
-    return classify_segments(spend * scale, purchases * scale, weeks_since)
+    return rules.classify(rules.annual(spend, weeks), rules.annual(purchases, weeks),
+                          weeks_since)
 
 
 def simulate_arm(
@@ -143,7 +145,8 @@ def simulate_arm(
         since = model.week - _column(model, "last_purchase", n)
         observed = observed_segments(start["net_revenue"] - trailing["net_revenue"],
                                      start["purchases"] - trailing["purchases"], since,
-                                     min(burn_in_weeks, TRAILING_WEEKS))
+                                     min(burn_in_weeks, TRAILING_WEEKS),
+                                     spec.segment_rules or STRATEGY_RULES)
     model.start_program(policies, reporters={"cohort_active": cohort_active})
 
     periods = tuple(sorted(set(periods)))

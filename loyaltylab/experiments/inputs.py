@@ -360,8 +360,7 @@ def apply_inputs(spec: PopulationSpec, values: Mapping[str, float]) -> Populatio
         if s.behaviour is not None:
             changes["behaviour"] = own(s.behaviour)
         new_segments.append(type(s).model_validate({**dict(s), **changes}) if changes else s)
-    return PopulationSpec(size=spec.size, segments=new_segments, shares=spec.shares,
-                          behaviour=population)
+    return spec.replace(segments=new_segments, behaviour=population)
 
 
 def apply_economics(economics: Economics, values: Mapping[str, float]) -> Economics:

@@ -47,7 +47,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
-from loyaltylab.agents import SEGMENT_NAMES, PopulationSpec, default_population, load_population
+from loyaltylab.agents import (
+    SEGMENT_NAMES,
+    STRATEGY_RULES,
+    PopulationSpec,
+    SegmentRules,
+    default_population,
+    load_population,
+)
 from loyaltylab.errors import InputError
 from loyaltylab.experiments.arm import REPURCHASE_PERIOD_WEEKS
 from loyaltylab.experiments.inputs import (
@@ -141,7 +148,9 @@ class PopulationConfig(BaseModel):
     ``file`` is a population file (TOML, as written by ``loyaltylab calibrate``, or
     ``PopulationSpec.model_dump_json()``), relative to the scenario file; ``size``
     replaces its size if given. ``population = "path"`` is short for
-    ``[population] file = "path"``.
+    ``[population] file = "path"``. ``segment_rules`` are the firm's segment rules
+    (thresholds in a currency, :class:`loyaltylab.agents.SegmentRules`), replacing the
+    file's or the strategy's.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -149,6 +158,7 @@ class PopulationConfig(BaseModel):
     size: int | None = Field(None, ge=1)
     segments: dict[str, float] | None = None
     file: Path | None = None
+    segment_rules: SegmentRules | None = None
     _loaded: PopulationSpec | None = PrivateAttr(default=None)
 
     @model_validator(mode="before")
@@ -183,15 +193,24 @@ class PopulationConfig(BaseModel):
         assert self._loaded is not None  # the validator requires one of them
         return self._loaded.size
 
+    @property
+    def currency(self) -> str | None:
+        """Currency of the population file's amounts, if it says."""
+        return None if self._loaded is None else self._loaded.currency
+
     def spec(self, size: int | None = None) -> PopulationSpec:
         """The population specification (optionally with another size)."""
         size = size or self.customers
         if self._loaded is not None:
-            return self._loaded.with_size(size)
-        if self.segments is None:
-            return default_population(size)
-        shares = tuple(float(self.segments.get(name, 0.0)) for name in SEGMENT_NAMES)
-        return default_population(size, shares)
+            spec = self._loaded.with_size(size)
+        elif self.segments is None:
+            spec = default_population(size)
+        else:
+            shares = tuple(float(self.segments.get(name, 0.0)) for name in SEGMENT_NAMES)
+            spec = default_population(size, shares)
+        if self.segment_rules is not None:
+            spec = spec.replace(segment_rules=self.segment_rules)
+        return spec
 
 
 class Uncertainty(BaseModel):
@@ -246,6 +265,27 @@ class Scenario(BaseModel):
     uncertainty: Uncertainty = Field(default_factory=Uncertainty)
     sweep: list[Sweep] = Field(default_factory=list, exclude=True)
     search: Search | None = None
+
+    @model_validator(mode="after")
+    def _currency(self) -> Scenario:
+        # A population file says what currency its amounts are in; the economics follow
+        # it unless they say otherwise, and then they must agree.
+        given = self.population.currency
+        if given is not None:
+            if "currency" not in self.economics.model_fields_set:
+                object.__setattr__(self, "economics",
+                                   self.economics.model_copy(update={"currency": given}))
+            elif self.economics.currency != given:
+                raise ValueError(f"economics.currency: {self.economics.currency!r}, but the "
+                                 f"population file's amounts are in {given!r}")
+        rules = self.population.segment_rules or self.population.spec(10).segment_rules
+        if rules is not None:
+            rules.check_currency(self.economics.currency, "population.segment_rules")
+        elif self.burn_in > 0 and self.economics.currency != STRATEGY_RULES.currency:
+            # The firm's segments at launch (segment_observed) need thresholds in the
+            # currency of the amounts.
+            STRATEGY_RULES.check_currency(self.economics.currency, "population.segment_rules")
+        return self
 
     @model_validator(mode="after")
     def _arms(self) -> Scenario:

@@ -27,8 +27,7 @@ def regular_buyers(spec: PopulationSpec, orders_per_week: float,
                                             **_NO_DROPOUT)})
         for s in spec.segments
     ]
-    return PopulationSpec(size=spec.size, segments=segments, shares=spec.shares,
-                          behaviour=spec.behaviour)
+    return spec.replace(segments=segments)
 
 
 class Recorder(Policy):

@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from loyaltylab.agents import holdout_check
+from loyaltylab.agents import SegmentRules, holdout_check
+from loyaltylab.errors import InputError
 
 
 def test_cdnow_holdout_simulator_agrees_with_the_closed_form(cdnow_log):
@@ -34,7 +35,16 @@ def test_cdnow_holdout_simulator_agrees_with_the_closed_form(cdnow_log):
 
 
 def test_holdout_with_segments_and_a_short_log(cdnow_log):
-    result = holdout_check(cdnow_log, 26, 60, segments="rules", replications=100, seed=1)
+    # 26 weeks cannot show a customer 26 weeks without a purchase: the strategy's
+    # dormant rule is refused, naming it; rules with a 13-week dormancy work.
+    with pytest.raises(InputError, match="dormant_min_weeks_since: 26 weeks"):
+        holdout_check(cdnow_log, 26, 60, segments="rules", replications=2)
+    rules = SegmentRules(currency="USD", core_min_spend=100, potential_min_spend=40,
+                         dormant_max_spend=20, dormant_min_weeks_since=13)
+    result = holdout_check(cdnow_log, 26, 60, segments="rules", replications=100, seed=1,
+                           rules=rules, currency="USD")
+    assert result.calibration.population.segment_rules == rules
+    assert len(result.calibration.segments) == 4
     e = result.errors
     assert abs(e["simulated_vs_analytic"]) < max(0.02, 4 * e["simulated_se_relative"])
     assert result.notes and "before the holdout's end" in result.notes[0]

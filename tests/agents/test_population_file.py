@@ -4,6 +4,7 @@ import pytest
 
 from loyaltylab.agents import (
     PopulationFileError,
+    SegmentRules,
     calibrate,
     default_population,
     load_population,
@@ -13,17 +14,23 @@ from loyaltylab.agents import (
 
 @pytest.fixture(scope="module")
 def calibration(cdnow):
-    return calibrate(cdnow, "rules")
+    rules = SegmentRules(currency="USD", core_min_spend=100, potential_min_spend=40,
+                         dormant_max_spend=20)
+    return calibrate(cdnow, "rules", rules=rules, currency="USD")
 
 
 def test_round_trip_of_a_calibrated_population(calibration, tmp_path):
     path = save_population(calibration.population, tmp_path / "pop.toml", fits=calibration,
-                           source="data/cdnow_sample.csv")
+                           source="data/cdnow_sample.csv",
+                           notes=["returns: none in the log", *calibration.notes])
     back = load_population(path)
     # floats are written with repr, so they read back bit-identical
     assert back.model_dump() == calibration.population.model_dump()
+    assert back.currency == "USD" and back.segment_rules == calibration.population.segment_rules
     data = tomllib.loads(path.read_text())
     assert data["method"] == "rules" and data["source"] == "data/cdnow_sample.csv"
+    assert data["currency"] == "USD" and data["segment_rules"]["core_min_spend"] == 100
+    assert data["notes"] == ["returns: none in the log", *calibration.notes]
     first = data["segments"][0]
     assert set(first["bgnbd"]) == {"r", "alpha", "a", "b"}
     assert set(first["gamma_gamma"]) == {"p", "q", "gamma"}
@@ -33,7 +40,8 @@ def test_round_trip_of_a_calibrated_population(calibration, tmp_path):
         assert seg["customers"] == fit.n_customers
         assert seg["notes"] == list(fit.notes)
     # a Calibration can be saved directly, with its fits
-    again = save_population(calibration, tmp_path / "again.toml")
+    again = save_population(calibration, tmp_path / "again.toml",
+                            notes=["returns: none in the log"])
     assert again.read_text() == path.read_text().replace(
         'source = "data/cdnow_sample.csv"\n', "")
 

@@ -113,7 +113,7 @@ def test_bad_rows_are_reported_by_row_number_and_reason(tmp_path):
                     "6,,abc\n"
                     "7,1997-01-07,12.5\n")
     with pytest.raises(TransactionError) as info:
-        read_transactions(path)
+        read_transactions(path, returns="error")
     assert info.value.errors == [
         "row 2: customer_id: missing",
         "row 3: date: cannot parse '1997-13-45'",
