@@ -28,10 +28,13 @@ from loyaltylab.agents import (
     default_population,
     holdout_check,
     load_population,
+    load_segment_rules,
     read_transactions,
     save_population,
     summarise,
+    truncation_sign,
 )
+from loyaltylab.agents.transactions import RETURNS
 from loyaltylab.errors import InputError
 from loyaltylab.experiments import (
     ExperimentResult,
@@ -460,27 +463,53 @@ def calibrate_command(args: argparse.Namespace) -> int:
         raise InputError("--holdout-weeks: needs --calibration-weeks (the fitting period)")
     out = Path(args.out)
     check_writable(out, "--out")
+    rules = load_segment_rules(args.segment_rules) if args.segment_rules else None
+    if rules is not None and args.currency is None:
+        raise InputError(f"--currency: needed with --segment-rules (the rules' thresholds "
+                         f"are in {rules.currency!r}; say what the log's amounts are in)")
     transactions = read_transactions(
         args.transactions, customer_id=args.customer_id, date=args.date, amount=args.amount,
-        interactions=args.interactions)
+        interactions=args.interactions, returns=args.returns)
+    notes = list(transactions.attrs.get("notes", []))
+    end = None
+    if args.calibration_weeks:
+        start = pd.to_datetime(transactions["date"]).dt.normalize().min()
+        end = start + pd.Timedelta(days=7 * args.calibration_weeks - 1)
+    summary = summarise(transactions, end, warm_up_weeks=args.warm_up_weeks)
+    if not args.warm_up_weeks:
+        sign = truncation_sign(summary)
+        if sign:
+            notes.append(sign)
     holdout = None
     if args.holdout_weeks:
-        holdout = holdout_check(transactions, args.calibration_weeks, args.holdout_weeks,
-                                segments=args.segments, seed=args.seed)
+        holdout = holdout_check(
+            transactions, args.calibration_weeks, args.holdout_weeks, segments=args.segments,
+            seed=args.seed, warm_up_weeks=args.warm_up_weeks, late_joiners=args.late_joiners,
+            rules=rules, currency=args.currency)
         calibration = holdout.calibration
     else:
-        end = None
-        if args.calibration_weeks:
-            start = pd.to_datetime(transactions["date"]).dt.normalize().min()
-            end = start + pd.Timedelta(days=7 * args.calibration_weeks - 1)
-        calibration = calibrate(summarise(transactions, end), args.segments, seed=args.seed)
+        calibration = calibrate(summary, args.segments, seed=args.seed, rules=rules,
+                                currency=args.currency)
+    notes += [n for n in calibration.notes if n not in notes]
+    if holdout is not None:
+        notes += list(holdout.notes)
+    if args.currency is None:
+        notes.append("currency: not given (--currency); the population's amounts are read "
+                     "in the scenario's currency")
+    notes.append("incentive response and satisfaction: loyaltylab's defaults (the log has "
+                 "no campaign or survey data to fit them from)")
     table = calibration.table().reset_index()
+    currency = f", amounts in {args.currency}" if args.currency else ""
     print(f"loyaltylab: {len(calibration.assignment):,} customers from {args.transactions}, "
-          f"segments {args.segments!r}, log-likelihood {calibration.log_likelihood:,.1f}")
+          f"segments {args.segments!r}{currency}, log-likelihood "
+          f"{calibration.log_likelihood:,.1f}")
     print(table[["segment", "customers", "share", "r", "alpha", "a", "b", "p", "q", "gamma",
                  "log_likelihood", "notes"]].to_string(index=False))
+    print("\nNotes:")
+    for note in notes:
+        print(f"  - {note}")
     with _writing("--out", out), atomic_path(out) as tmp:
-        save_population(calibration, tmp, source=str(args.transactions))
+        save_population(calibration, tmp, source=str(args.transactions), notes=notes)
         if holdout is not None:
             _write_holdout(holdout, out)
     print(f"population file written to {out}")
@@ -490,7 +519,8 @@ def calibrate_command(args: argparse.Namespace) -> int:
 def _write_holdout(holdout: HoldoutResult, out: Path) -> None:
     """holdout.csv and holdout.png beside the population file; print the errors."""
     e = holdout.errors
-    print(f"\nHoldout ({holdout.calibration_end.date()} to {holdout.holdout_end.date()}): "
+    first_day = (holdout.calibration_end + pd.Timedelta(days=1)).date()
+    print(f"\nHoldout ({first_day} to {holdout.holdout_end.date()}): "
           f"repeat purchases actual {e['actual']:,.0f}, analytic {e['analytic']:,.0f} "
           f"({e['analytic_vs_actual']:+.1%}), simulated {e['simulated']:,.0f} "
           f"({e['simulated_vs_actual']:+.1%}; simulator vs analytic "
@@ -674,6 +704,20 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--date", default="date", help="column of dates")
     cal.add_argument("--amount", default="amount", help="column of amounts")
     cal.add_argument("--interactions", help="optional column of interaction counts")
+    cal.add_argument("--returns", choices=RETURNS, default="net",
+                     help="negative amounts (returns): net them against the customer's "
+                          "earlier purchases (default), drop them, or refuse the file")
+    cal.add_argument("--warm-up-weeks", type=_integer("--warm-up-weeks", 0, 520),
+                     default=0,
+                     help="a log starting mid-relationship: customers first seen in its "
+                          "first W weeks are existing customers (default 0: all new)")
+    cal.add_argument("--late-joiners", choices=("exclude", "include"), default="exclude",
+                     help="customers first seen in the holdout: reported and left out "
+                          "(default), or forecast as new customers")
+    cal.add_argument("--currency", help="currency of the amounts (e.g. USD); written to the "
+                                        "population file")
+    cal.add_argument("--segment-rules", help="TOML file of segment rules (thresholds in "
+                                             "--currency) for --segments rules")
     cal.add_argument("--seed", type=_seed(), default=0, help="seed of k-means and the holdout")
     cal.set_defaults(func=calibrate_command)
     rep = sub.add_parser("report", help="write the report of a results folder")

@@ -4,6 +4,7 @@ from loyaltylab.agents.behaviour import CustomerBehaviour
 from loyaltylab.agents.btyd import (
     expected_discounted_residual_transactions,
     expected_order_value,
+    expected_purchases_seen,
     expected_repeat_purchases,
     probability_alive,
     probability_no_repeat,
@@ -48,6 +49,7 @@ __all__ = [
     "default_segments",
     "expected_discounted_residual_transactions",
     "expected_order_value",
+    "expected_purchases_seen",
     "expected_repeat_purchases",
     "probability_alive",
     "probability_no_repeat",
@@ -75,12 +77,15 @@ from loyaltylab.agents.holdout import HoldoutResult, holdout_check
 from loyaltylab.agents.population_file import (
     PopulationFileError,
     load_population,
+    load_segment_rules,
     save_population,
 )
 from loyaltylab.agents.transactions import (
     TransactionError,
+    net_returns,
     read_transactions,
     summarise,
+    truncation_sign,
 )
 
 __all__ += [
@@ -100,8 +105,11 @@ __all__ += [
     "gamma_gamma_log_likelihood",
     "holdout_check",
     "load_population",
+    "load_segment_rules",
+    "net_returns",
     "read_transactions",
     "rfm_features",
     "save_population",
     "summarise",
+    "truncation_sign",
 ]

@@ -43,6 +43,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from loyaltylab.agents.calibration import Calibration, SegmentFit
+from loyaltylab.agents.segment_rules import SegmentRules
 from loyaltylab.agents.segments import PopulationSpec, Segment
 from loyaltylab.errors import InputError
 
@@ -232,6 +233,41 @@ def population_from_dict(data: Mapping[str, Any], where: str = "population") -> 
         raise fail(text) from None
 
 
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PopulationFileError(f"{path}: cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise PopulationFileError(f"{path}: not UTF-8 text: {exc.reason} at byte "
+                                  f"{exc.start}") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise PopulationFileError(f"{path}: not valid TOML: {exc}") from None
+
+
+def load_segment_rules(path: str | PathLike[str]) -> SegmentRules:
+    """Read segment rules from a TOML file: their fields at the top level, or in a
+    ``[segment_rules]`` table (so a population file's rules can be reused).
+
+    Raises
+    ------
+    PopulationFileError
+        Naming the file and the field.
+    """
+    path = Path(path)
+    data = _read_toml(path)
+    table = data.get("segment_rules", data)
+    where = "segment_rules." if "segment_rules" in data else ""
+    try:
+        return SegmentRules.model_validate(table)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise PopulationFileError(f"{path}: {where}{_where(first['loc'])}: "
+                                  f"{first['msg']}") from None
+
+
 def load_population(path: str | PathLike[str]) -> PopulationSpec:
     """Read a population file written by :func:`save_population`.
 
@@ -253,14 +289,12 @@ def load_population(path: str | PathLike[str]) -> PopulationSpec:
         the message names the file and the field.
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise PopulationFileError(f"{path}: cannot read: {exc.strerror}") from None
-    except UnicodeDecodeError as exc:
-        raise PopulationFileError(f"{path}: not UTF-8 text: {exc.reason} at byte "
-                                  f"{exc.start}") from None
     if path.suffix.lower() == ".json":
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else f"not UTF-8 text: {exc}"
+            raise PopulationFileError(f"{path}: cannot read: {reason}") from None
         try:
             return PopulationSpec.model_validate_json(text)
         except ValidationError as exc:
@@ -268,8 +302,4 @@ def load_population(path: str | PathLike[str]) -> PopulationSpec:
             message = first["msg"].removeprefix("Value error, ")
             loc = _where(first["loc"])
             raise PopulationFileError(f"{path}: {loc + ': ' if loc else ''}{message}") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise PopulationFileError(f"{path}: not valid TOML: {exc}") from None
-    return population_from_dict(data, where=str(path))
+    return population_from_dict(_read_toml(path), where=str(path))
