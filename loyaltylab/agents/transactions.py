@@ -282,13 +282,15 @@ def net_returns(transactions: pd.DataFrame, *, drop: bool = False) -> pd.DataFra
     rets = np.flatnonzero(is_return)
     at = np.searchsorted(keys, np.rec.fromarrays([customer[rets], day[rets]]),
                          side="right") - 1
-    matched = (at >= 0) & (customer[order][np.maximum(at, 0)] == customer[rets])
+    matched = at >= 0
+    matched[matched] = customer[order][at[matched]] == customer[rets][matched]
     left = amount[order].copy()
     np.add.at(left, at[matched], amount[rets][matched])
     unmatched = float(-amount[rets][~matched].sum())
     # What a purchase cannot absorb moves to the customer's purchase before it; a loop
     # over the depth of the spill (a few steps), not over customers.
-    first_of_customer = np.r_[True, customer[order][1:] != customer[order][:-1]]
+    first_of_customer = np.ones(len(order), dtype=bool)
+    first_of_customer[1:] = customer[order][1:] != customer[order][:-1]
     while True:
         over = np.flatnonzero((left < 0) & ~first_of_customer)
         if not over.size:

@@ -3,8 +3,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from loyaltylab.agents import TransactionError, read_transactions, summarise
+from loyaltylab.agents import (
+    TransactionError,
+    net_returns,
+    read_transactions,
+    summarise,
+    truncation_sign,
+)
+from loyaltylab.errors import InputError
 
 DATA = Path(__file__).parents[2] / "data" / "cdnow_sample.csv"
 
@@ -157,3 +166,89 @@ def test_vendored_cdnow_sample():
     assert len(s) == 2357 and (s["frequency"] > 0).sum() == 946
     assert s["frequency"].sum() == 2457
     assert s["T"].max() == pytest.approx(272 / 7)
+
+
+# ---------------------------------------------------------------------- returns
+def test_a_return_nets_against_the_latest_purchase_on_or_before_it():
+    log = _log([("a", "2024-01-01", 30), ("a", "2024-01-08", 20), ("a", "2024-01-08", -5),
+                ("a", "2024-01-20", 10), ("b", "2024-01-03", 40), ("b", "2024-01-02", -4)])
+    out = net_returns(log)
+    # a's return of 5 comes off the 20 bought that day; b's return precedes any purchase
+    assert out["amount"].tolist() == [30.0, 15.0, 10.0, 40.0]
+    assert out["customer_id"].tolist() == ["a", "a", "a", "b"]
+    assert "4 found no earlier purchase" in out.attrs["notes"][0]
+
+
+def test_a_return_larger_than_its_basket_spills_to_earlier_purchases():
+    log = _log([("a", "2024-01-01", 30), ("a", "2024-01-05", 10), ("a", "2024-01-06", -25),
+                ("a", "2024-01-09", 7), ("b", "2024-01-01", 5), ("b", "2024-01-02", -9)])
+    out = net_returns(log)
+    # 10 from the basket of 01-05 (returned in full, so no longer a purchase), 15 from 01-01;
+    # b returns 9 against 5 bought: the purchase goes and 4 find nothing to net against
+    assert out["amount"].tolist() == [15.0, 7.0]
+    note = out.attrs["notes"][0]
+    assert "2 return line(s) worth 34" in note and "30 netted" in note
+    assert "2 purchase(s) returned in full" in note and "4 found no earlier" in note
+
+
+def test_returns_can_be_dropped_or_refused(tmp_path):
+    path = tmp_path / "log.csv"
+    path.write_text("customer_id,date,amount\n1,2024-01-01,10\n1,2024-01-02,-4\n"
+                    "2,2024-01-01,0\n")
+    net = read_transactions(path)
+    assert net["amount"].tolist() == [6.0, 0.0] and net.attrs["notes"]
+    dropped = read_transactions(path, returns="drop")
+    assert dropped["amount"].tolist() == [10.0, 0.0]
+    assert "left out (--returns drop)" in dropped.attrs["notes"][0]
+    with pytest.raises(TransactionError, match=r"row 2: amount: negative \(-4\)"):
+        read_transactions(path, returns="error")
+    with pytest.raises(InputError, match="returns: expected one of net, drop, error"):
+        read_transactions(path, returns="keep")
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from("abc"), st.integers(0, 20),
+                          st.integers(-50, 80).filter(lambda v: v != 0)),
+                min_size=1, max_size=30))
+def test_netting_conserves_money_and_never_leaves_a_negative_amount(rows):
+    log = _log([(c, pd.Timestamp("2024-01-01") + pd.Timedelta(days=d), float(v))
+                for c, d, v in rows])
+    out = net_returns(log)
+    assert (out["amount"] > 0).all()
+    bought = log.loc[log["amount"] > 0].groupby("customer_id")["amount"].sum()
+    kept = out.groupby("customer_id")["amount"].sum().reindex(bought.index, fill_value=0.0)
+    # a customer never keeps more than bought, and loses no more than returned
+    returned = -log.loc[log["amount"] < 0].groupby("customer_id")["amount"].sum()
+    returned = returned.reindex(bought.index, fill_value=0.0)
+    assert (kept <= bought + 1e-9).all()
+    assert (kept >= bought - returned - 1e-9).all()
+    # the purchases kept keep their dates, in the log's order
+    assert out["date"].isin(log["date"]).all()
+
+
+# ---------------------------------------------------------------------- truncation
+def test_a_warm_up_makes_early_customers_existing_with_clocks_from_the_logs_start():
+    log = _log([("a", "2024-01-01", 10), ("a", "2024-01-15", 20),   # first seen in week 1
+                ("b", "2024-01-10", 5), ("b", "2024-01-24", 7),     # in week 2
+                ("c", "2024-01-22", 8), ("c", "2024-01-29", 9)])    # week 4: new
+    s = summarise(log, "2024-02-04", warm_up_weeks=2)
+    assert s["existing"].tolist() == [True, True, False]
+    assert s["truncation_weeks"].tolist() == [2.0, 2.0, 0.0]
+    # existing: every occasion counts, times from the start of the log's first day
+    assert s.loc["a", "frequency"] == 2 and s.loc["b", "frequency"] == 2
+    assert s.loc["a", "recency"] == pytest.approx(14.5 / 7)
+    assert s.loc["a", "T"] == pytest.approx(35 / 7) == s.loc["b", "T"]
+    assert s.loc["b", "mean_repeat_spend"] == 6.0
+    # new: as before, from the first purchase
+    assert s.loc["c", "frequency"] == 1 and s.loc["c", "T"] == pytest.approx(13 / 7)
+    assert s.loc["c", "mean_repeat_spend"] == 9.0
+    plain = summarise(log, "2024-02-04")
+    assert not plain["existing"].any() and (plain["truncation_weeks"] == 0).all()
+    with pytest.raises(InputError, match="warm_up_weeks: 9 weeks reach past"):
+        summarise(log, "2024-02-04", warm_up_weeks=9)
+
+
+def test_a_cohort_log_does_not_look_truncated(cdnow, truncated_log):
+    assert truncation_sign(cdnow) is None
+    sign = truncation_sign(summarise(truncated_log["log"]))
+    assert sign is not None and "consider --warm-up-weeks" in sign
