@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy import special, stats
 
+from loyaltylab.agents import btyd
 from loyaltylab.sim import LoyaltyModel
 
 
@@ -44,3 +46,19 @@ def simulate_bgnbd(
         alive[i[~bought]] = False
         alive[j[rng.random(len(j)) < p[j]]] = False
     return x, t_x, np.asarray(age, dtype=float)
+
+
+def conditional_purchases_by_series(
+    t: float, x: int, t_x: float, big_t: float, r: float, alpha: float, a: float, b: float,
+) -> float:
+    """E[Y(t) | x, t_x, T] without the hypergeometric function.
+
+    Alive at T, the posterior is lam ~ Gamma(r + x, alpha + T), p ~ Beta(a, b + x). Of the
+    N ~ NBD potential purchases in (T, T + t], those up to the G-th, G ~ Geometric(p)
+    (the fatal one counted), are made: E[min(N, G)] = sum_k P(N >= k) P(G >= k), with
+    E_p[(1 - p)^(k-1)] = B(a, b + x + k - 1) / B(a, b + x).
+    """
+    k = np.arange(1, 4000)
+    tail = stats.nbinom.sf(k - 1, r + x, (alpha + big_t) / (alpha + big_t + t))
+    survive = np.exp(special.betaln(a, b + x + k - 1) - special.betaln(a, b + x))
+    return float(btyd.probability_alive(x, t_x, big_t, r, alpha, a, b)) * float(tail @ survive)
