@@ -60,7 +60,8 @@ def probability_alive(
     x: Any,
     t_x: Any,
     T: Any,  # noqa: N803 - the T of the BG/NBD literature
-    r: float, alpha: float, a: float, b: float,
+    r: Any, alpha: Any, a: Any, b: Any,
+    *, xp: Any = np,
 ) -> Any:
     """Probability that a customer is still alive at ``T`` given their purchase history.
 
@@ -86,8 +87,11 @@ def probability_alive(
         Time of the last purchase (any value when ``x`` is 0), ``0 <= t_x <= T``.
     T : float or array
         Length of the observation, in the units of ``alpha`` (weeks here).
-    r, alpha, a, b : float
-        BG/NBD parameters.
+    r, alpha, a, b : float or array
+        BG/NBD parameters (arrays broadcast with ``x``: one segment's per customer).
+    xp : module
+        Array namespace of the inputs, numpy (default) or CuPy: the formula uses only
+        functions both have, so the simulator evaluates it where its arrays live.
 
     Returns
     -------
@@ -101,13 +105,14 @@ def probability_alive(
     >>> round(float(probability_alive(2, 30.43, 38.86, 0.243, 4.414, 0.793, 2.426)), 4)
     0.7266
     """
-    x, t_x, age = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (x, t_x, T)))
+    x, t_x, age = xp.broadcast_arrays(*(xp.asarray(v, dtype=float) for v in (x, t_x, T)))
     bought = x > 0
     log_odds = (
-        np.log(a) - np.log(np.where(bought, b + x - 1, 1.0))
-        + (r + x) * (np.log(alpha + age) - np.log(alpha + np.where(bought, t_x, age)))
+        xp.log(a) - xp.log(xp.where(bought, b + x - 1, 1.0))
+        + (r + x) * (xp.log(alpha + age) - xp.log(alpha + xp.where(bought, t_x, age)))
     )
-    alive = np.where(bought, special.expit(-log_odds), 1.0)
+    # 1 / (1 + e^log_odds) without overflow
+    alive = xp.where(bought, xp.exp(-xp.logaddexp(0.0, log_odds)), 1.0)
     return alive[()]
 
 
