@@ -2,6 +2,7 @@
 
 from loyaltylab.agents.behaviour import CustomerBehaviour
 from loyaltylab.agents.btyd import (
+    conditional_expected_purchases,
     expected_discounted_residual_transactions,
     expected_order_value,
     expected_purchases_seen,
@@ -45,6 +46,7 @@ __all__ = [
     "btyd_population",
     "classify_segments",
     "coef",
+    "conditional_expected_purchases",
     "default_population",
     "default_segments",
     "expected_discounted_residual_transactions",
@@ -65,6 +67,11 @@ from loyaltylab.agents.calibration import (
     calibrate,
     rfm_features,
 )
+from loyaltylab.agents.diagnostics import (
+    conditional_expectation_table,
+    conditional_expectation_table_from_log,
+    plot_conditional_expectations,
+)
 from loyaltylab.agents.fitting import (
     BGNBDFit,
     GammaGammaFit,
@@ -74,12 +81,14 @@ from loyaltylab.agents.fitting import (
     gamma_gamma_log_likelihood,
 )
 from loyaltylab.agents.holdout import HoldoutResult, holdout_check
+from loyaltylab.agents.information import DEGENERATE_FLAGS, FitFlag
 from loyaltylab.agents.population_file import (
     PopulationFileError,
     load_population,
     load_segment_rules,
     save_population,
 )
+from loyaltylab.agents.predictions import expected_purchases, p_alive, predicted_clv
 from loyaltylab.agents.transactions import (
     TransactionError,
     net_returns,
@@ -89,9 +98,11 @@ from loyaltylab.agents.transactions import (
 )
 
 __all__ += [
+    "DEGENERATE_FLAGS",
     "BGNBDFit",
     "Calibration",
     "CalibrationError",
+    "FitFlag",
     "GammaGammaFit",
     "HoldoutResult",
     "PopulationFileError",
@@ -100,6 +111,9 @@ __all__ += [
     "assign_segments",
     "bgnbd_log_likelihood",
     "calibrate",
+    "conditional_expectation_table",
+    "conditional_expectation_table_from_log",
+    "expected_purchases",
     "fit_bgnbd",
     "fit_gamma_gamma",
     "gamma_gamma_log_likelihood",
@@ -107,6 +121,9 @@ __all__ += [
     "load_population",
     "load_segment_rules",
     "net_returns",
+    "p_alive",
+    "plot_conditional_expectations",
+    "predicted_clv",
     "read_transactions",
     "rfm_features",
     "save_population",

@@ -1,5 +1,6 @@
 """Closed forms of the BG/NBD model, the oracle the simulator is tested against: expected
-purchases, the probability of being alive, the discounted expected residual transactions
+purchases (of a new customer, and of one with a given history), the probability of being
+alive, the discounted expected residual transactions
 (DERT), and the Gamma-Gamma expected order value, so that a customer's residual value is
 ``margin x expected_order_value x DERT``.
 
@@ -89,7 +90,8 @@ def probability_alive(
     x: Any,
     t_x: Any,
     T: Any,  # noqa: N803 - the T of the BG/NBD literature
-    r: float, alpha: float, a: float, b: float,
+    r: Any, alpha: Any, a: Any, b: Any,
+    *, xp: Any = np,
 ) -> Any:
     """Probability that a customer is still alive at ``T`` given their purchase history.
 
@@ -115,8 +117,11 @@ def probability_alive(
         Time of the last purchase (any value when ``x`` is 0), ``0 <= t_x <= T``.
     T : float or array
         Length of the observation, in the units of ``alpha`` (weeks here).
-    r, alpha, a, b : float
-        BG/NBD parameters.
+    r, alpha, a, b : float or array
+        BG/NBD parameters (arrays broadcast with ``x``: one segment's per customer).
+    xp : module
+        Array namespace of the inputs, numpy (default) or CuPy: the formula uses only
+        functions both have, so the simulator evaluates it where its arrays live.
 
     Returns
     -------
@@ -130,14 +135,79 @@ def probability_alive(
     >>> round(float(probability_alive(2, 30.43, 38.86, 0.243, 4.414, 0.793, 2.426)), 4)
     0.7266
     """
-    x, t_x, age = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (x, t_x, T)))
+    x, t_x, age = xp.broadcast_arrays(*(xp.asarray(v, dtype=float) for v in (x, t_x, T)))
     bought = x > 0
     log_odds = (
-        np.log(a) - np.log(np.where(bought, b + x - 1, 1.0))
-        + (r + x) * (np.log(alpha + age) - np.log(alpha + np.where(bought, t_x, age)))
+        xp.log(a) - xp.log(xp.where(bought, b + x - 1, 1.0))
+        + (r + x) * (xp.log(alpha + age) - xp.log(alpha + xp.where(bought, t_x, age)))
     )
-    alive = np.where(bought, special.expit(-log_odds), 1.0)
+    # 1 / (1 + e^log_odds) without overflow
+    alive = xp.where(bought, xp.exp(-xp.logaddexp(0.0, log_odds)), 1.0)
     return alive[()]
+
+
+#: Within this distance of ``a = 1`` the factor ``(a+b+x-1)/(a-1)`` of eq. 10 is 0/0;
+#: the mean of the values at ``1 +- A_NEAR_ONE`` is used instead (the function of ``a`` is
+#: smooth, so the error is O(h^2) = 1e-10, against cancellation of about 1e-16/h).
+A_NEAR_ONE = 1e-5
+
+
+def conditional_expected_purchases(
+    t: Any, x: Any, t_x: Any,
+    T: Any,  # noqa: N803 - the T of the BG/NBD literature
+    r: float, alpha: float, a: float, b: float,
+) -> Any:
+    """Expected purchases in ``(T, T + t]`` of a customer with history ``(x, t_x, T)``.
+
+    FHL (2005), eq. 10:
+
+    .. math::
+
+        E[Y(t) \\mid x, t_x, T] = P(\\text{alive} \\mid x, t_x, T)\\,
+        \\frac{a+b+x-1}{a-1}\\left[1 - \\left(\\frac{\\alpha+T}{\\alpha+T+t}
+        \\right)^{r+x} {}_2F_1\\left(r+x, b+x; a+b+x-1; \\frac{t}{\\alpha+T+t}\\right)
+        \\right]
+
+    (:func:`probability_alive` is the reciprocal of the paper's denominator): a customer
+    alive at ``T`` has the posterior Gamma(r + x, alpha + T) x Beta(a, b + x), so the
+    bracket is :func:`expected_repeat_purchases` of a new customer with those
+    parameters, started at ``T``. At ``x = 0`` the customer is alive and the formula is
+    eq. 7 with ``alpha + T`` for ``alpha``. At ``a = 1`` the factor is 0/0: within
+    :data:`A_NEAR_ONE` of 1 the mean of the two sides is returned.
+
+    Parameters
+    ----------
+    t : float or array
+        Length of the forecast period, weeks (``>= 0``).
+    x, t_x, T : int, float or array
+        Purchases in ``(0, T]``, time of the last one, and length of the observation, as
+        in :func:`probability_alive` (weeks); broadcast with ``t``.
+    r, alpha, a, b : float
+        BG/NBD parameters.
+
+    Returns
+    -------
+    float or array
+        Expected purchases in the next ``t`` weeks.
+
+    Examples
+    --------
+    >>> round(float(conditional_expected_purchases(39, 2, 30.43, 38.86,
+    ...                                            0.243, 4.414, 0.793, 2.426)), 3)
+    1.226
+    """
+    t, x, t_x, age = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (t, x, t_x, T)))
+    scale = alpha + age
+
+    def at(a: float) -> np.ndarray:
+        bracket = 1.0 - (scale / (scale + t)) ** (r + x) * special.hyp2f1(
+            r + x, b + x, a + b + x - 1.0, t / (scale + t))
+        return probability_alive(x, t_x, age, r, alpha, a, b) * (a + b + x - 1.0) / (
+            a - 1.0) * bracket
+
+    if abs(a - 1.0) < A_NEAR_ONE:
+        return ((at(1.0 - A_NEAR_ONE) + at(1.0 + A_NEAR_ONE)) / 2.0)[()]
+    return at(a)[()]
 
 
 def weekly_discount_rate(annual_rate: float) -> float:

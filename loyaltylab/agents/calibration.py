@@ -6,7 +6,11 @@ From a per-customer summary (:func:`loyaltylab.agents.summarise`) :func:`calibra
    strategy's four segments by :func:`loyaltylab.agents.classify_segments`;
    ``"kmeans:K"``: K clusters of the standardised log RFM features);
 2. fits BG/NBD and Gamma-Gamma in each segment, falling back to the whole cohort's fit
-   where a segment has too few customers or repeat buyers to identify its own;
+   where a segment has too few customers or repeat buyers to identify its own, or where
+   its own fit is degenerate (a flag in
+   :data:`loyaltylab.agents.information.DEGENERATE_FLAGS`: a singular observed
+   information with no parameter at a bound, or a Gamma-Gamma ``p`` whose implied spread
+   of each customer's order values is far below the observed one);
 3. returns a :class:`loyaltylab.agents.PopulationSpec` whose shares are the segments'
    shares of the cohort, with the fits and the notes that explain every fallback.
 
@@ -33,6 +37,7 @@ from loyaltylab.agents.fitting import (
     fit_gamma_gamma,
     gamma_gamma_log_likelihood,
 )
+from loyaltylab.agents.information import DEGENERATE_FLAGS, FitFlag
 from loyaltylab.agents.populations import default_segments
 from loyaltylab.agents.segment_rules import SEGMENT_NAMES, STRATEGY_RULES, SegmentRules
 from loyaltylab.agents.segments import BGNBD, GammaGamma, PopulationSpec, Segment
@@ -94,6 +99,12 @@ class SegmentFit:
     bgnbd_fit: BGNBDFit | None = None
     gamma_gamma_fit: GammaGammaFit | None = None
     notes: tuple[str, ...] = ()
+
+    @property
+    def flags(self) -> tuple[FitFlag, ...]:
+        """Flags of the segment's own fits, rejected ones included."""
+        return tuple(f for fit in (self.bgnbd_fit, self.gamma_gamma_fit) if fit
+                     for f in fit.flags)
 
 
 @dataclass(frozen=True, eq=False)
@@ -291,7 +302,9 @@ def _fit_segment(
         bg_fit = own[0] if own else fit_bgnbd(
             part["frequency"], part["recency"], part["T"], start=cohort_bgnbd.params,
             truncation=_truncation(part))
-        if bg_fit.converged:
+        if bg_fit.converged and bg_fit.degenerate:
+            notes.append(f"BG/NBD: degenerate fit ({_degenerate(bg_fit)}); cohort fit used")
+        elif bg_fit.converged:
             bgnbd, bg_source = bg_fit.params, "segment"
             if "a+b" in bg_fit.at_bound:
                 notes.append(
@@ -318,8 +331,12 @@ def _fit_segment(
                      "cohort fit used")
     else:
         gg_fit = own[1] if own else fit_gamma_gamma(
-            part["frequency"], part["mean_repeat_spend"], start=cohort_gg)
-        if not gg_fit.converged:
+            part["frequency"], part["mean_repeat_spend"], start=cohort_gg,
+            sd_spend=part.get("sd_repeat_spend"))
+        if gg_fit.converged and gg_fit.degenerate:
+            notes.append(f"Gamma-Gamma: degenerate fit ({_degenerate(gg_fit)}); "
+                         "cohort fit used")
+        elif not gg_fit.converged:
             notes.append(f"Gamma-Gamma: fit did not converge ({gg_fit.message}); "
                          "cohort fit used")
         elif gg_fit.q <= 1:
@@ -336,6 +353,11 @@ def _fit_segment(
         log_likelihood=ll, gamma_gamma_log_likelihood=_gamma_gamma_ll(gamma_gamma, part),
         bgnbd_fit=bg_fit, gamma_gamma_fit=gg_fit, notes=tuple(notes),
     )
+
+
+def _degenerate(fit: BGNBDFit | GammaGammaFit) -> str:
+    """The flags that make ``fit`` unusable, as text."""
+    return "; ".join(str(f) for f in fit.flags if f.code in DEGENERATE_FLAGS)
 
 
 def calibrate(
@@ -420,7 +442,8 @@ def calibrate(
         raise CalibrationError(f"BG/NBD fit of the cohort did not converge: "
                                f"{cohort_bgnbd.message}")
     try:
-        cohort_gg_fit = fit_gamma_gamma(summary["frequency"], summary["mean_repeat_spend"])
+        cohort_gg_fit = fit_gamma_gamma(summary["frequency"], summary["mean_repeat_spend"],
+                                        sd_spend=summary.get("sd_repeat_spend"))
         cohort_gg = cohort_gg_fit.params
     except ValueError as exc:
         raise CalibrationError(f"Gamma-Gamma fit of the cohort: {exc}") from None
@@ -444,6 +467,11 @@ def calibrate(
     names = list(dict.fromkeys(sorted(assignment.unique(), key=_segment_order)))
     n = len(summary)
     habits = {s.name: s for s in default_segments()} if segments == "rules" else {}
+    # The cohort's fit is the fallback of every segment: nothing replaces it, so a
+    # degenerate one is reported, not rejected.
+    notes += [f"cohort {label}: degenerate fit ({_degenerate(fit)})"
+              for label, fit in (("BG/NBD", cohort_bgnbd), ("Gamma-Gamma", cohort_gg_fit))
+              if fit.degenerate]
     if segments == "rules":
         empty = [s for s in SEGMENT_NAMES if s not in names]
         if empty:

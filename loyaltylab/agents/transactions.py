@@ -374,6 +374,9 @@ def summarise(
         - ``repeat_spend``: spend on repeat occasions, currency units;
         - ``mean_repeat_spend``: mean value of a repeat occasion (the Gamma-Gamma input;
           NaN without repeat purchases), currency units;
+        - ``sd_repeat_spend``: standard deviation (n - 1 denominator) of the repeat
+          occasions' values, the within-customer spread that Gamma-Gamma's ``p`` must
+          match (NaN with fewer than two repeat purchases), currency units;
         - ``annual_spend``, ``purchases_per_year``: spend and occasions in the last 52
           weeks before ``calibration_end`` (a customer younger than a year counts what
           he or she did so far; nothing is extrapolated), currency units and occasions;
@@ -452,6 +455,8 @@ def summarise(
     mean_repeat = pd.Series(np.nan, index=total.index)
     has_repeat = frequency > 0
     mean_repeat[has_repeat] = repeat_spend[has_repeat] / frequency[has_repeat]
+    sd_repeat = (occasions[occasions["k"] > 0].groupby("customer_id")["amount"].std(ddof=1)
+                 .reindex(total.index))
 
     year_start = end - pd.Timedelta(weeks=WEEKS_PER_YEAR) + pd.Timedelta(days=1)
     in_year = occasions[occasions["day"] >= year_start].groupby("customer_id")
@@ -469,6 +474,7 @@ def summarise(
         "total_spend": total.astype(float),
         "repeat_spend": repeat_spend.astype(float),
         "mean_repeat_spend": mean_repeat.astype(float),
+        "sd_repeat_spend": sd_repeat.astype(float),
         "annual_spend": annual_spend.astype(float),
         "purchases_per_year": per_year,
     })

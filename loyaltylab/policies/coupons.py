@@ -19,7 +19,13 @@ the threshold top-up rule); the policy grants the discount and books it as progr
 ``coupons`` only when a coupon is redeemed.
 
 Eligibility does not look at latent dropout (the firm cannot see it): churned customers
-are sent coupons too, which cost nothing unless redeemed.
+are sent coupons too, which cost nothing unless redeemed. What the firm can do is predict
+it: with ``target_by`` the eligible customers are narrowed to those whose P(alive) or
+predicted CLV, computed from their observed purchase history with their segment's
+BG/NBD and Gamma-Gamma parameters (:mod:`loyaltylab.policies.targeting`), lies in
+``[target_min, target_max]``, then to the ``target_top_share`` of them with the highest
+score: win-back coupons for customers who may be slipping away (P(alive) between 0.2
+and 0.6), or rewards for the most valuable tenth.
 
 Budget: each issued coupon commits its face value ``amount_off + pct_off * min_spend``.
 Each week the eligible customers are served in a random priority order, and issuance
@@ -39,6 +45,7 @@ from pydantic import Field, PrivateAttr, model_validator
 
 from loyaltylab.policies.base import ParamPolicy
 from loyaltylab.policies.registry import register
+from loyaltylab.policies.targeting import SegmentModels, TargetBy, score
 from loyaltylab.policies.tiers import find_tiers
 from loyaltylab.sim import (
     LoyaltyModel,
@@ -110,6 +117,19 @@ class CouponPolicy(ParamPolicy):
         Coupons issued to one customer over the run (>= 1); None: no limit.
     budget : float or None
         Most the coupons may cost over the run, currency units (> 0); None: no cap.
+    target_by : {"p_alive", "clv"} or None
+        Narrow the eligible customers by a prediction from their observed history
+        (:mod:`loyaltylab.policies.targeting`): ``"p_alive"``, the BG/NBD probability of
+        being alive, in [0, 1]; ``"clv"``, the predicted residual value (gross margin x
+        expected order x discounted expected residual transactions at the scenario's
+        rates), currency units. Needs a population with BG/NBD (and, for ``"clv"``,
+        Gamma-Gamma) parameters per segment. None: no narrowing.
+    target_min, target_max : float or None
+        Keep customers whose score is >= ``target_min`` and <= ``target_max`` (P(alive)
+        in [0, 1]; CLV in currency units); None: no bound.
+    target_top_share : float or None
+        Then keep this share, in (0, 1], of the remaining customers, those with the
+        highest scores (rounded up; ties by row); None: all.
 
     Examples
     --------
@@ -131,6 +151,10 @@ class CouponPolicy(ParamPolicy):
     validity_weeks: int = Field(4, ge=1)
     per_customer_limit: int | None = Field(1, ge=1)
     budget: float | None = Field(None, gt=0, allow_inf_nan=False)
+    target_by: TargetBy | None = None
+    target_min: float | None = Field(None, allow_inf_nan=False)
+    target_max: float | None = Field(None, allow_inf_nan=False)
+    target_top_share: float | None = Field(None, gt=0, le=1)
 
     _key: str = PrivateAttr(default="")
     _segment_ids: Any = PrivateAttr(default=None)
@@ -145,6 +169,7 @@ class CouponPolicy(ParamPolicy):
     _holders: Any = PrivateAttr(default=None)
     _issued_in: dict[int, Any] = PrivateAttr(default_factory=dict)
     _dropped: list[Any] = PrivateAttr(default_factory=list)
+    _targeting: Any = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _check_discount(self) -> CouponPolicy:
@@ -155,6 +180,22 @@ class CouponPolicy(ParamPolicy):
                 f"min_spend: must be greater than amount_off ({self.amount_off:g}), "
                 f"got {self.min_spend:g}"
             )
+        bounds = {"target_min": self.target_min, "target_max": self.target_max,
+                  "target_top_share": self.target_top_share}
+        given = [k for k, v in bounds.items() if v is not None]
+        if self.target_by is None and given:
+            raise ValueError(f"{given[0]}: needs target_by ('p_alive' or 'clv')")
+        if self.target_by is not None and not given:
+            raise ValueError(f"target_by: {self.target_by!r} needs target_min, target_max "
+                             "or target_top_share")
+        if self.target_by == "p_alive":
+            for k in ("target_min", "target_max"):
+                if bounds[k] is not None and not 0 <= bounds[k] <= 1:
+                    raise ValueError(f"{k}: a P(alive) must be in [0, 1], got {bounds[k]:g}")
+        if (self.target_min is not None and self.target_max is not None
+                and self.target_max <= self.target_min):
+            raise ValueError(f"target_max: must be greater than target_min "
+                             f"({self.target_min:g}), got {self.target_max:g}")
         return self
 
     # ------------------------------------------------------------------ properties
@@ -200,6 +241,12 @@ class CouponPolicy(ParamPolicy):
             pop.add_column(f"{self._key}_issued", xp.uint16, 0)
         if self.trigger == "birthday":
             ensure_birthdays(model)
+        self._targeting = None
+        if self.target_by is not None:
+            if self.target_by == "clv" and model.economics.annual_discount_rate <= 0:
+                raise ValueError("target_by: 'clv' needs economics.annual_discount_rate > 0 "
+                                 "(an undiscounted lifetime value has no finite horizon)")
+            self._targeting = SegmentModels.of(model, "target_by", self.target_by == "clv")
         self._index = -1
         self._outstanding = 0
         self._spent = 0.0
@@ -217,8 +264,8 @@ class CouponPolicy(ParamPolicy):
 
     def eligible(self, model: LoyaltyModel, week: int) -> Any:
         """Rows (ascending) of the customers who are targeted, triggered, hold no coupon
-        of this policy and are under the limit (the budget is applied by
-        :meth:`make_offers`)."""
+        of this policy, are under the limit and pass ``target_by`` (the budget is applied
+        by :meth:`make_offers`)."""
         xp = model.xp
         pop = model.population
         trigger = self.trigger
@@ -244,7 +291,26 @@ class CouponPolicy(ParamPolicy):
             progress = self._tiers.next_tier_progress(model, rows)
             top = len(self._tiers.tier_names) - 1
             mask &= (tier < top) & (progress >= self.near_tier_share)
-        return rows_where(rows, mask, xp)
+        rows = rows_where(rows, mask, xp)
+        return self._predicted(model, rows, week) if self._targeting is not None else rows
+
+    def _predicted(self, model: LoyaltyModel, rows: Any, week: int) -> Any:
+        """The rows (ascending) whose P(alive) or CLV passes the target's band and share;
+        scored after every other test, so the prediction is made for few rows."""
+        xp = model.xp
+        if not rows.shape[0]:
+            return rows
+        value = score(model, rows, week, self.target_by, self._targeting)
+        keep = xp.ones(rows.shape[0], dtype=bool)
+        if self.target_min is not None:
+            keep &= value >= self.target_min
+        if self.target_max is not None:
+            keep &= value <= self.target_max
+        rows, value = rows[keep], value[keep]
+        if self.target_top_share is not None and rows.shape[0]:
+            top = math.ceil(self.target_top_share * rows.shape[0] - 1e-9)
+            rows = xp.sort(rows[xp.argsort(-value, kind="stable")[:top]])
+        return rows
 
     def _candidates(self, model: LoyaltyModel) -> Any:
         """Rows that :meth:`eligible` needs to look at (a slice or an ascending array).

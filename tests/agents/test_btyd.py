@@ -3,10 +3,12 @@ import math
 
 import numpy as np
 import pytest
+from helpers import conditional_purchases_by_series
 from scipy import integrate, special, stats
 
 from loyaltylab.agents import (
     CDNOW_GAMMA_GAMMA,
+    conditional_expected_purchases,
     default_segments,
     expected_discounted_residual_transactions,
     expected_order_value,
@@ -238,3 +240,28 @@ def test_expected_order_value_against_monte_carlo(spend):
         for low, high in itertools.pairwise(edges):
             rows = (m >= low) & (m <= high)
             assert_mean_zero(next_order[rows] - predicted[rows], f"x = {x}, m in {low:.0f}+")
+
+
+@pytest.mark.parametrize(("x", "t_x", "big_t"), [(0, 0.0, 30.0), (0, 0.0, 0.0),
+                                                 (1, 5.0, 38.0), (2, 30.43, 38.86),
+                                                 (7, 20.0, 39.0), (25, 38.0, 39.0)])
+@pytest.mark.parametrize("params", [CDNOW, dict(r=0.5, alpha=3.0, a=1.0, b=2.0),
+                                    dict(r=2.0, alpha=10.0, a=3.0, b=5.0)])
+def test_conditional_expected_purchases_against_a_series(x, t_x, big_t, params):
+    got = float(conditional_expected_purchases(39.0, x, t_x, big_t, **params))
+    assert got == pytest.approx(conditional_purchases_by_series(39.0, x, t_x, big_t, **params),
+                                rel=1e-8)
+
+
+def test_conditional_expected_purchases_limits_and_shapes():
+    # a new customer (x = 0, T = 0) is eq. 7; nothing is expected in no time
+    assert float(conditional_expected_purchases(39.0, 0, 0.0, 0.0, **CDNOW)) == pytest.approx(
+        float(expected_repeat_purchases(39.0, **CDNOW)), rel=1e-12)
+    assert float(conditional_expected_purchases(0.0, 3, 10.0, 20.0, **CDNOW)) == 0.0
+    # smooth through a = 1 (0/0 there)
+    near = [float(conditional_expected_purchases(39.0, 2, 10.0, 30.0, r=0.5, alpha=3.0,
+                                                 a=1.0 + d, b=2.0)) for d in (-1e-3, 0, 1e-3)]
+    assert near[1] == pytest.approx((near[0] + near[2]) / 2, rel=1e-6)
+    out = conditional_expected_purchases(np.array([[13.0], [39.0]]), [0, 2], [0.0, 30.43],
+                                         38.86, **CDNOW)
+    assert out.shape == (2, 2) and np.all(out[1] > out[0])

@@ -105,6 +105,27 @@ def test_segment_without_repeat_buyers_falls_back(cdnow):
     assert fit.gamma_gamma_log_likelihood is None
 
 
+def test_degenerate_own_fits_fall_back_to_the_cohort(cdnow):
+    from loyaltylab.agents.calibration import _fit_segment
+
+    cohort = calibrate(cdnow)
+    fits = (cohort.cohort_bgnbd, cohort.cohort_gamma_gamma.params)
+    # customers picked by spend per order, as a k-means cluster is: their means are alike,
+    # so Gamma-Gamma explains them by orders that all cost the same (p in the hundreds)
+    # while each customer's orders vary by half their mean
+    band = cdnow[(cdnow["frequency"] > 0) & cdnow["mean_repeat_spend"].between(15, 25)]
+    fit = _fit_segment("band", band, 0.1, fits, 30, 20)
+    assert fit.gamma_gamma_fit.p > 50 and "spend_cv" in [f.code for f in fit.flags]
+    assert fit.gamma_gamma_source == "cohort" and fit.gamma_gamma == fits[1]
+    assert any(n.startswith("Gamma-Gamma: degenerate fit (spend_cv") for n in fit.notes)
+    # k-means' one-time buyers (at most one repeat purchase each): a BG/NBD optimum that
+    # is not a proper maximum (b -> 0, everyone drops out after a purchase)
+    cal = calibrate(cdnow, "kmeans:4")
+    last = cal.segments[-1]
+    assert last.bgnbd_source == "cohort" and last.bgnbd_fit.degenerate
+    assert last.notes[0].startswith("BG/NBD: degenerate fit (singular_information")
+
+
 def test_bad_requests(cdnow):
     with pytest.raises(ValueError, match="'none', 'rules' or 'kmeans:K'"):
         calibrate(cdnow, "clusters")

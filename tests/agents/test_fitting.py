@@ -2,6 +2,7 @@ import math
 
 import numpy as np
 import pytest
+from helpers import simulate_bgnbd
 from scipy import integrate
 from statsmodels.tools.numdiff import approx_hess3
 
@@ -62,31 +63,11 @@ def test_gamma_gamma_density_integrates_to_one():
         assert total == pytest.approx(1.0, abs=1e-6)
 
 
-def _simulate_bgnbd(n, r, alpha, a, b, rng):
-    """Continuous-time BG/NBD: Poisson purchases at rate lam, dropout p after each."""
-    lam = rng.gamma(r, 1 / alpha, n)
-    p = rng.beta(a, b, n)
-    age = rng.uniform(26.0, 52.0, n)           # first purchases spread over six months
-    x = np.zeros(n, dtype=int)
-    t_x = np.zeros(n)
-    now = np.zeros(n)
-    alive = np.ones(n, dtype=bool)
-    while alive.any():
-        i = np.flatnonzero(alive)
-        now[i] += rng.exponential(1.0, len(i)) / lam[i]
-        bought = now[i] <= age[i]
-        j = i[bought]
-        x[j] += 1
-        t_x[j] = now[j]
-        alive[i[~bought]] = False
-        alive[j[rng.random(len(j)) < p[j]]] = False   # dropout right after the purchase
-    return x, t_x, age
-
-
 def test_fit_recovers_known_parameters_within_monte_carlo_error():
     truth = np.array([0.6, 5.0, 0.9, 3.0])
     rng = np.random.default_rng(2024)
-    x, t_x, age = _simulate_bgnbd(30_000, *truth, rng)
+    # first purchases spread over six months
+    x, t_x, age = simulate_bgnbd(rng.uniform(26.0, 52.0, 30_000), *truth, rng)
     fit = fit_bgnbd(x, t_x, age)
     assert fit.converged
     est = np.log([fit.r, fit.alpha, fit.a, fit.b])

@@ -41,9 +41,10 @@ def test_same_day_purchases_merge_and_times_are_weeks_since_first_purchase():
     assert a["total_spend"] == pytest.approx(69.0)
     assert a["repeat_spend"] == pytest.approx(54.0)
     assert a["mean_repeat_spend"] == pytest.approx(27.0)  # (24 + 30) / 2, first left out
+    assert a["sd_repeat_spend"] == pytest.approx(18.0**0.5)  # (3^2 + 3^2) / (2 - 1)
     assert a["purchases_per_year"] == 3 and a["annual_spend"] == pytest.approx(69.0)
     assert b["frequency"] == 0 and b["recency"] == 0 and b["T"] == pytest.approx(3.0)
-    assert np.isnan(b["mean_repeat_spend"])
+    assert np.isnan(b["mean_repeat_spend"]) and np.isnan(b["sd_repeat_spend"])
     # transactions after the end are ignored
     assert c["frequency"] == 0 and c["total_spend"] == 1.0
     assert c["T"] == pytest.approx(26 / 7)
