@@ -4,6 +4,7 @@ from loyaltylab.sim.backend import get_namespace, to_numpy
 from loyaltylab.sim.behaviour import Behaviour
 from loyaltylab.sim.economics import Economics
 from loyaltylab.sim.ledger import COST_COMPONENTS, Ledger
+from loyaltylab.sim.logs import LogRecorder, campaign_log, simulate_logs, transaction_log
 from loyaltylab.sim.model import ACTIVE_WINDOW_WEEKS, CustomerSource, LoyaltyModel
 from loyaltylab.sim.offers import CouponOffer, Offers, PointsOffer
 from loyaltylab.sim.points_ledger import PointsLedger
@@ -35,6 +36,7 @@ __all__ = [
     "CustomerSource",
     "Economics",
     "Ledger",
+    "LogRecorder",
     "LoyaltyModel",
     "Offers",
     "PointsLedger",
@@ -45,6 +47,7 @@ __all__ = [
     "Streams",
     "add_at",
     "as_slice",
+    "campaign_log",
     "common_rows",
     "count_rows",
     "get_namespace",
@@ -52,8 +55,10 @@ __all__ = [
     "merge_rows",
     "row_array",
     "rows_where",
+    "simulate_logs",
     "take_rows",
     "to_numpy",
+    "transaction_log",
     "union_rows",
     "unique_rows",
     "without_rows",

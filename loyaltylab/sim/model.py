@@ -15,6 +15,7 @@ from loyaltylab.sim.backend import get_namespace, to_numpy
 from loyaltylab.sim.behaviour import Behaviour
 from loyaltylab.sim.economics import Economics
 from loyaltylab.sim.ledger import Ledger
+from loyaltylab.sim.logs import START_DATE, LogRecorder, campaign_log, transaction_log
 from loyaltylab.sim.offers import Offers
 from loyaltylab.sim.points_ledger import PointsLedger
 from loyaltylab.sim.policy import Policy
@@ -89,6 +90,10 @@ class LoyaltyModel(mesa.Model):
         Extra weekly series, ``name -> f(model)``, collected by mesa's DataCollector.
     backend : {"numpy", "cupy"}
         Array library of the engine.
+    record : bool
+        Keep a compact record of every week's buyers and coupons (:attr:`logs`), to
+        export as a firm's logs (:meth:`transaction_log`, :meth:`campaign_log`).
+        Recording changes nothing in the run.
 
     Examples
     --------
@@ -108,6 +113,7 @@ class LoyaltyModel(mesa.Model):
         *,
         reporters: dict[str, Callable[[LoyaltyModel], Any]] | None = None,
         backend: str = "numpy",
+        record: bool = False,
     ) -> None:
         if not isinstance(population, CustomerSource):
             raise TypeError(
@@ -124,6 +130,7 @@ class LoyaltyModel(mesa.Model):
         self.economics = economics
         self.source = population
         self.week = 0
+        self.logs = LogRecorder() if record else None
         self.segment_names = list(population.segment_names)
         if len(self.segment_names) > 255:
             raise ValueError("population: at most 255 segments")
@@ -323,6 +330,8 @@ class LoyaltyModel(mesa.Model):
             policy.end_of_week(self, week)
         if self.policies and self.economics.fixed_cost_per_week > 0:
             self.ledger.add_cost("fixed", None, self.economics.fixed_cost_per_week)
+        if self.logs is not None:
+            self.logs.record(self, offers, sale, week)
         self._collect(sale)
 
     def run(self, weeks: int) -> None:
@@ -379,6 +388,16 @@ class LoyaltyModel(mesa.Model):
             extra = self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
             table = pd.concat([table, extra], axis=1)
         return table
+
+    def transaction_log(self, start_date: Any = START_DATE) -> pd.DataFrame:
+        """The run's orders as a firm's transaction log (needs ``record=True``); see
+        :func:`loyaltylab.sim.logs.transaction_log`."""
+        return transaction_log(self, start_date)
+
+    def campaign_log(self, start_date: Any = START_DATE) -> pd.DataFrame:
+        """The coupons issued, one row each with its redemption date (needs
+        ``record=True``); see :func:`loyaltylab.sim.logs.campaign_log`."""
+        return campaign_log(self, start_date)
 
     def customers_frame(self, columns: Sequence[str] | None = None) -> pd.DataFrame:
         """Per-customer state as a DataFrame (host memory), one row per customer."""
