@@ -61,6 +61,7 @@ from loyaltylab.agents.calibration import (
     calibrate,
     rfm_features,
 )
+from loyaltylab.agents.campaigns import CampaignError, read_campaigns
 from loyaltylab.agents.fitting import (
     BGNBDFit,
     GammaGammaFit,
@@ -85,6 +86,7 @@ __all__ += [
     "BGNBDFit",
     "Calibration",
     "CalibrationError",
+    "CampaignError",
     "GammaGammaFit",
     "HoldoutResult",
     "PopulationFileError",
@@ -98,6 +100,7 @@ __all__ += [
     "gamma_gamma_log_likelihood",
     "holdout_check",
     "load_population",
+    "read_campaigns",
     "read_transactions",
     "rfm_features",
     "save_population",
