@@ -67,6 +67,7 @@ from loyaltylab.agents.calibration import (
     calibrate,
     rfm_features,
 )
+from loyaltylab.agents.campaigns import CampaignError, read_campaigns
 from loyaltylab.agents.diagnostics import (
     conditional_expectation_table,
     conditional_expectation_table_from_log,
@@ -102,6 +103,7 @@ __all__ += [
     "BGNBDFit",
     "Calibration",
     "CalibrationError",
+    "CampaignError",
     "FitFlag",
     "GammaGammaFit",
     "HoldoutResult",
@@ -124,6 +126,7 @@ __all__ += [
     "p_alive",
     "plot_conditional_expectations",
     "predicted_clv",
+    "read_campaigns",
     "read_transactions",
     "rfm_features",
     "save_population",

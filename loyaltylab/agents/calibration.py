@@ -140,18 +140,30 @@ class Calibration:
         """BG/NBD log-likelihood of the cohort under the segments' parameters."""
         return float(sum(s.log_likelihood for s in self.segments))
 
+    def standard_errors(self, segment: SegmentFit) -> dict[str, float]:
+        """Standard errors of the parameters a segment uses (its own fit's, or the
+        cohort's where it borrows them), by parameter name (``r`` ... ``gamma``)."""
+        bgnbd = segment.bgnbd_fit if segment.bgnbd_source == "segment" else self.cohort_bgnbd
+        gg = (segment.gamma_gamma_fit if segment.gamma_gamma_source == "segment"
+              else self.cohort_gamma_gamma)
+        assert bgnbd is not None and gg is not None  # a "segment" source has its own fit
+        return {**bgnbd.se, **gg.se}
+
     def table(self) -> pd.DataFrame:
-        """One row per segment: customers, share, parameters, sources, log-likelihoods."""
+        """One row per segment: customers, share, parameters and their standard errors
+        (``se_r`` ...), sources, log-likelihoods, flags and notes."""
         rows = []
         for s in self.segments:
             rows.append({
                 "segment": s.name, "customers": s.n_customers,
                 "repeat_buyers": s.n_repeat_buyers, "share": s.share,
                 **s.bgnbd.model_dump(), **s.gamma_gamma.model_dump(),
+                **{f"se_{k}": v for k, v in self.standard_errors(s).items()},
                 "mean_order": s.gamma_gamma.mean_order,
                 "bgnbd_source": s.bgnbd_source, "gamma_gamma_source": s.gamma_gamma_source,
                 "log_likelihood": s.log_likelihood,
                 "gamma_gamma_log_likelihood": s.gamma_gamma_log_likelihood,
+                "flags": ", ".join(f.code for f in s.flags),
                 "notes": "; ".join(s.notes),
             })
         return pd.DataFrame(rows).set_index("segment")

@@ -71,7 +71,7 @@ def conditional_expectation_table(
 
 def conditional_expectation_table_from_log(
     transactions: pd.DataFrame, calibration_end: Any, holdout_end: Any,
-    calibration: Calibration, *, max_frequency: int = MAX_FREQUENCY,
+    calibration: Calibration, *, max_frequency: int = MAX_FREQUENCY, warm_up_weeks: int = 0,
 ) -> pd.DataFrame:
     """:func:`conditional_expectation_table` of a log split at ``calibration_end``.
 
@@ -87,6 +87,10 @@ def conditional_expectation_table_from_log(
         The fit on the calibration period (its assignment covers the cohort).
     max_frequency : int
         Frequencies from this one up are pooled.
+    warm_up_weeks : int
+        The warm-up window of a left-truncated log (:func:`loyaltylab.agents.summarise`):
+        existing customers' frequencies count every occasion from the log's start, and
+        their forecast conditions on that history as a new customer's does.
 
     Returns
     -------
@@ -108,10 +112,11 @@ def conditional_expectation_table_from_log(
     if holdout_end <= calibration_end:
         raise InputError(f"holdout_end: must be after calibration_end "
                          f"({calibration_end.date()}), got {holdout_end.date()}")
-    summary = summarise(transactions, calibration_end)
+    summary = summarise(transactions, calibration_end, warm_up_weeks=warm_up_weeks)
     # Occasions up to the holdout's end minus those of the calibration period: the
     # holdout's repeat occasions, with summarise's own merging of same-day purchases.
-    later = summarise(transactions, holdout_end)["frequency"].reindex(summary.index)
+    later = summarise(transactions, holdout_end, warm_up_weeks=warm_up_weeks)["frequency"]
+    later = later.reindex(summary.index)
     holdout = later - summary["frequency"]
     weeks = (holdout_end - calibration_end).days / DAYS_PER_WEEK
     return conditional_expectation_table(summary, holdout, calibration, weeks,

@@ -29,6 +29,7 @@ from loyaltylab.agents.btyd import (
     probability_no_repeat,
 )
 from loyaltylab.agents.calibration import Calibration, calibrate
+from loyaltylab.agents.diagnostics import conditional_expectation_table_from_log
 from loyaltylab.agents.segment_rules import SegmentRules
 from loyaltylab.agents.segments import PopulationSpec, Segment
 from loyaltylab.agents.transactions import summarise
@@ -69,6 +70,12 @@ class HoldoutResult:
         Last days of the two periods (inclusive).
     replications : int
         Copies of the cohort simulated.
+    conditional : pandas.DataFrame or None
+        Mean holdout purchases by calibration-period frequency, actual and predicted
+        (:func:`loyaltylab.agents.conditional_expectation_table`; the calibration cohort,
+        late joiners aside).
+    notes : tuple of str
+        What the reader should know: a log shorter than the holdout, late joiners.
     """
 
     weekly: pd.DataFrame
@@ -78,6 +85,7 @@ class HoldoutResult:
     holdout_end: pd.Timestamp
     replications: int
     notes: tuple[str, ...] = ()
+    conditional: pd.DataFrame | None = None
 
 
 def _occasions(transactions: pd.DataFrame, start: pd.Timestamp) -> pd.DataFrame:
@@ -354,7 +362,10 @@ def holdout_check(
             ((hold["analytic"] - hold["actual"]).abs() / hold["actual"])[has_actual].mean())
         if has_actual.any() else float("nan"),
     })
+    conditional = conditional_expectation_table_from_log(
+        transactions, calibration_end, holdout_end, calibration, warm_up_weeks=warm_up_weeks)
     return HoldoutResult(weekly=weekly, errors=errors, calibration=calibration,
                          calibration_end=calibration_end, holdout_end=holdout_end,
-                         replications=int(replications), notes=tuple(notes))
+                         replications=int(replications), notes=tuple(notes),
+                         conditional=conditional)
 

@@ -52,7 +52,8 @@ FORMAT = 1
 _TOP_KEYS = {"format", "size", "method", "source", "segments", "currency", "notes",
              "segment_rules"}
 _FIT_KEYS = {"customers", "repeat_buyers", "log_likelihood", "gamma_gamma_log_likelihood",
-             "bgnbd_source", "gamma_gamma_source", "notes"}
+             "bgnbd_source", "gamma_gamma_source", "notes", "bgnbd_se", "gamma_gamma_se",
+             "flags"}
 _SEGMENT_KEYS = set(Segment.model_fields) - {"behaviour"}
 
 
@@ -79,6 +80,15 @@ def _value(value: Any) -> str:
     if isinstance(value, Iterable):
         return "[" + ", ".join(_value(v) for v in value) + "]"
     raise TypeError(f"cannot write {type(value).__name__} to TOML")
+
+
+def _standard_errors(values: Mapping[str, float]) -> str:
+    """An inline table of standard errors; TOML's ``inf`` (a parameter at a bound) and
+    ``nan`` (not identified) are kept, since they are what the reader must see."""
+    def one(v: float) -> str:
+        return repr(float(v)) if math.isfinite(v) else ("inf" if v > 0 else "nan")
+
+    return "{ " + ", ".join(f"{k} = {one(v)}" for k, v in values.items()) + " }"
 
 
 def _fits_by_name(fits: Calibration | Iterable[SegmentFit] | None) -> dict[str, SegmentFit]:
@@ -130,8 +140,9 @@ def save_population(
         notes += [n for n in spec.notes if n not in notes]
         spec = spec.population
     by_name = _fits_by_name(fits)
-    if isinstance(fits, Calibration):
-        method = fits.method
+    calibration = fits if isinstance(fits, Calibration) else None
+    if calibration is not None:
+        method = calibration.method
     if spec.behaviour is not None:
         raise ValueError("behaviour: a population with its own behaviour cannot be saved")
     lines = ["# loyaltylab population file (load with loyaltylab.agents.load_population)",
@@ -167,7 +178,14 @@ def save_population(
                 lines.append(f"gamma_gamma_log_likelihood = "
                              f"{_value(fit.gamma_gamma_log_likelihood)}")
             lines += [f"bgnbd_source = {_value(fit.bgnbd_source)}",
-                      f"gamma_gamma_source = {_value(fit.gamma_gamma_source)}",
+                      f"gamma_gamma_source = {_value(fit.gamma_gamma_source)}"]
+            if calibration is not None:
+                se = calibration.standard_errors(fit)
+                for name, model in (("bgnbd", segment.bgnbd), ("gamma_gamma",
+                                                               segment.gamma_gamma)):
+                    own = {k: se[k] for k in model.model_dump()}
+                    lines.append(f"{name}_se = {_standard_errors(own)}")
+            lines += [f"flags = {_value([f.message for f in fit.flags])}",
                       f"notes = {_value(list(fit.notes))}"]
         habits = segment.model_dump(exclude={"name", "bgnbd", "gamma_gamma", "behaviour"})
         lines += [f"{k} = {_value(float(v))}" for k, v in habits.items()]

@@ -3,6 +3,7 @@ sweeps and the design search."""
 
 from loyaltylab.experiments.arm import ArmOutcome, simulate_arm
 from loyaltylab.experiments.breakage import RedemptionForecast, forecast_redemption
+from loyaltylab.experiments.campaign_fit import CampaignFit, fit_campaign_response
 from loyaltylab.experiments.inputs import InputRange, UncertainInput
 from loyaltylab.experiments.metrics import METRICS, Metric, metric
 from loyaltylab.experiments.results import (
@@ -34,6 +35,7 @@ __all__ = [
     "METRICS",
     "Arm",
     "ArmOutcome",
+    "CampaignFit",
     "ExperimentResult",
     "InputRange",
     "Metric",
@@ -49,6 +51,7 @@ __all__ = [
     "UncertainInput",
     "Uncertainty",
     "default_destination",
+    "fit_campaign_response",
     "forecast_redemption",
     "load_scenario",
     "metric",

@@ -16,6 +16,7 @@ from loyaltylab.policies.points import Campaign, PointsPolicy
 from loyaltylab.policies.referral import ReferralPolicy
 from loyaltylab.policies.registry import ENTRY_POINT_GROUP, make, policy_class, register, registered
 from loyaltylab.policies.reminders import ReminderPolicy
+from loyaltylab.policies.replay import ReplayedCoupons
 from loyaltylab.policies.service import ServicePolicy
 from loyaltylab.policies.strategy import full_strategy
 from loyaltylab.policies.tiers import Extension, Tier, TiersPolicy
@@ -30,6 +31,7 @@ __all__ = [
     "PolicyCheckError",
     "ReferralPolicy",
     "ReminderPolicy",
+    "ReplayedCoupons",
     "ServicePolicy",
     "Tier",
     "TiersPolicy",

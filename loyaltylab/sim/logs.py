@@ -308,7 +308,7 @@ def campaign_log(model: LoyaltyModel, start_date: Any = START_DATE) -> pd.DataFr
         "redeemed": (start + pd.to_timedelta(redeemed_host, unit="D")).where(
             redeemed_host >= 0),
     })
-    return frame.reset_index(drop=True)
+    return frame.astype({c: _dtype(c) for c in ("start", "end", "redeemed")})
 
 
 def _dtype(column: str) -> str:

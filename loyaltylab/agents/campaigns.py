@@ -1,0 +1,121 @@
+"""Campaign logs: which customers were sent which coupon, and whether they used it.
+
+A campaign file has one row per coupon sent to a customer (an *exposure*)::
+
+    customer_id,campaign,start,end,amount_off,pct_off,min_spend,redeemed
+    c000017,spring_500,2024-03-04,2024-03-31,500,0,3000,2024-03-16
+    c000018,spring_500,2024-03-04,2024-03-31,500,0,3000,
+
+- ``customer_id``: as in the transaction log;
+- ``campaign``: any name; exposures of one campaign may have different dates;
+- ``start``, ``end``: the first and last day the coupon could be used (ISO dates);
+- ``amount_off`` (currency units), ``pct_off`` (share of the order, in [0, 1)) and
+  ``min_spend`` (the order value needed, currency units): blank cells count 0, and at
+  least one of ``amount_off`` and ``pct_off`` must be positive;
+- ``redeemed``: the day the coupon was used, blank if it was not; within
+  ``start .. end``, and a day with a purchase in the transaction log.
+
+One file rather than exposures and redemptions apart: a redemption belongs to one
+exposure, which a second file could only name again (customer, campaign and a date in
+the window), and the blank cell of an unused coupon is what most campaign tools export.
+:func:`loyaltylab.sim.campaign_log` writes this format from a simulation.
+"""
+
+from __future__ import annotations
+
+from os import PathLike
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from loyaltylab.agents.transactions import TransactionError, _missing, _parse_dates, _read_table
+
+#: Columns of a campaign file, in the order :func:`read_campaigns` returns them.
+COLUMNS = ("customer_id", "campaign", "start", "end", "amount_off", "pct_off", "min_spend",
+           "redeemed")
+_REQUIRED = ("customer_id", "campaign", "start", "end")
+_MONEY = ("amount_off", "pct_off", "min_spend")
+
+
+class CampaignError(TransactionError):
+    """A campaign file that cannot be used, with every bad row (``.errors``); rows are
+    numbered from 1 for the first data row."""
+
+
+def read_campaigns(path: str | PathLike[str]) -> pd.DataFrame:
+    """Read and validate a campaign file (CSV or Parquet; module docstring).
+
+    Parameters
+    ----------
+    path : str or path-like
+        A ``.csv`` file with a header line, or a ``.parquet`` file.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`COLUMNS`: ``customer_id`` and ``campaign`` (str), ``start``,
+        ``end`` and ``redeemed`` (datetime64, days; ``redeemed`` NaT when unused),
+        ``amount_off``, ``min_spend`` (float, currency units) and ``pct_off`` (float,
+        share), in the order of the file.
+
+    Raises
+    ------
+    CampaignError
+        If a required column is missing (``customer_id``, ``campaign``, ``start``,
+        ``end``, one of ``amount_off`` and ``pct_off``), or listing every bad row by
+        number, field and reason.
+    """
+    path = Path(path)
+    table = _read_table(path)
+    absent = [f"{name}: no column {name!r}" for name in _REQUIRED if name not in table]
+    if "amount_off" not in table and "pct_off" not in table:
+        absent.append("amount_off: no column 'amount_off' or 'pct_off'")
+    if absent:
+        raise CampaignError([*absent, f"columns found: {list(table.columns)}"],
+                            source=str(path))
+    problems: list[tuple[int, int, str]] = []  # (row, column order, message)
+
+    def report(mask: np.ndarray, column: str, message: str | None = None,
+               raw: pd.Series | None = None) -> None:
+        order = COLUMNS.index(column)
+        for i in np.flatnonzero(mask):
+            text = message if raw is None else f"{message} {raw.iloc[i]!r}"
+            problems.append((int(i) + 1, order, f"{column}: {text}"))
+
+    out: dict[str, pd.Series] = {}
+    for name in ("customer_id", "campaign"):
+        report(_missing(table[name]), name, "missing")
+        out[name] = table[name].astype("string").str.strip().astype(str)
+    for name in ("start", "end", "redeemed"):
+        raw = table[name] if name in table else pd.Series("", index=table.index)
+        blank = _missing(raw)
+        out[name] = _parse_dates(raw).dt.normalize()
+        if name != "redeemed":
+            report(blank, name, "missing")
+        report(out[name].isna().to_numpy() & ~blank, name, "cannot parse", raw)
+    for name in _MONEY:
+        raw = table[name] if name in table else pd.Series("", index=table.index)
+        blank = _missing(raw)
+        values = pd.to_numeric(raw, errors="coerce").astype(float).where(~blank, 0.0)
+        bad = values.isna().to_numpy()
+        report(bad, name, "not a number:", raw)
+        finite = values.to_numpy()
+        report(~bad & ~np.isfinite(finite), name, "not finite:", raw)
+        report(np.nan_to_num(finite) < 0, name, "negative:", raw)
+        out[name] = values
+
+    start, end, redeemed = out["start"], out["end"], out["redeemed"]
+    report((end < start).to_numpy(), "end", "before start")
+    report(((redeemed < start) | (redeemed > end)).to_numpy(), "redeemed",
+           "outside the coupon's start .. end")
+    amount, pct, spend = out["amount_off"], out["pct_off"], out["min_spend"]
+    report(((amount <= 0) & (pct <= 0)).to_numpy(), "amount_off",
+           "amount_off or pct_off must be > 0")
+    report((pct >= 1).to_numpy(), "pct_off", "must be below 1 (a share of the order)")
+    report(((amount > 0) & (spend > 0) & (spend <= amount)).to_numpy(), "min_spend",
+           "must be greater than amount_off")
+    if problems:
+        problems.sort()
+        raise CampaignError([f"row {r}: {m}" for r, _, m in problems], source=str(path))
+    return pd.DataFrame({name: out[name] for name in COLUMNS}).reset_index(drop=True)
