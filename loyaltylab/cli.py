@@ -24,11 +24,14 @@ import pandas as pd
 
 from loyaltylab.agents import (
     HoldoutResult,
+    PopulationSpec,
     calibrate,
     default_population,
     holdout_check,
     load_population,
     load_segment_rules,
+    plot_conditional_expectations,
+    read_campaigns,
     read_transactions,
     save_population,
     summarise,
@@ -496,24 +499,75 @@ def calibrate_command(args: argparse.Namespace) -> int:
     if args.currency is None:
         notes.append("currency: not given (--currency); the population's amounts are read "
                      "in the scenario's currency")
-    notes.append("incentive response and satisfaction: loyaltylab's defaults (the log has "
-                 "no campaign or survey data to fit them from)")
+    population, response = calibration.population, None
+    if args.campaigns:
+        population, response, fitted = _fit_campaigns(args, transactions, population)
+        notes += fitted
+        notes.append("satisfaction and the other incentive responses: loyaltylab's defaults "
+                     "(the log has no survey data, and campaigns inform only the coupon "
+                     "response)")
+    else:
+        notes.append("incentive response and satisfaction: loyaltylab's defaults (the log "
+                     "has no campaign or survey data to fit them from; --campaigns fits the "
+                     "coupon response)")
     table = calibration.table().reset_index()
     currency = f", amounts in {args.currency}" if args.currency else ""
     print(f"loyaltylab: {len(calibration.assignment):,} customers from {args.transactions}, "
           f"segments {args.segments!r}{currency}, log-likelihood "
           f"{calibration.log_likelihood:,.1f}")
-    print(table[["segment", "customers", "share", "r", "alpha", "a", "b", "p", "q", "gamma",
-                 "log_likelihood", "notes"]].to_string(index=False))
+    shown = table[["segment", "customers", "share"]].copy()
+    for name in ("r", "alpha", "a", "b", "p", "q", "gamma"):
+        shown[name] = [f"{v:.4g} ± {se:.2g}" for v, se in zip(table[name], table[f"se_{name}"],
+                                                               strict=True)]
+    shown["log_likelihood"] = table["log_likelihood"].round(1)
+    print(shown.to_string(index=False))
+    print("(estimate ± standard error from the observed information; inf: at a bound)")
+    for row in table.itertuples():
+        for what, text in (("flags", row.flags), ("notes", row.notes)):
+            if text:
+                print(f"  {row.segment} {what}: {text}")
     print("\nNotes:")
     for note in notes:
         print(f"  - {note}")
     with _writing("--out", out), atomic_path(out) as tmp:
-        save_population(calibration, tmp, source=str(args.transactions), notes=notes)
+        save_population(population, tmp, fits=calibration, source=str(args.transactions),
+                        notes=notes, response=response)
         if holdout is not None:
             _write_holdout(holdout, out)
     print(f"population file written to {out}")
     return 0
+
+
+def _fit_campaigns(
+    args: argparse.Namespace, transactions: pd.DataFrame, population: PopulationSpec,
+) -> tuple[PopulationSpec, dict[str, tuple[float, float]], list[str]]:
+    """Fit the coupon response to ``--campaigns``; print the fit; return the population
+    with the segments' fitted top-up tolerance, the ``[response]`` table and notes."""
+    from loyaltylab.experiments import fit_campaign_response
+
+    campaigns = read_campaigns(args.campaigns)
+    print(f"\nFitting the coupon response to {len(campaigns):,} coupons of "
+          f"{campaigns['campaign'].nunique():,} campaign(s) in {args.campaigns} "
+          f"(simulated moments, {args.simulations} simulated customers per customer)...",
+          flush=True)
+    fit = fit_campaign_response(transactions, campaigns, population, seed=args.seed,
+                                simulations=args.simulations)
+    table = fit.table()
+    print(table.to_string(float_format=lambda v: f"{v:.4g}"))
+    print(fit.moments.to_string(float_format=lambda v: f"{v:.4g}"))
+    verdict = "no evidence against" if fit.j_pvalue > 0.05 else "the data reject"
+    print(f"J = {fit.j_statistic:.3g} on {fit.j_dof} degree(s) of freedom "
+          f"(p = {fit.j_pvalue:.3g}: {verdict} the model's coupon response)")
+    updates = fit.segment_updates(population)
+    segments = [s.model_copy(update=updates.get(s.name, {})) for s in population.segments]
+    response = {name: (value, fit.standard_errors[name])
+                for name, value in fit.response_values().items()}
+    estimates = ", ".join(f"{name} {fit.estimates[name]:.3g} ± {fit.standard_errors[name]:.2g}"
+                          for name in fit.estimates)
+    notes = [f"coupon response fitted from {args.campaigns} by simulated moments: "
+             f"{estimates} (J = {fit.j_statistic:.3g}, p = {fit.j_pvalue:.3g})",
+             *fit.notes]
+    return population.replace(segments=segments), response, notes
 
 
 def _write_holdout(holdout: HoldoutResult, out: Path) -> None:
@@ -548,7 +602,17 @@ def _write_holdout(holdout: HoldoutResult, out: Path) -> None:
     with atomic_path(out.parent / "holdout.png") as tmp:
         fig.savefig(tmp, dpi=90, bbox_inches="tight", format="png")
     plt.close(fig)
-    print(f"holdout.csv and holdout.png written to {out.parent}")
+    table = holdout.conditional
+    if table is not None:
+        print("\nMean holdout purchases by calibration-period purchases (the BG/NBD "
+              "conditional-expectation check):")
+        print(table.to_string(float_format=lambda v: f"{v:.3f}"))
+        write_csv_atomically(table.reset_index(), out.parent / "conditional.csv")
+        ax = plot_conditional_expectations(table)
+        with atomic_path(out.parent / "conditional.png") as tmp:
+            ax.figure.savefig(tmp, dpi=90, bbox_inches="tight", format="png")
+    print(f"holdout.csv, holdout.png, conditional.csv and conditional.png written to "
+          f"{out.parent}")
 
 
 def facts_command(args: argparse.Namespace) -> int:
@@ -718,6 +782,13 @@ def build_parser() -> argparse.ArgumentParser:
                                         "population file")
     cal.add_argument("--segment-rules", help="TOML file of segment rules (thresholds in "
                                              "--currency) for --segments rules")
+    cal.add_argument("--campaigns", help="campaign file (CSV or Parquet; one row per coupon "
+                                         "sent: customer_id, campaign, start, end, "
+                                         "amount_off, pct_off, min_spend, redeemed) to fit "
+                                         "the coupon response from")
+    cal.add_argument("--simulations", type=_positive("--simulations", 50), default=2,
+                     help="simulated customers per customer when fitting --campaigns "
+                          "(default 2)")
     cal.add_argument("--seed", type=_seed(), default=0, help="seed of k-means and the holdout")
     cal.set_defaults(func=calibrate_command)
     rep = sub.add_parser("report", help="write the report of a results folder")

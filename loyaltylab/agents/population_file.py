@@ -26,8 +26,18 @@ bit-identical.
 
 Optional top-level fields: ``currency`` (of the spend parameters; a scenario's economics
 follow it), ``notes`` (everything the calibration had to say: returns netted, the
-warm-up, late joiners, fallbacks, defaults used) and a ``[segment_rules]`` table (the
-firm's segment thresholds, :class:`loyaltylab.agents.SegmentRules`).
+warm-up, late joiners, fallbacks, defaults used), a ``[segment_rules]`` table (the
+firm's segment thresholds, :class:`loyaltylab.agents.SegmentRules`) and a ``[response]``
+table of response coefficients fitted from campaigns, by the names of
+:mod:`loyaltylab.experiments.inputs` without their ``response.`` prefix::
+
+    [response]   # fitted from campaigns: estimate and standard error
+    "coupon_use.attention" = { value = 0.175, se = 0.062 }
+
+A population read from a file with ``[response]`` has a behaviour with those
+coefficients (the others keep their defaults). Each segment also records its
+``bgnbd_se`` and ``gamma_gamma_se`` (standard errors; ``inf`` at a bound, ``nan`` not
+identified) and its fit ``flags``.
 """
 
 from __future__ import annotations
@@ -50,7 +60,7 @@ from loyaltylab.errors import InputError
 #: Version of the file layout, written as ``format``.
 FORMAT = 1
 _TOP_KEYS = {"format", "size", "method", "source", "segments", "currency", "notes",
-             "segment_rules"}
+             "segment_rules", "response"}
 _FIT_KEYS = {"customers", "repeat_buyers", "log_likelihood", "gamma_gamma_log_likelihood",
              "bgnbd_source", "gamma_gamma_source", "notes", "bgnbd_se", "gamma_gamma_se",
              "flags"}
@@ -105,6 +115,7 @@ def save_population(
     *,
     source: str | None = None,
     notes: Iterable[str] = (),
+    response: Mapping[str, tuple[float, float]] | None = None,
 ) -> Path:
     """Write a population (and, optionally, its fits) as a TOML population file.
 
@@ -121,6 +132,9 @@ def save_population(
         Where the population comes from (e.g. the transaction log), for the record.
     notes : iterable of str
         What the reader should know (written with a :class:`Calibration`'s own notes).
+    response : mapping, optional
+        Fitted response coefficients, ``name -> (value, standard error)`` with names such
+        as ``"coupon_use.attention"`` (the ``[response]`` table).
 
     Returns
     -------
@@ -161,6 +175,11 @@ def save_population(
     if spec.segment_rules is not None:
         lines += ["", "[segment_rules]   # the firm's segments: yearly thresholds in currency"]
         lines += [f"{k} = {_value(v)}" for k, v in spec.segment_rules.model_dump().items()]
+    if response:
+        lines += ["", "[response]   # fitted from campaigns: estimate and standard error"]
+        lines += [f"{_value(name)} = {{ value = {_value(float(value))}, se = "
+                  f"{_standard_errors({'se': se})[7:-2]} }}"
+                  for name, (value, se) in response.items()]
     for i, (segment, share) in enumerate(zip(spec.segments, spec.shares, strict=True)):
         if segment.behaviour is not None:
             raise ValueError(f"segments[{i}].behaviour: a segment with its own behaviour "
@@ -240,8 +259,9 @@ def population_from_dict(data: Mapping[str, Any], where: str = "population") -> 
             shares.append(seg["share"])
             segments.append({k: v for k, v in seg.items() if k in _SEGMENT_KEYS})
         extra = {k: data[k] for k in ("currency", "segment_rules") if k in data}
-        return PopulationSpec.model_validate(
+        spec = PopulationSpec.model_validate(
             {"size": data["size"], "segments": segments, "shares": shares, **extra})
+        return _with_response(spec, data.get("response", {}), fail)
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = tuple(first["loc"])
@@ -263,6 +283,37 @@ def _read_toml(path: Path) -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PopulationFileError(f"{path}: not valid TOML: {exc}") from None
+
+
+def _with_response(spec: PopulationSpec, response: Any,
+                   fail: Any) -> PopulationSpec:
+    """The population with the ``[response]`` table's coefficients in its behaviour."""
+    if not response:
+        return spec
+    # The names and their checks are the uncertain inputs' (experiments), imported here
+    # rather than at the top because experiments builds on this package.
+    from loyaltylab.experiments.inputs import all_inputs, apply_inputs
+    from loyaltylab.sim import Economics
+
+    if not isinstance(response, Mapping):
+        raise fail("response: expected a table of name = { value = ..., se = ... }")
+    known = all_inputs(spec, Economics())
+    values = {}
+    for name, entry in response.items():
+        full = f"response.{name}"
+        if full not in known:
+            options = sorted(k.removeprefix("response.") for k in known
+                             if k.startswith("response."))
+            raise fail(f"response.{name}: unknown coefficient; known: {options}")
+        value = entry.get("value") if isinstance(entry, Mapping) else None
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            raise fail(f"response.{name}.value: expected a number, got {value!r}")
+        item = known[full]
+        if not item.lower <= value <= item.upper:
+            raise fail(f"response.{name}.value: must be in [{item.lower:g}, {item.upper:g}], "
+                       f"got {value!r}")
+        values[full] = float(value)
+    return apply_inputs(spec, values)
 
 
 def load_segment_rules(path: str | PathLike[str]) -> SegmentRules:
