@@ -499,17 +499,6 @@ def calibrate_command(args: argparse.Namespace) -> int:
     if args.currency is None:
         notes.append("currency: not given (--currency); the population's amounts are read "
                      "in the scenario's currency")
-    population, response = calibration.population, None
-    if args.campaigns:
-        population, response, fitted = _fit_campaigns(args, transactions, population)
-        notes += fitted
-        notes.append("satisfaction and the other incentive responses: loyaltylab's defaults "
-                     "(the log has no survey data, and campaigns inform only the coupon "
-                     "response)")
-    else:
-        notes.append("incentive response and satisfaction: loyaltylab's defaults (the log "
-                     "has no campaign or survey data to fit them from; --campaigns fits the "
-                     "coupon response)")
     table = calibration.table().reset_index()
     currency = f", amounts in {args.currency}" if args.currency else ""
     print(f"loyaltylab: {len(calibration.assignment):,} customers from {args.transactions}, "
@@ -526,6 +515,17 @@ def calibrate_command(args: argparse.Namespace) -> int:
         for what, text in (("flags", row.flags), ("notes", row.notes)):
             if text:
                 print(f"  {row.segment} {what}: {text}")
+    population, response = calibration.population, None
+    if args.campaigns:
+        population, response, fitted = _fit_campaigns(args, transactions, population)
+        notes += fitted
+        notes.append("satisfaction and the other incentive responses: loyaltylab's defaults "
+                     "(the log has no survey data, and campaigns inform only the coupon "
+                     "response)")
+    else:
+        notes.append("incentive response and satisfaction: loyaltylab's defaults (the log "
+                     "has no campaign or survey data to fit them from; --campaigns fits the "
+                     "coupon response)")
     print("\nNotes:")
     for note in notes:
         print(f"  - {note}")
@@ -555,9 +555,13 @@ def _fit_campaigns(
     table = fit.table()
     print(table.to_string(float_format=lambda v: f"{v:.4g}"))
     print(fit.moments.to_string(float_format=lambda v: f"{v:.4g}"))
-    verdict = "no evidence against" if fit.j_pvalue > 0.05 else "the data reject"
-    print(f"J = {fit.j_statistic:.3g} on {fit.j_dof} degree(s) of freedom "
-          f"(p = {fit.j_pvalue:.3g}: {verdict} the model's coupon response)")
+    if fit.j_pvalue is None:
+        test = "exactly identified: no test of fit"
+    else:
+        verdict = "no evidence against" if fit.j_pvalue > 0.05 else "the data reject"
+        test = (f"J = {fit.j_statistic:.3g} on {fit.j_dof} degree(s) of freedom, "
+                f"p = {fit.j_pvalue:.3g}: {verdict} the model's coupon response")
+    print(test)
     updates = fit.segment_updates(population)
     segments = [s.model_copy(update=updates.get(s.name, {})) for s in population.segments]
     response = {name: (value, fit.standard_errors[name])
@@ -565,8 +569,7 @@ def _fit_campaigns(
     estimates = ", ".join(f"{name} {fit.estimates[name]:.3g} ± {fit.standard_errors[name]:.2g}"
                           for name in fit.estimates)
     notes = [f"coupon response fitted from {args.campaigns} by simulated moments: "
-             f"{estimates} (J = {fit.j_statistic:.3g}, p = {fit.j_pvalue:.3g})",
-             *fit.notes]
+             f"{estimates} ({test})", *fit.notes]
     return population.replace(segments=segments), response, notes
 
 

@@ -8,9 +8,11 @@ import signal
 import subprocess
 import sys
 import time
+import tomllib
 from importlib import metadata
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -212,7 +214,9 @@ def test_calibrate_writes_a_population_file_a_scenario_can_run(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "-9,582.4" in result.stdout and "simulator vs analytic" in result.stdout
     assert {p.name for p in out.parent.iterdir()} == {"cdnow.toml", "holdout.csv",
-                                                       "holdout.png"}
+                                                       "holdout.png", "conditional.csv",
+                                                       "conditional.png"}
+    assert "± 0.013" in result.stdout  # r's standard error (0.0126)
     holdout = pd.read_csv(out.parent / "holdout.csv")
     assert list(holdout.columns) == ["week", "actual", "simulated", "analytic"]
     assert len(holdout) == 52
@@ -229,11 +233,89 @@ def test_calibrate_rejects_bad_rows_and_writes_nothing(tmp_path):
     log = tmp_path / "log.csv"
     log.write_text("customer_id,date,amount\n1,2024-01-02,10\n2,2024-13-45,5\n,2024-01-03,4\n"
                    "3,2024-01-04,-2\n")
-    result = run("calibrate", str(log), "--out", str(tmp_path / "p.toml"))
+    result = run("calibrate", str(log), "--out", str(tmp_path / "p.toml"), "--returns", "error")
     assert result.returncode == 2
     for row in ("row 2", "row 3", "row 4"):
         assert row in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["log.csv"]
+
+
+def _messy_logs(folder):
+    """Transaction and campaign logs exported from a simulation (dollars), made messy:
+    the log starts mid-relationship (the customers' joining purchases are cut), 3% of
+    purchases are partly returned two days later, one return precedes any purchase, and
+    40 customers first buy in the last four weeks (late joiners)."""
+    from loyaltylab.agents import BGNBD, CDNOW_GAMMA_GAMMA, PopulationSpec, Segment
+    from loyaltylab.policies.replay import ReplayedCoupons
+    from loyaltylab.sim import simulate_logs
+
+    segment = Segment(name="cohort", bgnbd=BGNBD(r=0.5, alpha=6.0, a=0.8, b=4.0),
+                      gamma_gamma=CDNOW_GAMMA_GAMMA)
+    spec = PopulationSpec(size=4000, segments=[segment], shares=[1.0])
+    half = [0.5] * 4
+    coupons = [ReplayedCoupons(amount_off=20, min_spend=50, validity_weeks=6,
+                               schedule={10: half}),
+               ReplayedCoupons(amount_off=10, min_spend=0, validity_weeks=6,
+                               schedule={10: half})]
+    log, campaigns, _ = simulate_logs(spec, coupons, weeks=26, seed=4)
+    log = log[log["date"] > log["date"].min()]
+    rng = np.random.default_rng(0)
+    sold = log.sample(frac=0.03, random_state=1)
+    returns = sold.assign(date=sold["date"] + pd.Timedelta(days=2),
+                          amount=-0.3 * sold["amount"])
+    late_days = log["date"].max() - pd.to_timedelta(rng.integers(0, 28, 120), unit="D")
+    late = pd.DataFrame({"customer_id": [f"new{i % 40:03d}" for i in range(120)],
+                         "date": late_days, "amount": rng.gamma(6, 5, 120)})
+    orphan = pd.DataFrame({"customer_id": ["ghost"], "date": [log["date"].min()],
+                           "amount": [-12.0]})
+    messy = pd.concat([log, returns, late, orphan]).sample(frac=1.0, random_state=2)
+    messy.assign(date=messy["date"].dt.strftime("%Y-%m-%d")).to_csv(
+        folder / "log.csv", index=False)
+    campaigns.to_csv(folder / "campaigns.csv", index=False)
+    (folder / "rules.toml").write_text(
+        'currency = "USD"\ncore_min_spend = 600\npotential_min_spend = 250\n'
+        'dormant_max_spend = 60\ndormant_min_weeks_since = 8\n')
+
+
+def test_calibrate_a_messy_log_with_campaigns_end_to_end(tmp_path):
+    _messy_logs(tmp_path)
+    out = tmp_path / "pop" / "shop.toml"
+    result = run("calibrate", "log.csv", "--out", str(out), "--calibration-weeks", "18",
+                 "--holdout-weeks", "7", "--warm-up-weeks", "3", "--late-joiners", "include",
+                 "--currency", "USD", "--segments", "rules", "--segment-rules", "rules.toml",
+                 "--campaigns", "campaigns.csv", "--simulations", "1", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    text = result.stdout
+    for said in ("return line(s)", "found no earlier purchase", "existing customers with "
+                 "unknown history", "late joiners", "coupon response fitted",
+                 "amounts in USD", "conditional-expectation check", "Gamma-Gamma spend_cv"):
+        assert said in text, said
+    data = tomllib.loads(out.read_text())
+    assert data["currency"] == "USD" and data["segment_rules"]["currency"] == "USD"
+    assert set(data["response"]) == {"coupon_use.attention", "coupon_trips.trip_rate"}
+    assert all(entry["se"] > 0 for entry in data["response"].values())
+    assert any(note.startswith("returns:") for note in data["notes"])
+    assert any("satisfaction" in note for note in data["notes"])
+    assert {s["name"] for s in data["segments"]} >= {"new"}
+    assert (out.parent / "conditional.csv").is_file()
+    spec = cli.load_population(out)
+    assert spec.currency == "USD"
+    attention = data["response"]["coupon_use.attention"]["value"]
+    assert spec.behaviours()[0].coupons.coefficients.attention == attention
+
+    # a scenario on the file speaks of dollars, and refuses another currency
+    scenario = out.parent / "s.toml"
+    scenario.write_text('name = "shop"\npopulation = "shop.toml"\nhorizon_weeks = 6\n'
+                        'replications = 2\n[[arms]]\nname = "none"\n[[arms]]\n'
+                        'name = "points"\n[[arms.policies]]\ntype = "points"\n')
+    ran = run("run", str(scenario), "--out", str(tmp_path / "res"), "--quiet", "--workers", "1")
+    assert ran.returncode == 0, ran.stderr
+    assert "money in USD" in ran.stdout
+    scenario.write_text(scenario.read_text() + '[economics]\ncurrency = "yuan"\n')
+    refused = run("validate", str(scenario))
+    assert refused.returncode == 2
+    assert "economics.currency: 'yuan', but the population file's amounts are in 'USD'" in (
+        refused.stderr)
 
 
 # ------------------------------------------------------------ errors: input or bug

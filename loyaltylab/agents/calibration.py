@@ -163,7 +163,10 @@ class Calibration:
                 "bgnbd_source": s.bgnbd_source, "gamma_gamma_source": s.gamma_gamma_source,
                 "log_likelihood": s.log_likelihood,
                 "gamma_gamma_log_likelihood": s.gamma_gamma_log_likelihood,
-                "flags": ", ".join(f.code for f in s.flags),
+                "flags": ", ".join(
+                    f"{model} {f.code}" for model, fit in (("BG/NBD", s.bgnbd_fit),
+                                                           ("Gamma-Gamma", s.gamma_gamma_fit))
+                    if fit is not None for f in fit.flags),
                 "notes": "; ".join(s.notes),
             })
         return pd.DataFrame(rows).set_index("segment")

@@ -260,13 +260,24 @@ def fit_campaign_response(
     rng = np.random.default_rng(seed)
     draws = np.array([moments(data, rng.poisson(1.0, data.customers))
                       for _ in range(bootstrap)])
-    used = np.isfinite(observed) & (_counts(data) >= MIN_COUNT) & np.isfinite(draws).all(0)
+    enough = np.isfinite(observed) & (_counts(data) >= MIN_COUNT) & np.isfinite(draws).all(0)
+    # A moment that no resample moves (no redemption at all in its group) carries no
+    # information and would make the weighting matrix singular.
+    varies = np.zeros_like(enough)
+    varies[enough] = draws[:, enough].std(axis=0) > 0
+    used = enough & varies
     notes = [f"moment {name} left out: fewer than {MIN_COUNT} observations behind it"
-             for name, ok in zip(MOMENT_NAMES, used, strict=True) if not ok]
+             if not ok else f"moment {name} left out: no variation across customers "
+             f"(observed {value:.3g})"
+             for name, ok, good, value in zip(MOMENT_NAMES, enough, used, observed,
+                                              strict=True) if not good]
     if used.sum() < len(PARAMETERS):
         raise InputError(f"campaigns: only {int(used.sum())} usable moments for "
                          f"{len(PARAMETERS)} coefficients ({'; '.join(notes)})")
-    omega = np.cov(draws[:, used], rowvar=False)
+    omega = np.atleast_2d(np.cov(draws[:, used], rowvar=False))
+    if np.linalg.cond(omega) > 1e12:
+        raise InputError(f"campaigns: the moments {list(np.asarray(MOMENT_NAMES)[used])} "
+                         "are linearly dependent in this log; the response cannot be fitted")
     weight = np.linalg.inv((1.0 + 1.0 / simulations) * omega)
     replay = _replay(transactions, data)
     evaluations = 0

@@ -44,4 +44,4 @@ def truncated_log():
     log = transaction_log(model)
     start = pd.Timestamp(START_DATE) + pd.Timedelta(days=7)   # week 1: after the joining day
     return {"log": log[log["date"] >= start].reset_index(drop=True), "start": start,
-            "full": log}
+            "full": log, "initial": spec.size}

@@ -11,6 +11,7 @@ from loyaltylab.agents import (
     calibrate,
     default_segments,
     rfm_features,
+    summarise,
 )
 
 
@@ -135,3 +136,43 @@ def test_bad_requests(cdnow):
         calibrate(cdnow[cdnow["frequency"] == 0])
     with pytest.raises(ValueError, match="summary: missing columns"):
         calibrate(cdnow[["frequency"]])
+
+
+def _rate_and_dropout(fit):
+    """Mean purchase rate r / alpha and mean dropout a / (a + b), with standard errors
+    by the delta method from the fit's covariance."""
+    r, alpha, a, b = fit.r, fit.alpha, fit.a, fit.b
+    rate_grad = np.array([1 / alpha, -r / alpha**2, 0.0, 0.0])
+    drop_grad = np.array([0.0, 0.0, b / (a + b) ** 2, -a / (a + b) ** 2])
+    cov = fit.covariance
+    return ((r / alpha, float(np.sqrt(rate_grad @ cov @ rate_grad))),
+            (a / (a + b), float(np.sqrt(drop_grad @ cov @ drop_grad))))
+
+
+def test_existing_customers_of_a_truncated_log_are_fitted_from_its_start(truncated_log):
+    """The log starts a week after 20,000 customers joined (their joining purchase is not
+    in it). With a 4-week warm-up, those seen in it are fitted from the log's start,
+    conditioned on that purchase; their purchase rate and dropout match a fit of all the
+    customers alive at the start (seen or not) on their whole history, from the joining
+    purchase, within three standard errors of the truncated fit."""
+    log, start = truncated_log["log"], truncated_log["start"]
+    end = start + pd.Timedelta(weeks=26) - pd.Timedelta(days=1)
+    summary = summarise(log, end, warm_up_weeks=4)
+    cal = calibrate(summary)
+    assert [s.name for s in cal.segments] == ["existing", "new"]
+    existing = cal.segments[0]
+    assert existing.n_customers == int(summary["existing"].sum()) > 13_000
+    assert any("existing customers with unknown history" in n for n in cal.notes)
+
+    full = truncated_log["full"]
+    initial = full["customer_id"].str[1:].astype(int) < truncated_log["initial"]
+    whole = calibrate(summarise(full[initial], end)).cohort_bgnbd
+    (rate, rate_se), (drop, drop_se) = _rate_and_dropout(existing.bgnbd_fit)
+    (rate_whole, _), (drop_whole, _) = _rate_and_dropout(whole)
+    assert abs(rate - rate_whole) < 3 * rate_se
+    assert abs(drop - drop_whole) < 3 * drop_se
+    # Treated as new at their first purchase in the log, the same customers look like
+    # slower buyers who drop out sooner: a different process, far outside the errors.
+    naive = calibrate(summarise(log, end)).cohort_bgnbd
+    _, (drop_naive, _) = _rate_and_dropout(naive)
+    assert abs(drop_naive - drop_whole) > 5 * drop_se
