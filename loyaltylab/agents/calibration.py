@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 from scipy.cluster.vq import ClusterError, kmeans2
 
+from loyaltylab.agents.btyd import expected_order_value
 from loyaltylab.agents.fitting import (
     BGNBDFit,
     GammaGammaFit,
@@ -73,8 +74,11 @@ class SegmentFit:
         Parameters used (weekly units): the segment's own fit or the cohort's.
     gamma_gamma : GammaGamma
         Parameters used (currency units): the segment's own fit or the cohort's.
-    bgnbd_source, gamma_gamma_source : {"segment", "cohort"}
-        Where the parameters come from.
+    bgnbd_source : {"segment", "cohort"}
+        Where the BG/NBD parameters come from.
+    gamma_gamma_source : {"segment", "cohort", "cohort_shape"}
+        Where the spend parameters come from; ``"cohort_shape"``: the cohort's spreads at
+        the segment's own mean order (a segment with repeat buyers but no usable fit).
     log_likelihood : float
         BG/NBD log-likelihood of the segment's customers under :attr:`bgnbd`.
     gamma_gamma_log_likelihood : float or None
@@ -147,7 +151,10 @@ class Calibration:
         gg = (segment.gamma_gamma_fit if segment.gamma_gamma_source == "segment"
               else self.cohort_gamma_gamma)
         assert bgnbd is not None and gg is not None  # a "segment" source has its own fit
-        return {**bgnbd.se, **gg.se}
+        se = {**bgnbd.se, **gg.se}
+        if segment.gamma_gamma_source == "cohort_shape":  # the cohort's gamma, scaled
+            se["gamma"] *= segment.gamma_gamma.gamma / gg.gamma
+        return se
 
     def table(self) -> pd.DataFrame:
         """One row per segment: customers, share, parameters and their standard errors
@@ -290,6 +297,28 @@ def _gamma_gamma_ll(params: GammaGamma, part: pd.DataFrame) -> float | None:
         part.loc[use, "mean_repeat_spend"]).sum())
 
 
+def _own_level(part: pd.DataFrame, cohort: GammaGamma) -> tuple[GammaGamma, str]:
+    """The cohort's spend distribution moved to the segment's own level.
+
+    A segment too small (or too uniform) for its own Gamma-Gamma fit still says how much
+    its customers spend: each customer's expected order given his or her own orders
+    (:func:`loyaltylab.agents.expected_order_value`, the cohort's fit as the prior, so a
+    customer with one repeat order moves the mean less than one with twenty) is averaged
+    over the segment, and the cohort's ``gamma`` is scaled to give that mean; ``p`` and
+    ``q`` (the spreads) stay the cohort's.
+    """
+    x = part["frequency"].to_numpy(dtype=float)
+    m = part["mean_repeat_spend"].to_numpy(dtype=float)
+    usable = (x > 0) & np.isfinite(m) & (m > 0)
+    expected = expected_order_value(np.where(usable, m, 0.0), np.where(usable, x, 0.0),
+                                    cohort.p, cohort.q, cohort.gamma)
+    level = float(np.mean(expected))
+    scaled = cohort.model_copy(update={"gamma": cohort.gamma * level / cohort.mean_order})
+    return scaled, (f"Gamma-Gamma: the cohort's spreads (p, q) at the segment's own mean "
+                    f"order {level:.4g} (the cohort's {cohort.mean_order:.4g}; each "
+                    "customer's expected order given his or her orders, averaged)")
+
+
 def _fit_segment(
     name: str, part: pd.DataFrame, share: float, cohort: tuple[BGNBDFit, GammaGamma],
     min_customers: int, min_repeat_buyers: int,
@@ -359,6 +388,10 @@ def _fit_segment(
                          "cohort fit used")
         else:
             gamma_gamma, gg_source = gg_fit.params, "segment"
+    if gg_source == "cohort" and spenders:
+        gamma_gamma, note = _own_level(part, cohort_gg)
+        gg_source = "cohort_shape"
+        notes.append(note)
 
     ll = float(bgnbd_log_likelihood(bgnbd.r, bgnbd.alpha, bgnbd.a, bgnbd.b, part["frequency"],
                                     part["recency"], part["T"], _truncation(part)).sum())

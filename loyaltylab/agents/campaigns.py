@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from loyaltylab.agents.transactions import TransactionError, _missing, _parse_dates, _read_table
+from loyaltylab.agents.transactions import TransactionError, blank_cells, parse_dates, read_table
 
 #: Columns of a campaign file, in the order :func:`read_campaigns` returns them.
 COLUMNS = ("customer_id", "campaign", "start", "end", "amount_off", "pct_off", "min_spend",
@@ -67,7 +67,7 @@ def read_campaigns(path: str | PathLike[str]) -> pd.DataFrame:
         number, field and reason.
     """
     path = Path(path)
-    table = _read_table(path)
+    table = read_table(path)
     absent = [f"{name}: no column {name!r}" for name in _REQUIRED if name not in table]
     if "amount_off" not in table and "pct_off" not in table:
         absent.append("amount_off: no column 'amount_off' or 'pct_off'")
@@ -85,18 +85,18 @@ def read_campaigns(path: str | PathLike[str]) -> pd.DataFrame:
 
     out: dict[str, pd.Series] = {}
     for name in ("customer_id", "campaign"):
-        report(_missing(table[name]), name, "missing")
+        report(blank_cells(table[name]), name, "missing")
         out[name] = table[name].astype("string").str.strip().astype(str)
     for name in ("start", "end", "redeemed"):
         raw = table[name] if name in table else pd.Series("", index=table.index)
-        blank = _missing(raw)
-        out[name] = _parse_dates(raw).dt.normalize()
+        blank = blank_cells(raw)
+        out[name] = parse_dates(raw).dt.normalize()
         if name != "redeemed":
             report(blank, name, "missing")
         report(out[name].isna().to_numpy() & ~blank, name, "cannot parse", raw)
     for name in _MONEY:
         raw = table[name] if name in table else pd.Series("", index=table.index)
-        blank = _missing(raw)
+        blank = blank_cells(raw)
         values = pd.to_numeric(raw, errors="coerce").astype(float).where(~blank, 0.0)
         bad = values.isna().to_numpy()
         report(bad, name, "not a number:", raw)

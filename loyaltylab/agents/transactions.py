@@ -63,7 +63,7 @@ class TransactionError(InputError):
         return [*listed, f"{self.source}: ... and {more} more bad row(s)"] if more else listed
 
 
-def _read_table(path: Path) -> pd.DataFrame:
+def read_table(path: Path) -> pd.DataFrame:
     """The raw table; CSV cells are kept as text so that validation sees what was written."""
     suffix = path.suffix.lower()
     try:
@@ -80,7 +80,7 @@ def _read_table(path: Path) -> pd.DataFrame:
     raise InputError(f"path: expected a .csv or .parquet file, got {path.name!r}")
 
 
-def _missing(values: pd.Series) -> np.ndarray:
+def blank_cells(values: pd.Series) -> np.ndarray:
     """Cells that are empty: NaN/None, or blank text."""
     missing = pd.isna(values).to_numpy(dtype=bool).copy()  # pandas may hand out a view
     if values.dtype == object or pd.api.types.is_string_dtype(values):
@@ -89,7 +89,7 @@ def _missing(values: pd.Series) -> np.ndarray:
     return missing
 
 
-def _parse_dates(values: pd.Series) -> pd.Series:
+def parse_dates(values: pd.Series) -> pd.Series:
     """Dates or datetimes as naive ``datetime64[ns]``; NaT where a cell cannot be parsed."""
     if pd.api.types.is_datetime64_any_dtype(values):
         parsed = values
@@ -158,7 +158,7 @@ def read_transactions(
     if returns not in RETURNS:
         raise InputError(f"returns: expected one of {', '.join(RETURNS)}, got {returns!r}")
     path = Path(path)
-    table = _read_table(path)
+    table = read_table(path)
     wanted = {"customer_id": customer_id, "date": date, "amount": amount}
     if interactions is not None:
         wanted["interactions"] = interactions
@@ -176,11 +176,11 @@ def read_transactions(
             problems.append((int(rows[i]), order, message(i)))
 
     ids = table[customer_id]
-    report(_missing(ids), 0, lambda i: "customer_id: missing")
+    report(blank_cells(ids), 0, lambda i: "customer_id: missing")
 
     raw_dates = table[date]
-    dates = _parse_dates(raw_dates)
-    no_date = _missing(raw_dates)
+    dates = parse_dates(raw_dates)
+    no_date = blank_cells(raw_dates)
     report(no_date, 1, lambda i: "date: missing")
     report(dates.isna().to_numpy() & ~no_date, 1,
            lambda i: f"date: cannot parse {raw_dates.iloc[i]!r}")
@@ -189,7 +189,7 @@ def read_transactions(
                 negative_ok: bool = False) -> pd.Series:
         raw = table[name]
         values = pd.to_numeric(raw, errors="coerce").astype(float)
-        blank = _missing(raw)
+        blank = blank_cells(raw)
         if blank_ok:
             values = values.where(~blank, 0.0)
         else:

@@ -10,6 +10,7 @@ from loyaltylab.agents import (
     assign_segments,
     calibrate,
     default_segments,
+    expected_order_value,
     rfm_features,
     summarise,
 )
@@ -39,9 +40,17 @@ def test_rules_use_the_strategy_segments_and_fall_back_when_too_small(cdnow):
     assert any("potential_loyal" in note for note in cal.notes)
     core = cal.segments[0]
     assert core.n_customers == 1 and core.bgnbd_source == "cohort"
-    assert core.gamma_gamma_source == "cohort"
+    # too few repeat buyers for a spend fit: the cohort's spreads at the segment's level
+    assert core.gamma_gamma_source == "cohort_shape"
     assert any("cohort fit used" in note for note in core.notes)
     assert core.bgnbd == cal.cohort_bgnbd.params
+    cohort_gg = cal.cohort_gamma_gamma.params
+    assert (core.gamma_gamma.p, core.gamma_gamma.q) == (cohort_gg.p, cohort_gg.q)
+    (customer,) = cdnow.index[cal.assignment == "core_loyal"]
+    own = cdnow.loc[customer]
+    assert core.gamma_gamma.mean_order == pytest.approx(expected_order_value(
+        own["mean_repeat_spend"], own["frequency"], cohort_gg.p, cohort_gg.q,
+        cohort_gg.gamma))
     counts = cal.assignment.value_counts()
     assert cal.population.shares == pytest.approx([counts[n] / 2357 for n in names])
     assert sum(cal.population.shares) == pytest.approx(1.0, abs=1e-12)
@@ -76,10 +85,15 @@ def test_kmeans_is_seeded_deterministic_and_named_by_frequency(cdnow):
 
 def test_small_segments_fall_back_to_the_cohort(cdnow):
     cal = calibrate(cdnow, "kmeans:2", min_customers=10_000, min_repeat_buyers=10_000)
+    levels = []
     for seg in cal.segments:
-        assert seg.bgnbd_source == "cohort" and seg.gamma_gamma_source == "cohort"
+        assert seg.bgnbd_source == "cohort" and seg.gamma_gamma_source == "cohort_shape"
         assert seg.bgnbd == cal.cohort_bgnbd.params
-        assert len(seg.notes) == 2
+        assert len(seg.notes) == 3
+        levels.append(seg.gamma_gamma.mean_order * seg.share)
+    # the segments' levels average back to the cohort's (the posterior means of all its
+    # customers average to about the prior mean)
+    assert sum(levels) == pytest.approx(cal.cohort_gamma_gamma.mean_order, rel=0.02)
 
 
 def test_segment_without_repeat_buyers_falls_back(cdnow):
@@ -117,7 +131,12 @@ def test_degenerate_own_fits_fall_back_to_the_cohort(cdnow):
     band = cdnow[(cdnow["frequency"] > 0) & cdnow["mean_repeat_spend"].between(15, 25)]
     fit = _fit_segment("band", band, 0.1, fits, 30, 20)
     assert fit.gamma_gamma_fit.p > 50 and "spend_cv" in [f.code for f in fit.flags]
-    assert fit.gamma_gamma_source == "cohort" and fit.gamma_gamma == fits[1]
+    assert fit.gamma_gamma_source == "cohort_shape"
+    assert (fit.gamma_gamma.p, fit.gamma_gamma.q) == (fits[1].p, fits[1].q)
+    # ... at the band's own level: between the cohort's mean order (35.2) and the band's
+    # mean of 19.5, nearer the band's (each customer's own orders weigh px / (px + q - 1))
+    band_mean = band["mean_repeat_spend"].mean()
+    assert band_mean < fit.gamma_gamma.mean_order < (band_mean + fits[1].mean_order) / 2
     assert any(n.startswith("Gamma-Gamma: degenerate fit (spend_cv") for n in fit.notes)
     # k-means' one-time buyers (at most one repeat purchase each): a BG/NBD optimum that
     # is not a proper maximum (b -> 0, everyone drops out after a purchase)

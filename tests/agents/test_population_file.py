@@ -1,4 +1,5 @@
 import tomllib
+from math import inf
 
 import pytest
 
@@ -83,6 +84,14 @@ gamma_gamma = { p = 6.0, q = 3.0, gamma = 15.0 }
     (("share = 1.0", "share = 1.0\nredeem_propensity = 2.0"),
      "segments[0].redeem_propensity: Input should be less than or equal to 1"),
     (("size = 100", "size = 100\nsize = 200"), "not valid TOML"),
+    (("size = 100", 'size = 100\ncurrency = "USD"\n[segment_rules]\ncurrency = "yuan"'),
+     "segment_rules.currency: thresholds in 'yuan', amounts in 'USD'"),
+    (("size = 100", 'size = 100\n[response]\n"coupon_use.attention" = { value = 2.0 }'),
+     "response.coupon_use.attention.value: must be in [0, 1], got 2.0"),
+    (("size = 100", 'size = 100\n[response]\n"coupon_use.notice" = { value = 0.1 }'),
+     "response.coupon_use.notice: unknown coefficient; known: ["),
+    (("size = 100", 'size = 100\n[response]\n"coupon_use.attention" = { se = 0.1 }'),
+     "response.coupon_use.attention.value: expected a number, got None"),
 ])
 def test_reading_validates_and_names_the_field(tmp_path, edit, message):
     path = tmp_path / "pop.toml"
@@ -100,3 +109,25 @@ def test_good_file_and_missing_file(tmp_path):
     assert spec.segments[0].name == 'a "quoted" name' and spec.size == 100
     with pytest.raises(PopulationFileError, match="cannot read"):
         load_population(tmp_path / "nope.toml")
+
+
+def test_fitted_response_coefficients_round_trip(tmp_path):
+    spec = load_population(_write(tmp_path, GOOD))
+    response = {"coupon_use.attention": (0.12, 0.03), "coupon_trips.trip_rate": (0.3, inf)}
+    path = save_population(spec, tmp_path / "fitted.toml", response=response)
+    data = tomllib.loads(path.read_text())
+    assert data["response"]["coupon_use.attention"] == {"value": 0.12, "se": 0.03}
+    assert data["response"]["coupon_trips.trip_rate"]["se"] == inf
+    back = load_population(path)
+    behaviour = back.behaviours()[0]
+    assert behaviour.coupons.coefficients.attention == 0.12
+    trips = [t for t in behaviour.terms if t.name == "coupon_trips"]
+    assert trips[0].coefficients.trip_rate == 0.3
+    # the other coefficients keep their defaults
+    assert behaviour.redemption.coefficients == spec.behaviours()[0].redemption.coefficients
+
+
+def _write(folder, text):
+    path = folder / "pop.toml"
+    path.write_text(text)
+    return path

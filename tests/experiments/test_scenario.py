@@ -129,6 +129,37 @@ def test_a_population_file_is_read_relative_to_the_scenario(tmp_path):
     assert any("cannot read" in e for e in errors_of(missing))
 
 
+def test_the_population_files_currency_and_segment_rules_carry_to_the_scenario(tmp_path):
+    from loyaltylab.agents import SegmentRules, default_population, save_population
+
+    rules = SegmentRules(currency="USD", core_min_spend=700)
+    spec = default_population(100).replace(currency="USD", segment_rules=rules)
+    save_population(spec, tmp_path / "p.toml")
+    body = 'population = "p.toml"\nmode = "field"\n[[arms]]\nname = "a"\n[[arms]]\nname = "b"\n'
+    (tmp_path / "s.toml").write_text('name = "usd"\n' + body)
+    scenario = load_scenario(tmp_path / "s.toml")
+    assert scenario.economics.currency == "USD"
+    assert scenario.population.spec().segment_rules == rules
+    (tmp_path / "yuan.toml").write_text(
+        'name = "yuan"\n' + body + '[economics]\ncurrency = "yuan"\n')
+    with pytest.raises(ScenarioError, match=r"economics.currency: 'yuan', but the population "
+                                            r"file's amounts are in 'USD'"):
+        load_scenario(tmp_path / "yuan.toml")
+    # the scenario's own rules replace the file's, in the same currency
+    (tmp_path / "own.toml").write_text(
+        'name = "own"\nmode = "field"\n[population]\nfile = "p.toml"\n'
+        '[population.segment_rules]\ncurrency = "EUR"\n'
+        '[[arms]]\nname = "a"\n[[arms]]\nname = "b"\n')
+    with pytest.raises(ScenarioError, match=r"population.segment_rules.currency: the "
+                                            r"thresholds are in 'EUR' but the amounts are in "
+                                            r"'USD'"):
+        load_scenario(tmp_path / "own.toml")
+    # the strategy's yuan rules cannot classify dollars at launch (field mode's burn-in)
+    usd = {**BASE, "mode": "field", "economics": {"currency": "USD"}}
+    assert any("population.segment_rules.currency" in e for e in errors_of(usd))
+    validate_scenario({**BASE, "economics": {"currency": "USD"}})   # twin: no burn-in
+
+
 def test_arm_shares_and_burn_in():
     arms = [{"name": "a", "share": 0.3}, {"name": "b", "share": 0.7}]
     scenario = validate_scenario({**BASE, "arms": arms, "mode": "field"})
