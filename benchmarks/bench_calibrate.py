@@ -12,7 +12,7 @@ included).
 
 Usage::
 
-    python benchmarks/bench_calibrate.py [--customers 60000] [--weeks 52] [--holdout]
+    python benchmarks/bench_calibrate.py [--customers 100000] [--weeks 52] [--holdout]
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def messy_log(customers: int, weeks: int, seed: int = 1) -> pd.DataFrame:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--customers", type=int, default=60_000)
+    parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--weeks", type=int, default=52)
     parser.add_argument("--holdout", action="store_true")
     args = parser.parse_args(argv)
@@ -66,7 +66,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         log.assign(date=log["date"].dt.strftime("%Y-%m-%d")).to_csv(path, index=False)
         (folder / "rules.toml").write_text('currency = "USD"\ncore_min_spend = 1000\n'
                                            'potential_min_spend = 400\n'
-                                           'dormant_max_spend = 100\n')
+                                           'dormant_max_spend = 100\n'
+                                           'dormant_min_weeks_since = 13\n')
         command = ["calibrate", str(path), "--out", str(folder / "out" / "pop.toml"),
                    "--warm-up-weeks", "4", "--segments", "rules", "--currency", "USD",
                    "--segment-rules", str(folder / "rules.toml")]

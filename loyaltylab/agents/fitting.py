@@ -44,6 +44,9 @@ MAX_CONCENTRATION = 1e4
 #: A fit has converged when a Newton step from it would move no free log-parameter by
 #: more than this many of its standard errors (|gradient| / sqrt(curvature)).
 GRADIENT_TOLERANCE = 1e-2
+#: A log-parameter that L-BFGS-B leaves this close to a bound, at a point that is not
+#: stationary, is tried at the bound itself.
+EDGE = 1.0
 #: Gamma-Gamma: flag ``spend_cv`` when the observed within-customer coefficient of
 #: variation of order values exceeds the implied one, 1/sqrt(p), by more than this
 #: factor (CDNOW: 0.50 observed against 0.40 implied, a factor of 1.25).
@@ -340,6 +343,16 @@ def _maximise(
 
     best = polish(start)
     ok, at_bound = stationary(best.x)
+    edge = (best.x > high - EDGE) | (best.x < low + EDGE)
+    if not ok and edge.any():
+        # L-BFGS-B gives up on a likelihood that rises ever more gently towards a bound
+        # (a + b of a Beta collapsing to a point): try the bound itself before the slow
+        # simplex search.
+        pushed = polish(np.where(best.x > high - EDGE, high, np.where(best.x < low + EDGE,
+                                                                     low, best.x)))
+        if pushed.fun <= best.fun:
+            best = pushed
+            ok, at_bound = stationary(best.x)
     if not ok:
         rough = optimize.minimize(safe, best.x, method="Nelder-Mead", bounds=bounds,
                                   options={"xatol": 1e-7, "fatol": 1e-10, "maxiter": 4000})
