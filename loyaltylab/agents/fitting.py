@@ -251,6 +251,50 @@ def bgnbd_log_likelihood(
     return out
 
 
+def bgnbd_score(
+    r: float, alpha: float, a: float, b: float, frequency: Any, recency: Any,
+    T: Any,  # noqa: N803 - the T of the BG/NBD literature
+    truncation: Any = None,
+) -> np.ndarray:
+    """Per-customer gradient of :func:`bgnbd_log_likelihood` with respect to
+    ``(r, alpha, a, b)``, shape ``(n, 4)``.
+
+    The likelihood's last factor is a sum of two terms (alive at ``T``, or dropped out
+    after the last purchase); each term's derivative is weighted by its share of the sum.
+    Digamma differences come from the ``gammaln`` and ``betaln`` of the likelihood; the
+    truncation term adds :math:`P_0'/(1 - P_0)` with :math:`P_0 = (\\alpha/(\\alpha+w))^r`.
+    """
+    x, t_x, age = _arrays(frequency, recency, T)
+    repeat = x > 0
+    log_alive = -(r + x) * np.log(alpha + age)
+    log_dead = np.full_like(x, -np.inf)
+    log_dead[repeat] = (np.log(a) - np.log(b + x[repeat] - 1)
+                        - (r + x[repeat]) * np.log(alpha + t_x[repeat]))
+    dead = special.expit(log_dead - log_alive)  # the dropped-out term's share
+    alive = 1.0 - dead
+    t_dead = np.where(repeat, t_x, age)
+    psi = special.digamma
+    out = np.empty((len(x), 4))
+    out[:, 0] = (psi(r + x) - psi(r) + np.log(alpha) - alive * np.log(alpha + age)
+                 - dead * np.log(alpha + t_dead))
+    out[:, 1] = r / alpha - (r + x) * (alive / (alpha + age) + dead / (alpha + t_dead))
+    total = psi(a + b) - psi(a + b + x)
+    out[:, 2] = total + dead / a
+    b_minus = np.where(repeat, b + x - 1, 1.0)
+    out[:, 3] = psi(b + x) - psi(b) + total - dead / b_minus
+    if truncation is not None:
+        w = np.broadcast_to(np.asarray(truncation, dtype=float), x.shape)
+        seen = w > 0
+        log_ratio = np.log(alpha) - np.log(alpha + w[seen])
+        p0 = np.exp(r * log_ratio)
+        share = p0 / -np.expm1(r * log_ratio)  # P0 / (1 - P0)
+        # d/dθ of -log(1 - P0) is P0' / (1 - P0), with dP0/dr = P0 log ratio and
+        # dP0/dalpha = P0 r w / (alpha (alpha + w))
+        out[seen, 0] += share * log_ratio
+        out[seen, 1] += share * r * w[seen] / (alpha * (alpha + w[seen]))
+    return out
+
+
 def gamma_gamma_log_likelihood(
     p: float, q: float, gamma: float, frequency: Any, mean_spend: Any
 ) -> np.ndarray:
@@ -300,7 +344,7 @@ def _derivatives(f: Any, x: np.ndarray, step: float = 1e-4) -> tuple[np.ndarray,
 
 def _maximise(
     negative: Any, start: np.ndarray, names: tuple[str, ...],
-    bounds: list[tuple[float, float]] | None = None,
+    bounds: list[tuple[float, float]] | None = None, gradient: Any = None,
 ) -> tuple[np.ndarray, float, bool, str, tuple[str, ...]]:
     """Minimise ``negative(log_params)`` within the bounds (default +-LOG_BOUND).
 
@@ -309,6 +353,9 @@ def _maximise(
     takes over from there and L-BFGS-B polishes its result. Both respect the bounds, so
     a likelihood that keeps rising towards a limit (e.g. a Beta collapsing to a point,
     ``a + b -> inf`` with ``a / (a + b)`` fixed) stops at the bound instead of wandering.
+
+    ``gradient(log_params)``, if given, is the gradient of ``negative``; L-BFGS-B then
+    needs one evaluation per step instead of one per parameter and direction.
 
     Returns the log-parameters, the minimum, the convergence flag, the optimiser's
     message and the names of the parameters that ended at a bound.
@@ -323,8 +370,19 @@ def _maximise(
             value = negative(theta)
         return float(value) if np.isfinite(value) else 1e300
 
+    def safe_with_gradient(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        with np.errstate(all="ignore"):
+            value, grad = negative(theta), gradient(theta)
+        if not (np.isfinite(value) and np.all(np.isfinite(grad))):
+            return 1e300, np.zeros_like(theta)
+        return float(value), grad
+
     def polish(x0: np.ndarray) -> Any:
-        return optimize.minimize(safe, x0, method="L-BFGS-B", bounds=bounds,
+        if gradient is None:
+            return optimize.minimize(safe, x0, method="L-BFGS-B", bounds=bounds,
+                                     options={"ftol": 1e-15, "gtol": 1e-9, "maxiter": 10000})
+        return optimize.minimize(safe_with_gradient, x0, method="L-BFGS-B", jac=True,
+                                 bounds=bounds,
                                  options={"ftol": 1e-15, "gtol": 1e-9, "maxiter": 10000})
 
     def stationary(x: np.ndarray) -> tuple[bool, tuple[str, ...]]:
@@ -365,11 +423,13 @@ def _maximise(
 def _uncertainty(
     negative: Any, theta: np.ndarray, jacobian: np.ndarray, search_names: tuple[str, ...],
     names: tuple[str, ...], estimates: list[float], at_bound: tuple[str, ...],
+    locations: tuple[str, ...] = (),
 ) -> tuple[np.ndarray, list[FitFlag]]:
     """Covariance of the natural parameters and the flags shared by both models."""
     free = np.array([n not in at_bound for n in search_names])
     cov, regular = observed_covariance(lambda th: -negative(th), theta, jacobian, free)
-    return cov, uncertainty_flags(names, np.array(estimates), cov, regular, at_bound)
+    return cov, uncertainty_flags(names, np.array(estimates), cov, regular, at_bound,
+                                  locations)
 
 
 def fit_bgnbd(
@@ -439,10 +499,19 @@ def fit_bgnbd(
         k = np.exp(theta[3])
         return float(r), float(r / np.exp(theta[1])), float(m * k), float((1 - m) * k)
 
+    truncated = uw if uw.any() else None
+
     def negative(theta: np.ndarray) -> float:
         r, alpha, a, b = params(theta)
-        return -float(weights @ bgnbd_log_likelihood(r, alpha, a, b, ux, ut, uage,
-                                                      uw if uw.any() else None))
+        return -float(weights @ bgnbd_log_likelihood(r, alpha, a, b, ux, ut, uage, truncated))
+
+    def gradient(theta: np.ndarray) -> np.ndarray:
+        r, alpha, a, b = params(theta)
+        natural = weights @ bgnbd_score(r, alpha, a, b, ux, ut, uage, truncated)
+        spread = a * b / (a + b)  # d a / d logit(m) = m (1 - m) k
+        chain = np.array([[r, alpha, 0, 0], [0, -alpha, 0, 0], [0, 0, spread, -spread],
+                          [0, 0, a, b]])  # rows: d(r, alpha, a, b) / d theta_i
+        return -(chain @ natural)
 
     if start is None:
         rate = max(float(x.sum()) / max(float(age.sum()), 1e-9), 1e-6)  # per week
@@ -454,13 +523,14 @@ def fit_bgnbd(
     bounds = [(-LOG_BOUND, cap), (-LOG_BOUND, LOG_BOUND), (-LOG_BOUND, LOG_BOUND),
               (-LOG_BOUND, cap)]
     search = ("r", "r/alpha", "a/(a+b)", "a+b")
-    theta, value, converged, message, at_bound = _maximise(negative, theta0, search, bounds)
+    theta, value, converged, message, at_bound = _maximise(negative, theta0, search, bounds,
+                                                           gradient)
     r, alpha, a, b = params(theta)
     spread = a * b / (a + b)  # d a / d logit(m) = m (1 - m) k
     jacobian = np.array([[r, 0, 0, 0], [alpha, -alpha, 0, 0], [0, 0, spread, a],
                          [0, 0, -spread, b]])
     cov, flags = _uncertainty(negative, theta, jacobian, search, BGNBDFit.parameter_names,
-                              [r, alpha, a, b], at_bound)
+                              [r, alpha, a, b], at_bound, locations=("r/alpha", "a/(a+b)"))
     if a <= 1:
         flags.append(FitFlag(
             "infinite_lifetime", f"a = {a:.3g} <= 1: expected purchases over an unlimited "

@@ -128,11 +128,24 @@ def observed_covariance(
 
 def uncertainty_flags(
     names: tuple[str, ...], estimates: np.ndarray, covariance: np.ndarray, regular: bool,
-    at_bound: tuple[str, ...],
+    at_bound: tuple[str, ...], locations: tuple[str, ...] = (),
 ) -> list[FitFlag]:
     """The flags every fit shares: ``at_bound``, ``singular_information``,
-    ``unidentified`` (see :class:`FitFlag`)."""
+    ``unidentified`` (see :class:`FitFlag`).
+
+    ``locations`` are the search parameters that are means (BG/NBD's mean purchase rate
+    and mean dropout). A concentration at its bound is a legitimate description (everyone
+    has the same dropout probability); a mean at its bound with a singular information
+    is the same improper optimum as one found just short of the bound (everyone drops
+    out after a purchase), so it is flagged ``singular_information`` too, and the
+    decision does not depend on where the optimiser happened to stop.
+    """
     flags = []
+    if not regular and any(n in locations for n in at_bound):
+        flags.append(FitFlag("singular_information",
+                             f"{', '.join(n for n in at_bound if n in locations)} at the edge "
+                             "of the search space with a singular information: not a proper "
+                             "maximum"))
     if at_bound:
         # A bound can leave other directions flat (a Beta whose mean is 0 has no
         # identifiable concentration), so a singular information then belongs to it.

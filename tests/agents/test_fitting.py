@@ -3,6 +3,8 @@ import math
 import numpy as np
 import pytest
 from helpers import simulate_bgnbd
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import integrate
 from statsmodels.tools.numdiff import approx_hess3
 
@@ -10,6 +12,7 @@ from loyaltylab.agents import (
     BGNBD,
     GammaGamma,
     bgnbd_log_likelihood,
+    bgnbd_score,
     fit_bgnbd,
     fit_gamma_gamma,
     gamma_gamma_log_likelihood,
@@ -101,3 +104,25 @@ def test_gamma_gamma_with_infinite_mean_cannot_become_a_spec():
     assert fit.mean_order == math.inf
     with pytest.raises(ValueError, match=r"gamma_gamma\.q"):
         _ = fit.params
+
+
+@settings(max_examples=40, deadline=None)
+@given(r=st.floats(0.05, 5), alpha=st.floats(0.5, 20), a=st.floats(0.1, 5),
+       b=st.floats(0.2, 10), seed=st.integers(0, 1000), truncated=st.booleans())
+def test_the_score_is_the_gradient_of_the_log_likelihood(r, alpha, a, b, seed, truncated):
+    rng = np.random.default_rng(seed)
+    n = 30
+    x = rng.integers(0, 8, n).astype(float)
+    age = rng.uniform(1.0, 60.0, n)
+    t_x = np.where(x > 0, rng.uniform(0.05, 1.0, n) * age, 0.0)
+    w = np.where((x > 0) & (rng.random(n) < 0.5), 4.0, 0.0) if truncated else None
+    score = bgnbd_score(r, alpha, a, b, x, t_x, age, w)
+    point = np.array([r, alpha, a, b])
+    for i in range(4):
+        step = np.zeros(4)
+        step[i] = 1e-6 * point[i]
+        numeric = (bgnbd_log_likelihood(*(point + step), x, t_x, age, w)
+                   - bgnbd_log_likelihood(*(point - step), x, t_x, age, w)) / (2 * step[i])
+        # central differences: error O(step^2) plus rounding of about 1e-16 |ll| / step
+        scale = 1e-5 * (1 + np.abs(bgnbd_log_likelihood(*point, x, t_x, age, w)) / point[i])
+        assert np.allclose(score[:, i], numeric, rtol=1e-5, atol=scale.max())

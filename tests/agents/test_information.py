@@ -91,11 +91,18 @@ def test_gamma_gamma_denying_the_observed_spread_is_flagged_degenerate():
 
 
 def test_bound_and_singular_flags():
-    # nobody buys again: the mean purchase rate stops at its bound
+    # nobody buys again: the mean purchase rate stops at its bound, an improper optimum
+    # (the likelihood rises as the rate goes to 0), as unusable as one found just short
+    # of the bound
     fit = fit_bgnbd([0, 0, 0], [0.0, 0.0, 0.0], [10.0, 20.0, 30.0])
     codes = [f.code for f in fit.flags]
     assert "at_bound" in codes and fit.se["alpha"] == np.inf
-    assert "singular_information" not in codes and not fit.degenerate
+    assert "singular_information" in codes and fit.degenerate
+    # a concentration at its bound is a legitimate description: the same dropout
+    # probability for everyone
+    same = fit_bgnbd([1, 2, 1, 3, 0, 2] * 20, [5.0, 8.0, 3.0, 9.0, 0.0, 7.0] * 20,
+                     [10.0] * 120)
+    assert "a+b" in same.at_bound and not same.degenerate
 
 
 def test_cdnow_bgnbd_standard_errors_against_a_parametric_bootstrap(cdnow):
