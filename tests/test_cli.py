@@ -217,6 +217,7 @@ def test_calibrate_writes_a_population_file_a_scenario_can_run(tmp_path):
                                                        "holdout.png", "conditional.csv",
                                                        "conditional.png"}
     assert "± 0.013" in result.stdout  # r's standard error (0.0126)
+    assert "Holdout (1997-10-01 to 1997-12-30)" in result.stdout  # its own first day
     holdout = pd.read_csv(out.parent / "holdout.csv")
     assert list(holdout.columns) == ["week", "actual", "simulated", "analytic"]
     assert len(holdout) == 52
