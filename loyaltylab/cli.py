@@ -56,7 +56,7 @@ from loyaltylab.experiments.sensitivity import read_sensitivity, sensitivity
 from loyaltylab.experiments.targets import change_text
 from loyaltylab.experiments.uncertainty_report import interval_text, write_sensitivity_report
 from loyaltylab.policies import full_strategy
-from loyaltylab.sim import ACTIVE_WINDOW_WEEKS, LoyaltyModel
+from loyaltylab.sim import ACTIVE_WINDOW_WEEKS, MAX_CUSTOMERS, LoyaltyModel
 from loyaltylab.sim.backend import BACKENDS
 from loyaltylab.validation import check_facts, studies
 
@@ -677,7 +677,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     sim = sub.add_parser("simulate", help="simulate the default customer base")
-    sim.add_argument("--size", type=_positive("--size"), default=100_000,
+    sim.add_argument("--size", type=_positive("--size", MAX_CUSTOMERS), default=100_000,
                      help="customers at week 0 (default 100000)")
     sim.add_argument("--weeks", type=_positive("--weeks", 32767), default=52,
                      help="weeks to simulate (default 52)")
@@ -693,7 +693,7 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--seed", type=_seed(), help="override the scenario's seed")
     exp.add_argument("--replications", type=_positive("--replications"),
                      help="override the scenario's replications")
-    exp.add_argument("--size", type=_positive("--size"),
+    exp.add_argument("--size", type=_positive("--size", MAX_CUSTOMERS),
                      help="override the population size for a quick look")
     exp.add_argument("--workers", type=_positive("--workers", 1024),
                      help="local worker processes (default: the available cores; 1 on a GPU)")
@@ -719,7 +719,7 @@ def build_parser() -> argparse.ArgumentParser:
     sen.add_argument("--out", help="results folder (default "
                                    "results/<scenario>-sensitivity-<timestamp>)")
     sen.add_argument("--seed", type=_seed(), help="override the scenario's seed")
-    sen.add_argument("--size", type=_positive("--size"),
+    sen.add_argument("--size", type=_positive("--size", MAX_CUSTOMERS),
                      help="override the population size")
     sen.add_argument("--workers", type=_positive("--workers", 1024),
                      help="local worker processes (default: the available cores; 1 on a GPU)")
@@ -748,7 +748,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "scenario's)")
     opt.add_argument("--top", type=_positive("--top"), default=3,
                      help="most designs re-run (default 3)")
-    opt.add_argument("--size", type=_positive("--size"),
+    opt.add_argument("--size", type=_positive("--size", MAX_CUSTOMERS),
                      help="override the population size")
     opt.add_argument("--seed", type=_seed(), help="override the scenario's seed")
     opt.add_argument("--workers", type=_positive("--workers", 1024),

@@ -273,7 +273,7 @@ def population_from_dict(data: Mapping[str, Any], where: str = "population") -> 
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise PopulationFileError(f"{path}: cannot read: {exc.strerror}") from None
     except UnicodeDecodeError as exc:
@@ -360,7 +360,7 @@ def load_population(path: str | PathLike[str]) -> PopulationSpec:
     path = Path(path)
     if path.suffix.lower() == ".json":
         try:
-            text = path.read_text(encoding="utf-8")
+            text = path.read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) else f"not UTF-8 text: {exc}"
             raise PopulationFileError(f"{path}: cannot read: {reason}") from None

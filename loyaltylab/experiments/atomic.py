@@ -12,17 +12,27 @@ from pathlib import Path
 from loyaltylab.errors import InputError
 
 
+def _umask() -> int:
+    """The process's file-mode creation mask (reading it means setting it)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
     """A temporary path beside ``path``, renamed to ``path`` if the block succeeds.
 
     Readers see the old file or the complete new one, never a half-written file; on
-    an error (or Ctrl-C) the temporary file is removed and ``path`` is untouched.
+    an error (or Ctrl-C) the temporary file is removed and ``path`` is untouched. The
+    file gets the mode a plain ``open`` would give it (the umask decides), not the
+    private 0600 of a temporary file.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~_umask())
     try:
         yield Path(tmp)
         os.replace(tmp, path)
@@ -37,11 +47,14 @@ def atomic_folder(path: Path) -> Iterator[Path]:
     the block succeeds; ``path`` must not exist or be an empty folder.
 
     Readers see no folder or the complete one; on an error (or Ctrl-C) the temporary
-    folder is removed. A run killed with SIGKILL may leave it, never ``path``.
+    folder is removed. A run killed with SIGKILL may leave it, never ``path``. The folder
+    keeps the mode of the empty folder it replaces, else gets the umask's.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    mode = path.stat().st_mode & 0o7777 if path.is_dir() else 0o777 & ~_umask()
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.partial-", dir=path.parent))
+    os.chmod(tmp, mode)
     try:
         yield tmp
         if path.exists():

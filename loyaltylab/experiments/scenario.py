@@ -77,7 +77,7 @@ from loyaltylab.experiments.sweep import (
 )
 from loyaltylab.experiments.targets import DEFAULT_TARGETS, Target
 from loyaltylab.policies import full_strategy, policy_class
-from loyaltylab.sim import Economics, LoyaltyModel, Policy
+from loyaltylab.sim import MAX_CUSTOMERS, Economics, LoyaltyModel, Policy
 
 #: Most parameter-uncertainty draws a scenario may ask for.
 MAX_DRAWS = 10_000
@@ -155,7 +155,7 @@ class PopulationConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    size: int | None = Field(None, ge=1)
+    size: int | None = Field(None, ge=1, le=MAX_CUSTOMERS)
     segments: dict[str, float] | None = None
     file: Path | None = None
     segment_rules: SegmentRules | None = None
@@ -497,7 +497,7 @@ def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario file; raise :class:`ScenarioError` if it is invalid."""
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
         raise ScenarioError([f"no such file: {path}"], str(path)) from None
     except OSError as exc:

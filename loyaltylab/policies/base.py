@@ -8,6 +8,13 @@ from pydantic import BaseModel, ConfigDict
 
 from loyaltylab.sim import LoyaltyModel, Policy, as_slice, row_array
 
+#: Largest points per currency unit or per order, and largest currency value of a point:
+#: far beyond any program, small enough that awards stay exact in 64-bit integers.
+MAX_POINTS_RATE = 1e6
+#: Largest earn multiplier of a tier or a points campaign (their product stays within
+#: the same range).
+MAX_MULTIPLIER = 1e3
+
 
 class ParamPolicy(BaseModel, Policy):
     """A :class:`loyaltylab.sim.Policy` whose parameters are pydantic fields.
@@ -17,7 +24,10 @@ class ParamPolicy(BaseModel, Policy):
     Runtime state lives in private attributes, which :meth:`clone` does not copy.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+    # Every number a policy takes is finite: inf or nan would pass a ge=0 bound and
+    # surface as an overflow in the middle of a run.
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True,
+                              allow_inf_nan=False)
 
     def get_params(self) -> dict[str, Any]:
         """The parameters as plain data (what a scenario file would hold)."""

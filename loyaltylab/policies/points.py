@@ -27,7 +27,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
-from loyaltylab.policies.base import ParamPolicy
+from loyaltylab.policies.base import MAX_MULTIPLIER, MAX_POINTS_RATE, ParamPolicy
 from loyaltylab.policies.registry import register
 from loyaltylab.sim import LoyaltyModel, Offers, PointsOffer, Sale, rows_where, take_rows
 
@@ -48,7 +48,7 @@ class Campaign(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     weeks: list[int] = Field(min_length=1)
-    multiplier: float = Field(2.0, gt=0)
+    multiplier: float = Field(2.0, gt=0, le=MAX_MULTIPLIER)
     segments: list[str] | None = None
 
     @model_validator(mode="after")
@@ -95,9 +95,9 @@ class PointsPolicy(ParamPolicy):
     name: ClassVar[str] = "points"
     order: ClassVar[int] = 30
 
-    earn_per_currency: float = Field(1.0, ge=0)
-    earn_per_order: int = Field(0, ge=0)
-    value_per_point: float = Field(0.1, gt=0)
+    earn_per_currency: float = Field(1.0, ge=0, le=MAX_POINTS_RATE)
+    earn_per_order: int = Field(0, ge=0, le=int(MAX_POINTS_RATE))
+    value_per_point: float = Field(0.1, gt=0, le=MAX_POINTS_RATE)
     redemption_block: int = Field(100, ge=1)
     expiry_weeks: int | None = Field(52, ge=1, le=32767)
     campaigns: list[Campaign] = Field(default_factory=lambda: [Campaign(weeks=[6, 46])])

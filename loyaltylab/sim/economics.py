@@ -22,7 +22,7 @@ class Economics(BaseModel):
         Label of the currency units in reports.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     gross_margin: float = Field(0.30, ge=0.0, le=1.0)
     annual_discount_rate: float = Field(0.10, ge=0.0, le=10.0)

@@ -27,6 +27,9 @@ from loyaltylab.sim.streams import Streams
 ACTIVE_WINDOW_WEEKS = 26
 #: Longest simulation (weeks are stored as int16).
 MAX_WEEKS = 32767
+#: Most customers a population may start with: a billion takes about 300 GB with a full
+#: program, beyond any machine this runs on; larger sizes are typing errors.
+MAX_CUSTOMERS = 1_000_000_000
 
 
 @runtime_checkable

@@ -131,3 +131,9 @@ def _write(folder, text):
     path = folder / "pop.toml"
     path.write_text(text)
     return path
+
+
+def test_a_byte_order_mark_is_not_part_of_the_file(tmp_path):
+    path = tmp_path / "bom.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + GOOD.encode())
+    assert load_population(path).size == 100

@@ -74,6 +74,17 @@ def test_scenario_contents_are_what_the_files_say():
      "arms[1].design: unknown design 'everything'"),
     ({**BASE, "horizon": 52}, "horizon: Extra inputs are not permitted"),
     ({**BASE, "economics": {"gross_margin": 2}}, "economics.gross_margin: Input should be"),
+    # numbers that validated once and then failed mid-run (overflow, a 240 GB allocation)
+    ({**BASE, "population": {"size": 2**63}}, "population.size: Input should be less than"),
+    ({**BASE, "population": {"size": 2_000_000_000}}, "population.size: Input should be less"),
+    (with_policy(type="points", value_per_point=1e308),
+     "arms[1].policies[0].value_per_point: Input should be less than or equal to 1000000"),
+    (with_policy(type="points", earn_per_currency=1e300),
+     "arms[1].policies[0].earn_per_currency: Input should be less than or equal to"),
+    (with_policy(type="points", value_per_point=float("nan")),
+     "arms[1].policies[0].value_per_point: Input should be a finite number"),
+    ({**BASE, "economics": {"fixed_cost_per_week": float("inf")}},
+     "economics.fixed_cost_per_week: Input should be a finite number"),
 ])
 def test_bad_scenarios_name_the_field_and_the_reason(data, expected):
     assert any(e.startswith(expected) for e in errors_of(data)), errors_of(data)
@@ -169,3 +180,10 @@ def test_arm_shares_and_burn_in():
         "arms: give every arm a share, or none"]
     assert errors_of({**BASE, "arms": [arms[0], {"name": "b", "share": 0.5}]}) == [
         "arms: shares must sum to 1, got 0.8"]
+
+
+def test_a_file_saved_with_a_byte_order_mark_reads_as_without(tmp_path):
+    text = 'name = "bom"\n[population]\nsize = 100\n[[arms]]\nname = "a"\n[[arms]]\nname = "b"\n'
+    path = tmp_path / "bom.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    assert load_scenario(path).name == "bom"
