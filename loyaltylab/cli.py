@@ -763,7 +763,7 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--out", required=True, help="population file to write (TOML)")
     cal.add_argument("--calibration-weeks", type=_positive("--calibration-weeks"),
                      help="fit on the first W weeks of the log (default: all of it)")
-    cal.add_argument("--holdout-weeks", type=_positive("--holdout-weeks"),
+    cal.add_argument("--holdout-weeks", type=_positive("--holdout-weeks", 520),
                      help="compare simulated and actual repeat purchases over H more weeks")
     cal.add_argument("--segments", default="none",
                      help="none (one segment), rules (the strategy's four) or kmeans:K")

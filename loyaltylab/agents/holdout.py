@@ -59,7 +59,8 @@ class HoldoutResult:
         running totals ``cumulative_actual``, ``cumulative_simulated``,
         ``cumulative_analytic``.
     errors : pandas.Series
-        Summaries over the holdout weeks (repeat purchases of the whole cohort):
+        Summaries over the holdout weeks the log covers in full (repeat purchases of the
+        whole cohort):
         ``actual``, ``simulated``, ``analytic`` (totals); ``simulated_se`` (Monte Carlo
         standard error of ``simulated``); relative gaps ``simulated_vs_analytic``,
         ``analytic_vs_actual``, ``simulated_vs_actual`` (e.g. 0.01 = 1% above);
@@ -285,7 +286,8 @@ def holdout_check(
                          "compare the forecast with")
     if dates.max() < holdout_end:
         notes.append(f"the log ends on {dates.max().date()}, before the holdout's end "
-                     f"{holdout_end.date()}: later weeks have no actual purchases")
+                     f"{holdout_end.date()}: later weeks have no actual purchases, and the "
+                     "errors compare the weeks the log covers in full")
 
     summary = summarise(transactions, calibration_end, warm_up_weeks=warm_up_weeks)
     if calibration is None:
@@ -348,7 +350,10 @@ def holdout_check(
     })
     for col in ("actual", "simulated", "analytic"):
         weekly[f"cumulative_{col}"] = weekly[col].cumsum()
-    hold = weekly[weekly["period"] == "holdout"]
+    # The errors compare the weeks the log covers in full: weeks after its end have no
+    # actual purchases to compare with, only forecasts.
+    covered = ((dates.max() - start).days + 1) // 7
+    hold = weekly[(weekly["period"] == "holdout") & (weekly["week"] <= covered)]
     totals = {c: float(hold[c].sum()) for c in ("actual", "simulated", "analytic")}
 
     def rel(a: float, b: float) -> float:
@@ -368,8 +373,9 @@ def holdout_check(
             ((hold["analytic"] - hold["actual"]).abs() / hold["actual"])[has_actual].mean())
         if has_actual.any() else float("nan"),
     })
+    compared_end = min(holdout_end, start + pd.Timedelta(days=7 * covered - 1))
     conditional = conditional_expectation_table_from_log(
-        transactions, calibration_end, holdout_end, calibration, warm_up_weeks=warm_up_weeks)
+        transactions, calibration_end, compared_end, calibration, warm_up_weeks=warm_up_weeks)
     return HoldoutResult(weekly=weekly, errors=errors, calibration=calibration,
                          calibration_end=calibration_end, holdout_end=holdout_end,
                          replications=int(replications), notes=tuple(notes),

@@ -49,6 +49,13 @@ def atomic_folder(path: Path) -> Iterator[Path]:
     Readers see no folder or the complete one; on an error (or Ctrl-C) the temporary
     folder is removed. A run killed with SIGKILL may leave it, never ``path``. The folder
     keeps the mode of the empty folder it replaces, else gets the umask's.
+
+    Raises
+    ------
+    InputError
+        If ``path`` was filled meanwhile (another run with the same destination); the
+        results are then moved to a fresh ``NAME-*`` folder beside it, named in the
+        message.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -57,12 +64,21 @@ def atomic_folder(path: Path) -> Iterator[Path]:
     os.chmod(tmp, mode)
     try:
         yield tmp
-        if path.exists():
-            path.rmdir()
-        os.replace(tmp, path)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    try:
+        if path.exists():
+            path.rmdir()
+        os.replace(tmp, path)
+    except OSError:
+        # Something else (a second run with the same --out) filled the folder while this
+        # one ran: keep this run's results under a fresh name rather than lose them.
+        kept = Path(tempfile.mkdtemp(prefix=f"{path.name}-", dir=path.parent))
+        os.replace(tmp, kept)
+        os.chmod(kept, mode)
+        raise InputError(f"{path}: filled by something else while this run wrote its "
+                         f"results; nothing is lost: they are in {kept}") from None
 
 
 def check_writable(path: Path, name: str = "out", folder: bool = False) -> None:

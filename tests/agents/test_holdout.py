@@ -108,3 +108,13 @@ def test_late_joiners_are_reported_and_optionally_forecast(truncated_log):
     with pytest.raises(InputError, match="holdout_weeks: the log ends on"):
         holdout_check(log[log["date"] < truncated_log["start"] + pd.Timedelta(weeks=20)],
                       26, 26)
+
+
+def test_a_holdout_past_the_logs_end_compares_only_the_weeks_it_covers(cdnow_log):
+    # (once, 500 weeks compared the forecast of ten years with 39 weeks of data: +5,000%)
+    long = holdout_check(cdnow_log, 39, 500, replications=2, seed=1)
+    exact = holdout_check(cdnow_log, 39, 39, replications=2, seed=1)
+    assert long.errors["actual"] == exact.errors["actual"] == 1882
+    assert long.errors["analytic"] == pytest.approx(exact.errors["analytic"])
+    pd.testing.assert_frame_equal(long.conditional, exact.conditional)
+    assert any("errors compare the weeks the log covers" in n for n in long.notes)

@@ -2,9 +2,11 @@
 
 import os
 import stat
+from pathlib import Path
 
 import pytest
 
+from loyaltylab.errors import InputError
 from loyaltylab.experiments.atomic import atomic_folder, atomic_path
 
 
@@ -37,3 +39,16 @@ def test_an_empty_folder_keeps_its_mode_and_a_failed_write_leaves_nothing(tmp_pa
         tmp.write_text("half")
         raise RuntimeError("interrupted")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["results"]
+
+
+def test_a_destination_filled_meanwhile_keeps_both_results(tmp_path):
+    out = tmp_path / "results"
+    with pytest.raises(InputError, match="filled by something else") as info, \
+            atomic_folder(out) as folder:
+        (folder / "mine.txt").write_text("mine")
+        out.mkdir()
+        (out / "theirs.txt").write_text("theirs")   # a second run finished first
+    kept = Path(str(info.value).rsplit("they are in ", 1)[1])
+    assert (kept / "mine.txt").read_text() == "mine" and kept.parent == tmp_path
+    assert (out / "theirs.txt").read_text() == "theirs"
+    assert not [p for p in tmp_path.iterdir() if ".partial-" in p.name]
