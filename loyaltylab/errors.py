@@ -13,6 +13,10 @@ This module imports nothing from loyaltylab: every layer (``sim``, ``agents``,
 
 from __future__ import annotations
 
+import stat
+from os import PathLike
+from pathlib import Path
+
 
 class InputError(ValueError):
     """Bad input from the user; the message names the field, row or option and the reason.
@@ -28,3 +32,32 @@ class InputError(ValueError):
 class MissingDependencyError(InputError, ImportError):
     """An option needs an optional extra that is not installed (``pip install
     'loyaltylab[gpu]'``); an ``ImportError`` too, for callers that catch that."""
+
+
+#: Largest text file (scenario, population, segment rules) read: far above any real one,
+#: and a guard against reading a device or a mistaken multi-gigabyte file into memory.
+MAX_TEXT_BYTES = 64 * 2**20
+
+
+def input_file(path: str | PathLike[str], max_bytes: int | None = None) -> Path:
+    """``path`` as a :class:`~pathlib.Path` if it is a regular file (of at most
+    ``max_bytes``), else an :class:`InputError` naming it and the reason.
+
+    A folder, a device such as ``/dev/zero`` or a named pipe would otherwise be read
+    until memory runs out, or wait for ever.
+    """
+    path = Path(path)
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except OSError as exc:  # a symlink loop, a folder that cannot be searched
+        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise InputError(f"{path}: is a folder, expected a file")
+    if not stat.S_ISREG(info.st_mode):
+        raise InputError(f"{path}: not a regular file (a device or a pipe)")
+    if max_bytes is not None and info.st_size > max_bytes:
+        raise InputError(f"{path}: {info.st_size:,} bytes, more than the {max_bytes:,} a "
+                         "file of this kind may have")
+    return path

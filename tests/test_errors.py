@@ -2,6 +2,7 @@
 
 import ast
 import importlib.util
+import os
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from loyaltylab.agents import (
     load_population,
     read_transactions,
 )
-from loyaltylab.errors import InputError, MissingDependencyError
+from loyaltylab.errors import MAX_TEXT_BYTES, InputError, MissingDependencyError
 from loyaltylab.experiments import ScenarioError, load_scenario, read_results, run
 from loyaltylab.experiments.results import check_destination
 from loyaltylab.sim.backend import get_namespace
@@ -42,18 +43,35 @@ def test_the_input_errors_are_value_errors():
 
 
 def test_files_that_cannot_be_read_are_input_errors(tmp_path):
-    with pytest.raises(ScenarioError, match="cannot read"):
-        load_scenario(tmp_path)  # a folder
+    with pytest.raises(ScenarioError, match="is a folder, expected a file"):
+        load_scenario(tmp_path)
     (tmp_path / "latin1.toml").write_bytes(b"name = '\xe9'\n")
     with pytest.raises(ScenarioError, match="not UTF-8"):
         load_scenario(tmp_path / "latin1.toml")
     with pytest.raises(PopulationFileError, match="not UTF-8"):
         load_population(tmp_path / "latin1.toml")
-    with pytest.raises(InputError, match=r"none\.csv: cannot read"):
+    with pytest.raises(InputError, match=r"none\.csv: no such file"):
         read_transactions(tmp_path / "none.csv")
     (tmp_path / "binary.csv").write_bytes(b"\xff\xfe\x00\x01garbage")
-    with pytest.raises(InputError, match=r"binary\.csv: cannot parse"):
+    with pytest.raises(InputError, match=r"binary\.csv: not UTF-8 text .* save the file as"):
         read_transactions(tmp_path / "binary.csv")
+    # a device or a pipe would be read for ever; a symlink loop is one line too
+    with pytest.raises(ScenarioError, match="not a regular file"):
+        load_scenario("/dev/zero")
+    with pytest.raises(PopulationFileError, match="not a regular file"):
+        load_population("/dev/zero")
+    os.mkfifo(tmp_path / "pipe.toml")
+    with pytest.raises(ScenarioError, match="not a regular file"):
+        load_scenario(tmp_path / "pipe.toml")
+    (tmp_path / "loop1.toml").symlink_to(tmp_path / "loop2.toml")
+    (tmp_path / "loop2.toml").symlink_to(tmp_path / "loop1.toml")
+    with pytest.raises(ScenarioError, match="cannot read: Too many levels"):
+        load_scenario(tmp_path / "loop1.toml")
+    huge = tmp_path / "huge.toml"
+    with huge.open("wb") as handle:
+        handle.truncate(MAX_TEXT_BYTES + 1)
+    with pytest.raises(PopulationFileError, match="more than the 67,108,864"):
+        load_population(huge)
     with pytest.raises(InputError, match=r"has no manifest\.json"):
         read_results(tmp_path)
     (tmp_path / "manifest.json").write_text("{not json")

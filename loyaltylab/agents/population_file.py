@@ -55,7 +55,7 @@ from pydantic import ValidationError
 from loyaltylab.agents.calibration import Calibration, SegmentFit
 from loyaltylab.agents.segment_rules import SegmentRules
 from loyaltylab.agents.segments import PopulationSpec, Segment
-from loyaltylab.errors import InputError
+from loyaltylab.errors import MAX_TEXT_BYTES, InputError, input_file
 
 #: Version of the file layout, written as ``format``.
 FORMAT = 1
@@ -271,7 +271,16 @@ def population_from_dict(data: Mapping[str, Any], where: str = "population") -> 
         raise fail(text) from None
 
 
+def _regular(path: Path) -> None:
+    """A population or rules file must be a regular file of a sensible size."""
+    try:
+        input_file(path, MAX_TEXT_BYTES)
+    except InputError as exc:
+        raise PopulationFileError(str(exc)) from None
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
+    _regular(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
@@ -359,6 +368,7 @@ def load_population(path: str | PathLike[str]) -> PopulationSpec:
     """
     path = Path(path)
     if path.suffix.lower() == ".json":
+        _regular(path)
         try:
             text = path.read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError) as exc:

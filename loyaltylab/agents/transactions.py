@@ -24,12 +24,14 @@ import numpy as np
 import pandas as pd
 
 from loyaltylab.agents.segments import WEEKS_PER_MONTH, WEEKS_PER_YEAR
-from loyaltylab.errors import InputError
+from loyaltylab.errors import InputError, input_file
 
 #: Most bad rows listed in a :class:`TransactionError` message (all are in ``.errors``).
 MAX_LISTED_ERRORS = 20
 #: Days per week, the unit of every time in a summary.
 DAYS_PER_WEEK = 7.0
+#: Dates a log may hold: the span of nanosecond timestamps, whole years.
+FIRST_DATE, LAST_DATE = pd.Timestamp("1678-01-01"), pd.Timestamp("2262-01-01")
 #: What :func:`read_transactions` can do with a negative amount (a return).
 RETURNS = ("net", "drop", "error")
 
@@ -64,20 +66,43 @@ class TransactionError(InputError):
 
 
 def read_table(path: Path) -> pd.DataFrame:
-    """The raw table; CSV cells are kept as text so that validation sees what was written."""
+    """The raw table; CSV cells are kept as text so that validation sees what was written.
+
+    Raises
+    ------
+    InputError
+        If the path is not a regular file, the text is not UTF-8, the table cannot be
+        parsed, or a column name appears twice (pandas would rename the second copy and
+        the first would be used without a word).
+    """
     suffix = path.suffix.lower()
+    if suffix not in (".parquet", ".pq", ".csv", ".txt", ".gz"):
+        raise InputError(f"path: expected a .csv or .parquet file, got {path.name!r}")
+    input_file(path)
     try:
         if suffix in (".parquet", ".pq"):
-            return pd.read_parquet(path)
-        if suffix in (".csv", ".txt", ".gz"):
-            return pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+            table = pd.read_parquet(path)
+        else:
+            table = pd.read_csv(path, dtype=str, keep_default_na=False,
+                                skipinitialspace=True)
+            header = pd.read_csv(path, dtype=str, header=None, nrows=1).iloc[0]
+            twice = sorted({str(n) for n in header[header.duplicated()]})
+            if twice:
+                raise InputError(f"{path}: column(s) {twice} appear more than once in the "
+                                 "header; which one is meant?")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text (it holds the byte "
+                         f"{exc.object[exc.start]:#04x}, as UTF-16 or Latin-1 files do); "
+                         "save the file as UTF-8") from None
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise InputError(f"{path}: cannot read: {reason}") from None
-    except ValueError as exc:  # pandas' and pyarrow's parse errors, bad encodings
+    except InputError:
+        raise
+    except ValueError as exc:  # pandas' and pyarrow's parse errors
         reason = " ".join(str(exc).split())
         raise InputError(f"{path}: cannot parse: {reason}") from None
-    raise InputError(f"path: expected a .csv or .parquet file, got {path.name!r}")
+    return table
 
 
 def blank_cells(values: pd.Series) -> np.ndarray:
@@ -98,14 +123,20 @@ def parse_dates(values: pd.Series) -> pd.Series:
         # and the compact 19970101 of the CDNOW files; anything else is an error, since a
         # silently misread day-month order would shift customers by months.
         text = values.astype("string").str.strip()
-        parsed = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=True)
-        compact = parsed.isna() & (text.str.len() == 8).fillna(False)
+        # pandas reads words such as "today" or "now" as dates; a log's dates are digits
+        numeric = text.str.match(r"^\d").fillna(False)
+        parsed = pd.to_datetime(text.where(numeric), format="ISO8601", errors="coerce",
+                                utc=True)
+        compact = parsed.isna() & numeric & (text.str.len() == 8).fillna(False)
         if compact.any():
             parsed[compact] = pd.to_datetime(
                 text[compact], format="%Y%m%d", errors="coerce", utc=True)
     if getattr(parsed.dtype, "tz", None) is not None:
         parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
-    return parsed.astype("datetime64[ns]")
+    # Nanosecond timestamps span the years 1678-2261; a date outside (0001-01-01) is a
+    # placeholder or a typing error, and would overflow below.
+    inside = parsed.isna() | ((parsed >= FIRST_DATE) & (parsed < LAST_DATE))
+    return parsed.where(inside).astype("datetime64[ns]")
 
 
 def read_transactions(

@@ -55,7 +55,7 @@ from loyaltylab.agents import (
     default_population,
     load_population,
 )
-from loyaltylab.errors import InputError
+from loyaltylab.errors import MAX_TEXT_BYTES, InputError, input_file
 from loyaltylab.experiments.arm import REPURCHASE_PERIOD_WEEKS
 from loyaltylab.experiments.inputs import (
     DEFAULT_GROUPS,
@@ -496,6 +496,10 @@ def validate_scenario(data: dict[str, Any], source: str = "scenario") -> Scenari
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario file; raise :class:`ScenarioError` if it is invalid."""
     path = Path(path)
+    try:
+        input_file(path, MAX_TEXT_BYTES)
+    except InputError as exc:
+        raise ScenarioError([str(exc).removeprefix(f"{path}: ")], str(path)) from None
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:

@@ -169,6 +169,21 @@ def test_vendored_cdnow_sample():
     assert s["T"].max() == pytest.approx(272 / 7)
 
 
+def test_dates_must_be_dates_and_columns_must_be_named_once(tmp_path):
+    path = tmp_path / "log.csv"
+    path.write_text("customer_id,date,amount\n1,today,5\n1,0001-01-01,5\n1,2024-01-01,5\n")
+    with pytest.raises(TransactionError) as info:
+        read_transactions(path)
+    assert info.value.errors == ["row 1: date: cannot parse 'today'",
+                                 "row 2: date: cannot parse '0001-01-01'"]
+    path.write_text("customer_id,date,amount,amount\n1,2024-01-01,5,6\n")
+    with pytest.raises(InputError, match=r"column\(s\) \['amount'\] appear more than once"):
+        read_transactions(path)
+    path.write_bytes("customer_id,date,amount\n1,2024-01-01,5\n".encode("utf-16"))
+    with pytest.raises(InputError, match="not UTF-8 text"):
+        read_transactions(path)
+
+
 # ---------------------------------------------------------------------- returns
 def test_a_return_nets_against_the_latest_purchase_on_or_before_it():
     log = _log([("a", "2024-01-01", 30), ("a", "2024-01-08", 20), ("a", "2024-01-08", -5),
