@@ -107,7 +107,7 @@ def test_good_file_and_missing_file(tmp_path):
     path.write_text(GOOD)
     spec = load_population(path)
     assert spec.segments[0].name == 'a "quoted" name' and spec.size == 100
-    with pytest.raises(PopulationFileError, match="nope.toml: no such file"):
+    with pytest.raises(PopulationFileError, match=r"nope\.toml: no such file"):
         load_population(tmp_path / "nope.toml")
 
 
