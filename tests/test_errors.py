@@ -104,6 +104,16 @@ def test_a_malformed_scheduler_address_is_an_input_error():
             executor="dask", scheduler="nonsense")
 
 
+def test_a_run_that_fails_before_any_unit_leaves_no_checkpoint(tmp_path):
+    # (once, a scheduler that did not answer left .OUT.partial, and the next run asked
+    # for --resume of a run that had computed nothing)
+    out = tmp_path / "results"
+    with pytest.raises(InputError, match="scheduler: cannot connect to nonsense"):
+        run(ROOT / "scenarios" / "winback.toml", size=100, replications=1, facts=False,
+            executor="dask", scheduler="nonsense", out=out)
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.skipif(importlib.util.find_spec("cupy") is not None, reason="CuPy is installed")
 def test_the_gpu_backend_without_cupy_is_a_missing_dependency():
     with pytest.raises(MissingDependencyError, match=r"loyaltylab\[gpu\]"):

@@ -227,15 +227,22 @@ def run_units(tasks: Sequence[Unit], *, workers: int = 1, scheduler: str | None 
     todo = [t for t in tasks if unit_key(t) not in out]
     counted = sum(not isinstance(t, FactsTask) for t in tasks)
     stream = _dask(todo, scheduler) if scheduler is not None else _local(todo, workers)
-    with Progress(progress, counted, unit) as tick:
-        for _ in range(sum(k != "facts" for k in out)):
-            tick()
-        for key, outcome in stream:
-            if checkpoint is not None:
-                checkpoint.save(key, _tables(outcome))
-            out[key] = outcome
-            if key != "facts":
+    try:
+        with Progress(progress, counted, unit) as tick:
+            for _ in range(sum(k != "facts" for k in out)):
                 tick()
+            for key, outcome in stream:
+                if checkpoint is not None:
+                    checkpoint.save(key, _tables(outcome))
+                out[key] = outcome
+                if key != "facts":
+                    tick()
+    except BaseException:
+        # A checkpoint with nothing in it (no scheduler answered, a worker failed at
+        # once) would only make the next run ask for --resume: leave no trace of it.
+        if checkpoint is not None and not checkpoint.done():
+            checkpoint.remove()
+        raise
     return out
 
 
@@ -263,6 +270,11 @@ def _local(tasks: Sequence[Unit], workers: int) -> Iterator[tuple[str, Outcome]]
         pool.join()
 
 
+#: Seconds to wait for a Dask scheduler to answer: a live one answers in well under a
+#: second, and nobody should wait Dask's default 30 s to learn that none is listening.
+SCHEDULER_TIMEOUT_S = 10
+
+
 def _dask(tasks: Sequence[Unit], scheduler: str) -> Iterator[tuple[str, Outcome]]:
     try:
         from dask.distributed import Client
@@ -277,7 +289,7 @@ def _dask(tasks: Sequence[Unit], scheduler: str) -> Iterator[tuple[str, Outcome]
         protocol, location = parse_address(scheduler)
         if protocol in ("tcp", "tls"):
             parse_host_port(location)
-        client = Client(scheduler, set_as_default=False)
+        client = Client(scheduler, set_as_default=False, timeout=SCHEDULER_TIMEOUT_S)
     except (OSError, ValueError) as exc:  # a malformed address, or no scheduler there
         raise InputError(f"scheduler: cannot connect to {scheduler}: {exc}") from None
     with client:
