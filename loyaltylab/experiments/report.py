@@ -21,7 +21,7 @@ import itertools
 import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 
@@ -818,8 +818,15 @@ def render_report(result: ExperimentResult, sections: Sequence[Callable[[Experim
              f"{scenario.replications} replications of {scenario.horizon_weeks} weeks "
              f"({scenario.mode} mode), seed {scenario.seed}; control: "
              f"{html.escape(scenario.control.name)}.")
-    body = "".join(section(result) for section in sections)
+    with plain_text():
+        body = "".join(section(result) for section in sections)
     return page(f"loyaltylab: {scenario.name}", intro, body)
+
+
+def plain_text() -> Any:
+    """Charts whose labels are the user's words as written: an arm called "$5 off" or a
+    currency "$" is not TeX, and must not break the report (matplotlib's mathtext)."""
+    return plt.rc_context({"text.parse_math": False})
 
 
 def page(title: str, intro: str, body: str) -> str:

@@ -13,7 +13,7 @@ import pandas as pd
 
 from loyaltylab.experiments.atomic import atomic_path
 from loyaltylab.experiments.metrics import against_control, format_cell, headline
-from loyaltylab.experiments.report import _figure, _panels, _table, page
+from loyaltylab.experiments.report import _figure, _panels, _table, page, plain_text
 from loyaltylab.experiments.uncertainty import PLAUSIBLE, acceptability
 
 if TYPE_CHECKING:
@@ -195,7 +195,9 @@ def sensitivity_page(result: SensitivityResult) -> str:
 
 def write_sensitivity_report(result: SensitivityResult, path: Path) -> Path:
     """Write the sensitivity page to ``path`` atomically."""
+    with plain_text():
+        text = sensitivity_page(result)
     with atomic_path(path) as tmp:
-        tmp.write_text(sensitivity_page(result), encoding="utf-8")
+        tmp.write_text(text, encoding="utf-8")
     plt.close("all")
     return path

@@ -192,3 +192,15 @@ def test_the_cost_chart_stacks_rewards_once(folder, monkeypatch):
     monkeypatch.setattr(report.plt.Axes, "barh", record)
     report.cost_chart(read_results(folder))
     assert "rewards" in stacked and "rewards_cash" not in stacked
+
+
+def test_words_with_dollar_signs_are_not_tex():
+    # (once, an arm or currency such as "$\frac{$" ran the whole experiment, then the
+    # report failed in matplotlib's mathtext)
+    result = run(validate_scenario({
+        "name": "dollars", "population": {"size": 300}, "horizon_weeks": 6,
+        "replications": 2, "economics": {"currency": "$\\frac{$"},
+        "arms": [{"name": "$\\frac{$ none"},
+                 {"name": "$5 off $", "policies": [{"type": "points"}]}]}), facts=False)
+    text = render_report(result)
+    assert "$5 off $" in text and text.count("data:image/png;base64,") >= 3
