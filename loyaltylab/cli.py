@@ -11,17 +11,16 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import signal
 import sys
 import traceback
 from collections.abc import Iterator, Sequence
 from importlib import metadata
 from pathlib import Path
-from types import FrameType
 
 import numpy as np
 import pandas as pd
 
+from loyaltylab import interrupts
 from loyaltylab.agents import (
     HoldoutResult,
     PopulationSpec,
@@ -259,10 +258,6 @@ def headline_table(result: ExperimentResult) -> pd.DataFrame:
     return pd.DataFrame(columns, index=[label for _, label in rows])
 
 
-def _terminate(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
-
-
 def _workers(args: argparse.Namespace) -> int:
     """Local workers: as given, else the available cores (one process for a GPU, which
     the processes would otherwise share)."""
@@ -300,7 +295,7 @@ def run_command(args: argparse.Namespace) -> int:
     """Run a scenario's experiment and write its results folder."""
     scenario = load_scenario(args.scenario)
     out = _destination(args, scenario.name)
-    signal.signal(signal.SIGTERM, _terminate)
+    interrupts.install()
     size = args.size or scenario.population.customers
     replications = args.replications or scenario.replications
     draws = scenario.uncertainty.draws if args.uncertainty is None else args.uncertainty
@@ -382,7 +377,7 @@ def sensitivity_command(args: argparse.Namespace) -> int:
     """Rank the assumptions by how much they move each verdict."""
     scenario = load_scenario(args.scenario)
     out = _destination(args, f"{scenario.name}-sensitivity")
-    signal.signal(signal.SIGTERM, _terminate)
+    interrupts.install()
     inputs = [name.strip() for name in args.inputs.split(",")] if args.inputs else None
     size = args.size or scenario.population.customers
     print(f"loyaltylab: sensitivity of {scenario.name} ({args.method}), {size:,} customers",
@@ -409,7 +404,7 @@ def optimise_command(args: argparse.Namespace) -> int:
     """Search a scenario's design space, re-run the best designs, write the results."""
     scenario = load_scenario(args.scenario)
     out = _destination(args, f"{scenario.name}-search")
-    signal.signal(signal.SIGTERM, _terminate)
+    interrupts.install()
     if scenario.search is not None:
         size = args.size or scenario.population.customers
         print(f"loyaltylab: {scenario.name}: searching {', '.join(scenario.search.space)} of "
@@ -834,7 +829,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args))
+        code = int(args.func(args))
     except InputError as exc:
         for line in exc.lines():
             print(f"loyaltylab: error: {line}", file=sys.stderr)
@@ -845,6 +840,13 @@ def main(argv: Sequence[str] | None = None) -> int:
               "problem with your input. Please report it to the loyaltylab maintainers with "
               "the command you ran, the traceback above and this version.", file=sys.stderr)
         return EXIT_BUG
+    if code == EXIT_OK and interrupts.pending():
+        # Swallowed where Python cannot raise it (a weakref callback) after the last
+        # write: the command finished, but the user asked it to stop.
+        print("loyaltylab: interrupted after the command had finished its work",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return code
 
 
 if __name__ == "__main__":  # pragma: no cover

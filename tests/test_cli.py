@@ -147,9 +147,13 @@ def test_run_stopped_midway_leaves_no_results_folder_and_says_how_to_resume(tmp_
         [sys.executable, "-m", "loyaltylab", "run", "scenarios/full_strategy.toml",
          "--size", "100000", "--replications", "20", "--workers", "1", "--out", str(out)],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    # the first line is printed once the scenario is loaded and SIGTERM is handled
+    # the first line is printed once the scenario is loaded; stop the run once a
+    # replication is kept (a run stopped before any leaves nothing to resume)
     assert proc.stdout.readline().startswith("loyaltylab: ")
-    time.sleep(2)
+    deadline = time.monotonic() + 120
+    while not list(tmp_path.glob(".killed.partial/replication-*")):
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.1)
     proc.send_signal(signal.SIGTERM)
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stderr

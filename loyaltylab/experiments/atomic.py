@@ -9,6 +9,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from loyaltylab import interrupts
 from loyaltylab.errors import InputError
 
 
@@ -35,6 +36,7 @@ def atomic_path(path: Path) -> Iterator[Path]:
     os.chmod(tmp, 0o666 & ~_umask())
     try:
         yield Path(tmp)
+        interrupts.check()  # an interrupt swallowed while writing stops the rename
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -65,6 +67,11 @@ def atomic_folder(path: Path) -> Iterator[Path]:
     try:
         yield tmp
     except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    try:
+        interrupts.check()
+    except KeyboardInterrupt:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     try:
