@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import shutil
 import tempfile
@@ -62,7 +63,11 @@ def atomic_folder(path: Path) -> Iterator[Path]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     mode = path.stat().st_mode & 0o7777 if path.is_dir() else 0o777 & ~_umask()
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.partial-", dir=path.parent))
+    remove_stale(path)
+    # The writer's process id is in the name, so a later run can tell a folder being
+    # written now from one a killed run left behind.
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.partial-{os.getpid()}-",
+                                dir=path.parent))
     os.chmod(tmp, mode)
     try:
         yield tmp
@@ -86,6 +91,32 @@ def atomic_folder(path: Path) -> Iterator[Path]:
         os.chmod(kept, mode)
         raise InputError(f"{path}: filled by something else while this run wrote its "
                          f"results; nothing is lost: they are in {kept}") from None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def remove_stale(path: Path) -> list[Path]:
+    """Remove the temporary folders (``.NAME.partial-PID-*``) that runs killed while
+    writing ``path`` left beside it (their process is gone); return them, each reported
+    as a warning on the ``loyaltylab`` logger. Folders of a live writer are left alone,
+    and so is ``.NAME.partial``, a checkpoint for ``--resume``."""
+    removed = []
+    for folder in Path(path).parent.glob(f".{Path(path).name}.partial-*-*"):
+        pid = folder.name.rsplit(".partial-", 1)[1].split("-", 1)[0]
+        if folder.is_dir() and pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+            logging.getLogger("loyaltylab").warning(
+                "loyaltylab: removed %s, left by a run killed while writing %s", folder, path)
+    return removed
 
 
 def check_writable(path: Path, name: str = "out", folder: bool = False) -> None:

@@ -2,6 +2,8 @@
 
 import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -52,3 +54,17 @@ def test_a_destination_filled_meanwhile_keeps_both_results(tmp_path):
     assert (kept / "mine.txt").read_text() == "mine" and kept.parent == tmp_path
     assert (out / "theirs.txt").read_text() == "theirs"
     assert not [p for p in tmp_path.iterdir() if ".partial-" in p.name]
+
+
+def test_folders_left_by_killed_writers_are_removed_and_live_ones_kept(tmp_path, caplog):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    stale = tmp_path / f".results.partial-{dead}-abc123"
+    live = tmp_path / f".results.partial-{os.getpid()}-def456"
+    checkpoint = tmp_path / ".results.partial"
+    for folder in (stale, live, checkpoint):
+        folder.mkdir()
+    with atomic_folder(tmp_path / "results") as folder:
+        (folder / "x.txt").write_text("x")
+    assert not stale.exists() and live.exists() and checkpoint.exists()
+    assert f"removed {stale}, left by a run killed while writing" in caplog.text
