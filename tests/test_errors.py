@@ -16,7 +16,7 @@ from loyaltylab.agents import (
 )
 from loyaltylab.errors import MAX_TEXT_BYTES, InputError, MissingDependencyError
 from loyaltylab.experiments import ScenarioError, load_scenario, read_results, run
-from loyaltylab.experiments.results import check_destination
+from loyaltylab.experiments.results import check_destination, default_destination
 from loyaltylab.sim.backend import get_namespace
 from loyaltylab.validation import check_facts
 
@@ -118,3 +118,15 @@ def test_a_run_that_fails_before_any_unit_leaves_no_checkpoint(tmp_path):
 def test_the_gpu_backend_without_cupy_is_a_missing_dependency():
     with pytest.raises(MissingDependencyError, match=r"loyaltylab\[gpu\]"):
         get_namespace("cupy")
+
+
+def test_deep_nesting_and_long_names_are_handled(tmp_path):
+    # (once: RecursionError from tomllib; "File name too long" for the default folder)
+    nested = tmp_path / "nested.toml"
+    nested.write_text('name = "x"\nx = ' + "[" * 5000 + "]" * 5000 + "\n")
+    with pytest.raises(ScenarioError, match="nested too deeply"):
+        load_scenario(nested)
+    with pytest.raises(PopulationFileError, match="nested too deeply"):
+        load_population(nested)
+    folder = default_destination("n" * 10_000, tmp_path)
+    assert len(folder.name) < 120 and folder.name.startswith("n" * 80 + "-")

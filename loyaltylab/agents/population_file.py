@@ -292,6 +292,9 @@ def _read_toml(path: Path) -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PopulationFileError(f"{path}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise PopulationFileError(f"{path}: not valid TOML: arrays or tables nested too "
+                                  "deeply") from None
 
 
 def _with_response(spec: PopulationSpec, response: Any,

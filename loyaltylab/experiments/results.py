@@ -104,9 +104,10 @@ class ExperimentResult:
 
 
 def default_destination(name: str, parent: Path = RESULTS_DIR) -> Path:
-    """``results/<name>-<YYYYmmdd-HHMMSS>``, numbered if that folder exists."""
+    """``results/<name>-<YYYYmmdd-HHMMSS>``, numbered if that folder exists; the name
+    is cut to 80 characters (file systems allow 255 bytes a name)."""
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", name) or "scenario"
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", name)[:80] or "scenario"
     path = parent / f"{safe}-{stamp}"
     k = 1
     while path.exists():

@@ -511,6 +511,9 @@ def load_scenario(path: str | Path) -> Scenario:
                             str(path)) from None
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError([f"not valid TOML: {exc}"], str(path)) from None
+    except RecursionError:
+        raise ScenarioError(["not valid TOML: arrays or tables nested too deeply"],
+                            str(path)) from None
     population = data.get("population")
     if isinstance(population, str):
         data["population"] = population = {"file": population}
