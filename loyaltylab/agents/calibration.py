@@ -498,9 +498,12 @@ def calibrate(
 
     existing = (summary["existing"].to_numpy(dtype=bool) if "existing" in summary
                 else np.zeros(len(summary), dtype=bool))
-    if rules is not None and currency is not None and segments == "rules":
-        rules.check_currency(currency)
     rules_used = rules or STRATEGY_RULES
+    # The population keeps the rules that segmented it, or that the caller gave; their
+    # thresholds must be in the amounts' currency.
+    kept_rules = rules_used if segments == "rules" or rules is not None else None
+    if kept_rules is not None and currency is not None:
+        kept_rules.check_currency(currency)
     notes: list[str] = []
     if existing.any():
         assignment = pd.Series("new", index=summary.index, name="segment")
@@ -547,9 +550,8 @@ def calibrate(
                              **extra))
     shares = [f.share for f in fits]
     shares[-1] = max(0.0, 1.0 - sum(shares[:-1]))  # exact sum of 1 despite rounding
-    population = PopulationSpec(
-        size=size or n, segments=specs, shares=shares, currency=currency,
-        segment_rules=rules_used if segments == "rules" or rules is not None else None)
+    population = PopulationSpec(size=size or n, segments=specs, shares=shares,
+                                currency=currency, segment_rules=kept_rules)
     return Calibration(
         population=population, segments=tuple(fits), cohort_bgnbd=cohort_bgnbd,
         cohort_gamma_gamma=cohort_gg_fit, assignment=assignment, method=segments,

@@ -7,6 +7,7 @@ from loyaltylab.agents import (
     PopulationFileError,
     PopulationSpec,
     SegmentRules,
+    calibrate,
     classify_segments,
     default_segments,
     load_segment_rules,
@@ -77,3 +78,13 @@ def test_rules_are_vectorised_over_customers():
     one_by_one = [int(STRATEGY_RULES.classify([s], [p], [w])[0])
                   for s, p, w in zip(spend[:50], purchases[:50], weeks[:50], strict=True)]
     assert codes[:50].tolist() == one_by_one and set(codes.tolist()) <= {0, 1, 2, 3}
+
+
+def test_calibrating_dollars_by_the_strategys_yuan_rules_is_refused(cdnow):
+    # (once a pydantic traceback: the population refused yuan rules with USD amounts)
+    with pytest.raises(InputError, match=r"segment_rules.currency: the thresholds are in "
+                                         r"'yuan' but the amounts are in 'USD'"):
+        calibrate(cdnow, "rules", currency="USD")
+    usd = SegmentRules(currency="USD", core_min_spend=100, potential_min_spend=40)
+    assert calibrate(cdnow, "rules", rules=usd, currency="USD").population.segment_rules == usd
+    assert calibrate(cdnow, currency="USD").population.segment_rules is None
