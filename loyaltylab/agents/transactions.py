@@ -83,13 +83,14 @@ def read_table(path: Path) -> pd.DataFrame:
         if suffix in (".parquet", ".pq"):
             table = pd.read_parquet(path)
         else:
-            table = pd.read_csv(path, dtype=str, keep_default_na=False,
-                                skipinitialspace=True)
+            # the header alone first: a refused file is not read in full
             header = pd.read_csv(path, dtype=str, header=None, nrows=1).iloc[0]
             twice = sorted({str(n) for n in header[header.duplicated()]})
             if twice:
                 raise InputError(f"{path}: column(s) {twice} appear more than once in the "
                                  "header; which one is meant?")
+            table = pd.read_csv(path, dtype=str, keep_default_na=False,
+                                skipinitialspace=True)
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not UTF-8 text (it holds the byte "
                          f"{exc.object[exc.start]:#04x}, as UTF-16 or Latin-1 files do); "
@@ -242,11 +243,8 @@ def read_transactions(
     if problems:
         problems.sort()
         raise TransactionError([f"row {r}: {m}" for r, _, m in problems], source=str(path))
-    frame = pd.DataFrame(out).reset_index(drop=True)
-    if returns == "error":
-        frame.attrs["notes"] = []
-        return frame
-    return net_returns(frame, drop=returns == "drop")
+    # with returns="error" there is no return left to net: the notes are empty
+    return net_returns(pd.DataFrame(out).reset_index(drop=True), drop=returns == "drop")
 
 
 def net_returns(transactions: pd.DataFrame, *, drop: bool = False) -> pd.DataFrame:
@@ -326,8 +324,11 @@ def net_returns(transactions: pd.DataFrame, *, drop: bool = False) -> pd.DataFra
         over = np.flatnonzero((left < 0) & ~first_of_customer)
         if not over.size:
             break
-        np.add.at(left, over - 1, left[over])
+        # emptied before the spill is added: a purchase both spilling and receiving in
+        # this step keeps what it receives
+        spill = left[over]
         left[over] = 0.0
+        left[over - 1] += spill
     excess = float(-left[left < 0].sum())
     returned = (left <= 0) & (amount[order] > 0)
     keep = np.zeros(len(amount), dtype=bool)
