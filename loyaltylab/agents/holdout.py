@@ -268,8 +268,10 @@ def holdout_check(
     >>> result.calibration_end.date(), len(result.weekly)
     (datetime.date(1997, 9, 30), 78)
     """
-    for name, value in (("calibration_weeks", calibration_weeks),
-                        ("holdout_weeks", holdout_weeks), ("replications", replications or 1)):
+    given = {"calibration_weeks": calibration_weeks, "holdout_weeks": holdout_weeks}
+    if replications is not None:
+        given["replications"] = replications
+    for name, value in given.items():
         if not isinstance(value, int | np.integer) or value < 1:
             raise InputError(f"{name}: must be a positive integer, got {value!r}")
     if late_joiners not in ("exclude", "include"):
@@ -306,10 +308,10 @@ def holdout_check(
                            "existing": summary["existing"].to_numpy()},
                           index=summary.index)
     members = list(spec.segments)
-    late = occ.loc[occ["first"] > 7 * calibration_weeks - 1].groupby("customer_id")["first"]
-    late = late.min()
+    joined_late = occ["first"] >= 7 * calibration_weeks
+    late = occ.loc[joined_late].groupby("customer_id")["first"].first()
     if len(late):
-        late_purchases = int((occ["first"] > 7 * calibration_weeks - 1).sum())
+        late_purchases = int(joined_late.sum())
         in_holdout = int((occ["day"] >= 7 * calibration_weeks).sum())
         what = ("added to the cohort as new customers" if late_joiners == "include"
                 else "left out of actual and forecast (late_joiners='include' adds them)")
