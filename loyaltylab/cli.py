@@ -72,7 +72,7 @@ EXIT_CODES = f"""exit codes:
   {EXIT_BAD_INPUT}    bad input (scenario, population file, transaction log, results folder,
        option, output destination): one line per problem, nothing written
   {EXIT_BUG}   internal error, a bug in loyaltylab: the traceback, and how to report it
-  {EXIT_INTERRUPTED}  interrupted (Ctrl-C; also SIGTERM during run and sensitivity)"""
+  {EXIT_INTERRUPTED}  interrupted (Ctrl-C or SIGTERM, at any moment)"""
 
 
 def _integer(name: str, lower: int = 1, upper: int | None = None) -> type:
@@ -295,7 +295,6 @@ def run_command(args: argparse.Namespace) -> int:
     """Run a scenario's experiment and write its results folder."""
     scenario = load_scenario(args.scenario)
     out = _destination(args, scenario.name)
-    interrupts.install()
     size = args.size or scenario.population.customers
     replications = args.replications or scenario.replications
     draws = scenario.uncertainty.draws if args.uncertainty is None else args.uncertainty
@@ -377,7 +376,6 @@ def sensitivity_command(args: argparse.Namespace) -> int:
     """Rank the assumptions by how much they move each verdict."""
     scenario = load_scenario(args.scenario)
     out = _destination(args, f"{scenario.name}-sensitivity")
-    interrupts.install()
     inputs = [name.strip() for name in args.inputs.split(",")] if args.inputs else None
     size = args.size or scenario.population.customers
     print(f"loyaltylab: sensitivity of {scenario.name} ({args.method}), {size:,} customers",
@@ -404,7 +402,6 @@ def optimise_command(args: argparse.Namespace) -> int:
     """Search a scenario's design space, re-run the best designs, write the results."""
     scenario = load_scenario(args.scenario)
     out = _destination(args, f"{scenario.name}-search")
-    interrupts.install()
     if scenario.search is not None:
         size = args.size or scenario.population.customers
         print(f"loyaltylab: {scenario.name}: searching {', '.join(scenario.search.space)} of "
@@ -823,11 +820,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     Bad input (an :class:`~loyaltylab.errors.InputError`, which scenario, population
     file, transaction log and argument checks raise) is one line per problem and code 2;
     argparse reports bad options the same way. Any other exception is a bug: its
-    traceback, a line saying how to report it, and code 70. KeyboardInterrupt is not
-    caught here (``run`` turns it into code 130; elsewhere Python's default applies).
+    traceback, a line saying how to report it, and code 70. SIGINT and SIGTERM raise
+    KeyboardInterrupt (:mod:`loyaltylab.interrupts`): ``run``, ``sensitivity`` and
+    ``optimise`` turn it into code 130 with how to resume; for the other commands
+    ``python -m loyaltylab`` (the ``loyaltylab`` command) does.
     """
     parser = build_parser()
     args = parser.parse_args(argv)
+    interrupts.install()  # again, for callers that did not come through __main__
     try:
         code = int(args.func(args))
     except InputError as exc:
