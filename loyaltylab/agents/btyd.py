@@ -18,6 +18,11 @@ from typing import Any
 import numpy as np
 from scipy import special
 
+#: Within this distance of ``a = 1`` the factor ``(a+b-1)/(a-1)`` of eq. 7 is 0/0; the
+#: mean of the values at ``1 +- A_NEAR_ONE`` is used instead (the function of ``a`` is
+#: smooth, so the error is O(h^2) = 1e-10, against cancellation of about 1e-16/h).
+A_NEAR_ONE = 1e-5
+
 
 def expected_repeat_purchases(t: Any, r: float, alpha: float, a: float, b: float) -> Any:
     """Expected repeat purchases of a new customer in ``(0, t]`` (FHL 2005, eq. 7).
@@ -31,8 +36,10 @@ def expected_repeat_purchases(t: Any, r: float, alpha: float, a: float, b: float
     ----------
     t : float or array
         Time since the first purchase, in the units of ``alpha`` (weeks here).
-    r, alpha, a, b : float
-        BG/NBD parameters (``a != 1``).
+    r, alpha, a, b : float or array
+        BG/NBD parameters (arrays broadcast with ``t``: a posterior per customer). At
+        ``a = 1`` the factor is 0/0: within :data:`A_NEAR_ONE` of 1 the mean of the two
+        sides is returned.
 
     Examples
     --------
@@ -41,9 +48,14 @@ def expected_repeat_purchases(t: Any, r: float, alpha: float, a: float, b: float
     """
     t = np.asarray(t, dtype=float)
     z = t / (alpha + t)
-    return (a + b - 1) / (a - 1) * (
-        1 - (alpha / (alpha + t)) ** r * special.hyp2f1(r, b, a + b - 1, z)
-    )
+
+    def at(a: float) -> Any:
+        return (a + b - 1) / (a - 1) * (
+            1 - (alpha / (alpha + t)) ** r * special.hyp2f1(r, b, a + b - 1, z))
+
+    if abs(a - 1.0) < A_NEAR_ONE:
+        return (at(1.0 - A_NEAR_ONE) + at(1.0 + A_NEAR_ONE)) / 2.0
+    return at(a)
 
 
 def probability_no_repeat(t: Any, r: float, alpha: float) -> Any:
@@ -146,12 +158,6 @@ def probability_alive(
     return alive[()]
 
 
-#: Within this distance of ``a = 1`` the factor ``(a+b+x-1)/(a-1)`` of eq. 10 is 0/0;
-#: the mean of the values at ``1 +- A_NEAR_ONE`` is used instead (the function of ``a`` is
-#: smooth, so the error is O(h^2) = 1e-10, against cancellation of about 1e-16/h).
-A_NEAR_ONE = 1e-5
-
-
 def conditional_expected_purchases(
     t: Any, x: Any, t_x: Any,
     T: Any,  # noqa: N803 - the T of the BG/NBD literature
@@ -171,9 +177,9 @@ def conditional_expected_purchases(
     (:func:`probability_alive` is the reciprocal of the paper's denominator): a customer
     alive at ``T`` has the posterior Gamma(r + x, alpha + T) x Beta(a, b + x), so the
     bracket is :func:`expected_repeat_purchases` of a new customer with those
-    parameters, started at ``T``. At ``x = 0`` the customer is alive and the formula is
-    eq. 7 with ``alpha + T`` for ``alpha``. At ``a = 1`` the factor is 0/0: within
-    :data:`A_NEAR_ONE` of 1 the mean of the two sides is returned.
+    parameters, started at ``T``, which is how it is computed (``a = 1`` included). At
+    ``x = 0`` the customer is alive and the formula is eq. 7 with ``alpha + T`` for
+    ``alpha``.
 
     Parameters
     ----------
@@ -197,17 +203,8 @@ def conditional_expected_purchases(
     1.226
     """
     t, x, t_x, age = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (t, x, t_x, T)))
-    scale = alpha + age
-
-    def at(a: float) -> np.ndarray:
-        bracket = 1.0 - (scale / (scale + t)) ** (r + x) * special.hyp2f1(
-            r + x, b + x, a + b + x - 1.0, t / (scale + t))
-        return probability_alive(x, t_x, age, r, alpha, a, b) * (a + b + x - 1.0) / (
-            a - 1.0) * bracket
-
-    if abs(a - 1.0) < A_NEAR_ONE:
-        return ((at(1.0 - A_NEAR_ONE) + at(1.0 + A_NEAR_ONE)) / 2.0)[()]
-    return at(a)[()]
+    alive = probability_alive(x, t_x, age, r, alpha, a, b)
+    return (alive * expected_repeat_purchases(t, r + x, alpha + age, a, b + x))[()]
 
 
 def weekly_discount_rate(annual_rate: float) -> float:

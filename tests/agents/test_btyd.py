@@ -265,3 +265,12 @@ def test_conditional_expected_purchases_limits_and_shapes():
     out = conditional_expected_purchases(np.array([[13.0], [39.0]]), [0, 2], [0.0, 30.43],
                                          38.86, **CDNOW)
     assert out.shape == (2, 2) and np.all(out[1] > out[0])
+
+
+def test_expected_purchases_at_a_equal_to_one_is_the_limit():
+    # (once a ZeroDivisionError in eq. 7, and so in the holdout of a segment with a = 1)
+    at_one = float(expected_repeat_purchases(39.0, 0.5, 3.0, 1.0, 2.0))
+    below = float(expected_repeat_purchases(39.0, 0.5, 3.0, 1.0 - 1e-3, 2.0))
+    above = float(expected_repeat_purchases(39.0, 0.5, 3.0, 1.0 + 1e-3, 2.0))
+    assert below < at_one < above or above < at_one < below
+    assert at_one == pytest.approx((below + above) / 2, rel=1e-6)

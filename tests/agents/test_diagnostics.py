@@ -46,7 +46,8 @@ def test_cdnow_reproduces_the_published_diagnostic(cdnow_log, cdnow):
     table = conditional_expectation_table_from_log(cdnow_log, "1997-09-30", "1998-06-30", cal)
     assert list(table.index) == ["0", "1", "2", "3", "4", "5", "6", "7+"]
     assert list(table["customers"]) == CDNOW_GROUPS
-    np.testing.assert_allclose(table["actual"], CDNOW_ACTUAL, atol=6e-4)
+    # the published means have four decimals
+    np.testing.assert_allclose(table["actual"], CDNOW_ACTUAL, atol=1e-4)
     # predicted means against the series of E[min(N, G)], customer by customer
     bg = cal.population.segments[0].bgnbd.model_dump()
     each = np.array([conditional_purchases_by_series(39.0, x, t_x, big_t, **bg) for x, t_x, big_t

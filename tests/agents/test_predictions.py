@@ -10,13 +10,11 @@ from loyaltylab.agents import (
     GammaGamma,
     PopulationSpec,
     Segment,
-    calibrate,
     conditional_expected_purchases,
     expected_discounted_residual_transactions,
     expected_purchases,
     p_alive,
     predicted_clv,
-    probability_alive,
     weekly_discount_rate,
 )
 from loyaltylab.errors import InputError
@@ -86,11 +84,3 @@ def test_bad_summaries(tiny):
         p_alive(summary.drop(columns="recency"), cal)
     with pytest.raises(InputError, match="mean_repeat_spend"):
         predicted_clv(summary.drop(columns="mean_repeat_spend"), cal, gross_margin=0.3)
-
-
-def test_cdnow_p_alive_is_the_closed_form(cdnow):
-    cal = calibrate(cdnow)
-    bg = cal.population.segments[0].bgnbd
-    expected = probability_alive(cdnow["frequency"], cdnow["recency"], cdnow["T"],
-                                 bg.r, bg.alpha, bg.a, bg.b)
-    np.testing.assert_allclose(p_alive(cdnow, cal), expected, rtol=1e-12)
