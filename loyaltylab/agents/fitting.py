@@ -225,7 +225,7 @@ def bgnbd_log_likelihood(
         For an existing customer of a left-truncated log (time 0: the log's start; he or
         she was seen because of a purchase in its first ``w`` weeks), ``w``; 0 for a new
         customer. The likelihood is then conditioned on a purchase in ``(0, w]``, whose
-        probability is one minus the NBD zero term, :math:`1 - (\alpha/(\alpha+w))^r`
+        probability is one minus the NBD zero term, :math:`1 - (\\alpha/(\\alpha+w))^r`
         (no purchase, no chance to drop out).
 
     Returns
@@ -234,20 +234,52 @@ def bgnbd_log_likelihood(
         The log-likelihood of each customer.
     """
     x, t_x, age = _arrays(frequency, recency, T)
-    head = (special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha)
-            + special.betaln(a, b + x) - special.betaln(a, b))
-    alive = -(r + x) * np.log(alpha + age)
-    # The second term exists only for repeat buyers (x > 0); elsewhere b + x - 1 may be
-    # <= 0, so it is masked rather than computed and discarded.
-    repeat = x > 0
-    dead = np.full_like(x, -np.inf)
-    dead[repeat] = (np.log(a) - np.log(b + x[repeat] - 1)
-                    - (r + x[repeat]) * np.log(alpha + t_x[repeat]))
-    out = head + np.logaddexp(alive, dead)
-    if truncation is not None:
-        w = np.broadcast_to(np.asarray(truncation, dtype=float), out.shape)
-        seen = w > 0
-        out[seen] -= np.log(-np.expm1(r * (np.log(alpha) - np.log(alpha + w[seen]))))
+    return _bgnbd_log_likelihood(r, alpha, a, b, _BGNBDTerms.of(r, alpha, a, b, x, t_x, age,
+                                                                 truncation))
+
+
+@dataclass(frozen=True)
+class _BGNBDTerms:
+    """What the BG/NBD log-likelihood and its score share, per customer: the data, the
+    log of the likelihood's two last terms (alive at ``T``; dropped out after the last
+    purchase, -inf without a repeat purchase), and the truncation's ``log(alpha /
+    (alpha + w))`` for the customers seen in a warm-up (``seen``)."""
+
+    x: np.ndarray
+    t_x: np.ndarray
+    age: np.ndarray
+    repeat: np.ndarray
+    log_alive: np.ndarray
+    log_dead: np.ndarray
+    seen: np.ndarray | None
+    log_ratio: np.ndarray | None
+
+    @classmethod
+    def of(cls, r: float, alpha: float, a: float, b: float, x: np.ndarray, t_x: np.ndarray,
+           age: np.ndarray, truncation: Any) -> _BGNBDTerms:
+        repeat = x > 0
+        log_alive = -(r + x) * np.log(alpha + age)
+        # The second term exists only for repeat buyers (x > 0); elsewhere b + x - 1 may
+        # be <= 0, so it is masked rather than computed and discarded.
+        log_dead = np.full_like(x, -np.inf)
+        log_dead[repeat] = (np.log(a) - np.log(b + x[repeat] - 1)
+                            - (r + x[repeat]) * np.log(alpha + t_x[repeat]))
+        seen = log_ratio = None
+        if truncation is not None:
+            w = np.broadcast_to(np.asarray(truncation, dtype=float), x.shape)
+            seen = w > 0
+            log_ratio = np.log(alpha) - np.log(alpha + w[seen])
+        return cls(x, t_x, age, repeat, log_alive, log_dead, seen, log_ratio)
+
+
+def _bgnbd_log_likelihood(r: float, alpha: float, a: float, b: float,
+                          terms: _BGNBDTerms) -> np.ndarray:
+    x = terms.x
+    out = (special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha)
+           + special.betaln(a, b + x) - special.betaln(a, b)
+           + np.logaddexp(terms.log_alive, terms.log_dead))
+    if terms.seen is not None:
+        out[terms.seen] -= np.log(-np.expm1(r * terms.log_ratio))
     return out
 
 
@@ -265,14 +297,16 @@ def bgnbd_score(
     truncation term adds :math:`P_0'/(1 - P_0)` with :math:`P_0 = (\\alpha/(\\alpha+w))^r`.
     """
     x, t_x, age = _arrays(frequency, recency, T)
-    repeat = x > 0
-    log_alive = -(r + x) * np.log(alpha + age)
-    log_dead = np.full_like(x, -np.inf)
-    log_dead[repeat] = (np.log(a) - np.log(b + x[repeat] - 1)
-                        - (r + x[repeat]) * np.log(alpha + t_x[repeat]))
-    dead = special.expit(log_dead - log_alive)  # the dropped-out term's share
+    return _bgnbd_score(r, alpha, a, b, _BGNBDTerms.of(r, alpha, a, b, x, t_x, age,
+                                                       truncation))
+
+
+def _bgnbd_score(r: float, alpha: float, a: float, b: float,
+                 terms: _BGNBDTerms) -> np.ndarray:
+    x, repeat, age = terms.x, terms.repeat, terms.age
+    dead = special.expit(terms.log_dead - terms.log_alive)  # the dropped-out term's share
     alive = 1.0 - dead
-    t_dead = np.where(repeat, t_x, age)
+    t_dead = np.where(repeat, terms.t_x, age)
     psi = special.digamma
     out = np.empty((len(x), 4))
     out[:, 0] = (psi(r + x) - psi(r) + np.log(alpha) - alive * np.log(alpha + age)
@@ -282,16 +316,13 @@ def bgnbd_score(
     out[:, 2] = total + dead / a
     b_minus = np.where(repeat, b + x - 1, 1.0)
     out[:, 3] = psi(b + x) - psi(b) + total - dead / b_minus
-    if truncation is not None:
-        w = np.broadcast_to(np.asarray(truncation, dtype=float), x.shape)
-        seen = w > 0
-        log_ratio = np.log(alpha) - np.log(alpha + w[seen])
-        p0 = np.exp(r * log_ratio)
-        share = p0 / -np.expm1(r * log_ratio)  # P0 / (1 - P0)
+    if terms.seen is not None:
+        log_ratio = terms.log_ratio
+        share = np.exp(r * log_ratio) / -np.expm1(r * log_ratio)  # P0 / (1 - P0)
         # d/dθ of -log(1 - P0) is P0' / (1 - P0), with dP0/dr = P0 log ratio and
-        # dP0/dalpha = P0 r w / (alpha (alpha + w))
-        out[seen, 0] += share * log_ratio
-        out[seen, 1] += share * r * w[seen] / (alpha * (alpha + w[seen]))
+        # dP0/dalpha = P0 r w / (alpha (alpha + w)) = -P0 r expm1(log ratio) / alpha
+        out[terms.seen, 0] += share * log_ratio
+        out[terms.seen, 1] -= share * r * np.expm1(log_ratio) / alpha
     return out
 
 
@@ -344,7 +375,7 @@ def _derivatives(f: Any, x: np.ndarray, step: float = 1e-4) -> tuple[np.ndarray,
 
 def _maximise(
     negative: Any, start: np.ndarray, names: tuple[str, ...],
-    bounds: list[tuple[float, float]] | None = None, gradient: Any = None,
+    bounds: list[tuple[float, float]] | None = None, with_gradient: Any = None,
 ) -> tuple[np.ndarray, float, bool, str, tuple[str, ...]]:
     """Minimise ``negative(log_params)`` within the bounds (default +-LOG_BOUND).
 
@@ -354,8 +385,9 @@ def _maximise(
     a likelihood that keeps rising towards a limit (e.g. a Beta collapsing to a point,
     ``a + b -> inf`` with ``a / (a + b)`` fixed) stops at the bound instead of wandering.
 
-    ``gradient(log_params)``, if given, is the gradient of ``negative``; L-BFGS-B then
-    needs one evaluation per step instead of one per parameter and direction.
+    ``with_gradient(log_params)``, if given, returns ``negative`` and its gradient at
+    once; L-BFGS-B then needs one evaluation per step instead of one per parameter and
+    direction.
 
     Returns the log-parameters, the minimum, the convergence flag, the optimiser's
     message and the names of the parameters that ended at a bound.
@@ -371,19 +403,18 @@ def _maximise(
         return float(value) if np.isfinite(value) else 1e300
 
     def safe_with_gradient(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        assert with_gradient is not None
         with np.errstate(all="ignore"):
-            value, grad = negative(theta), gradient(theta)
+            value, grad = with_gradient(theta)
         if not (np.isfinite(value) and np.all(np.isfinite(grad))):
             return 1e300, np.zeros_like(theta)
         return float(value), grad
 
     def polish(x0: np.ndarray) -> Any:
-        if gradient is None:
-            return optimize.minimize(safe, x0, method="L-BFGS-B", bounds=bounds,
-                                     options={"ftol": 1e-15, "gtol": 1e-9, "maxiter": 10000})
-        return optimize.minimize(safe_with_gradient, x0, method="L-BFGS-B", jac=True,
-                                 bounds=bounds,
-                                 options={"ftol": 1e-15, "gtol": 1e-9, "maxiter": 10000})
+        return optimize.minimize(
+            safe if with_gradient is None else safe_with_gradient, x0, method="L-BFGS-B",
+            jac=with_gradient is not None, bounds=bounds,
+            options={"ftol": 1e-15, "gtol": 1e-9, "maxiter": 10000})
 
     def stationary(x: np.ndarray) -> tuple[bool, tuple[str, ...]]:
         # What matters is not which optimiser's criterion fired (L-BFGS-B says
@@ -501,17 +532,23 @@ def fit_bgnbd(
 
     truncated = uw if uw.any() else None
 
+    def jacobian(r: float, alpha: float, a: float, b: float) -> np.ndarray:
+        """d(r, alpha, a, b) / d(search parameters): rows natural, columns search."""
+        spread = a * b / (a + b)  # d a / d logit(m) = m (1 - m) k
+        return np.array([[r, 0, 0, 0], [alpha, -alpha, 0, 0], [0, 0, spread, a],
+                         [0, 0, -spread, b]])
+
     def negative(theta: np.ndarray) -> float:
         r, alpha, a, b = params(theta)
-        return -float(weights @ bgnbd_log_likelihood(r, alpha, a, b, ux, ut, uage, truncated))
+        terms = _BGNBDTerms.of(r, alpha, a, b, ux, ut, uage, truncated)
+        return -float(weights @ _bgnbd_log_likelihood(r, alpha, a, b, terms))
 
-    def gradient(theta: np.ndarray) -> np.ndarray:
+    def negative_and_gradient(theta: np.ndarray) -> tuple[float, np.ndarray]:
         r, alpha, a, b = params(theta)
-        natural = weights @ bgnbd_score(r, alpha, a, b, ux, ut, uage, truncated)
-        spread = a * b / (a + b)  # d a / d logit(m) = m (1 - m) k
-        chain = np.array([[r, alpha, 0, 0], [0, -alpha, 0, 0], [0, 0, spread, -spread],
-                          [0, 0, a, b]])  # rows: d(r, alpha, a, b) / d theta_i
-        return -(chain @ natural)
+        terms = _BGNBDTerms.of(r, alpha, a, b, ux, ut, uage, truncated)
+        value = -float(weights @ _bgnbd_log_likelihood(r, alpha, a, b, terms))
+        natural = weights @ _bgnbd_score(r, alpha, a, b, terms)
+        return value, -(jacobian(r, alpha, a, b).T @ natural)
 
     if start is None:
         rate = max(float(x.sum()) / max(float(age.sum()), 1e-9), 1e-6)  # per week
@@ -524,12 +561,10 @@ def fit_bgnbd(
               (-LOG_BOUND, cap)]
     search = ("r", "r/alpha", "a/(a+b)", "a+b")
     theta, value, converged, message, at_bound = _maximise(negative, theta0, search, bounds,
-                                                           gradient)
+                                                           negative_and_gradient)
     r, alpha, a, b = params(theta)
-    spread = a * b / (a + b)  # d a / d logit(m) = m (1 - m) k
-    jacobian = np.array([[r, 0, 0, 0], [alpha, -alpha, 0, 0], [0, 0, spread, a],
-                         [0, 0, -spread, b]])
-    cov, flags = _uncertainty(negative, theta, jacobian, search, BGNBDFit.parameter_names,
+    cov, flags = _uncertainty(negative, theta, jacobian(r, alpha, a, b), search,
+                              BGNBDFit.parameter_names,
                               [r, alpha, a, b], at_bound, locations=("r/alpha", "a/(a+b)"))
     if a <= 1:
         flags.append(FitFlag(
