@@ -30,10 +30,11 @@ import numpy as np
 import pandas as pd
 
 from loyaltylab.agents.transactions import TransactionError, blank_cells, parse_dates, read_table
+from loyaltylab.sim.logs import CAMPAIGN_COLUMNS
 
-#: Columns of a campaign file, in the order :func:`read_campaigns` returns them.
-COLUMNS = ("customer_id", "campaign", "start", "end", "amount_off", "pct_off", "min_spend",
-           "redeemed")
+#: Columns of a campaign file, in the order :func:`read_campaigns` returns them: those
+#: :func:`loyaltylab.sim.campaign_log` writes.
+COLUMNS = CAMPAIGN_COLUMNS
 _REQUIRED = ("customer_id", "campaign", "start", "end")
 _MONEY = ("amount_off", "pct_off", "min_spend")
 

@@ -132,10 +132,7 @@ class CampaignFit:
     def inputs(self, population: PopulationSpec) -> dict[str, float]:
         """The estimates as named inputs of
         :func:`loyaltylab.experiments.inputs.apply_inputs`."""
-        values = {f"response.{k}": v for k, v in self.response_values().items()}
-        for segment, changes in self.segment_updates(population).items():
-            values.update({f"segments.{segment}.{k}": v for k, v in changes.items()})
-        return values
+        return _inputs(self.estimates, population)
 
     def behaviour(self, population: PopulationSpec) -> CustomerBehaviour:
         """The behaviour of ``population`` (its default one if it has none) with the
@@ -192,10 +189,8 @@ def simulated_moments(
     """The moments of the log's campaigns simulated with coefficients ``values`` (by
     name in :data:`PARAMETERS`) on ``simulations`` times the log's customers."""
     spec = population.with_size(simulations * replay.customers)
-    inputs = {f"response.{k}": v for k, v in values.items() if k != "topup_share"}
-    inputs.update({f"segments.{s.name}.topup_share": values["topup_share"]
-                   for s in spec.segments})
-    model = LoyaltyModel(apply_inputs(spec, inputs), replay.policies, seed=seed, record=True)
+    model = LoyaltyModel(apply_inputs(spec, _inputs(values, spec)), replay.policies,
+                         seed=seed, record=True)
     model.run(replay.weeks)
     return moments(campaign_data(transaction_log(model, replay.origin),
                                  campaign_log(model, replay.origin)))
@@ -318,6 +313,15 @@ def fit_campaign_response(
         exposures=len(data.exposure["bin"]), left_out=data.left_out, notes=tuple(notes))
 
 
+def _inputs(values: Mapping[str, float], population: PopulationSpec) -> dict[str, float]:
+    """Coefficients by name of :data:`PARAMETERS` as named inputs: the response
+    coefficients, and the one top-up tolerance for every segment."""
+    inputs = {f"response.{k}": v for k, v in values.items() if k != "topup_share"}
+    inputs.update({f"segments.{s.name}.topup_share": values["topup_share"]
+                   for s in population.segments})
+    return inputs
+
+
 def _defaults(population: PopulationSpec) -> dict[str, float]:
     """Starting values: the population behaviour's coefficients, the mean top-up."""
     behaviour = population.behaviour or CustomerBehaviour()
@@ -327,9 +331,13 @@ def _defaults(population: PopulationSpec) -> dict[str, float]:
             "coupon_trips.trip_rate": trips.coefficients.trip_rate if trips else 0.15}
 
 
+#: Upper bounds of the coefficients of :data:`PARAMETERS`: two shares, one rate.
+UPPER = (1.0, 1.0, np.inf)
+
+
 def _x(theta: np.ndarray) -> np.ndarray:
     """Unbounded coordinates of the optimiser: log attention, logit top-up, log trips."""
-    a, t, k = np.clip(theta, 1e-4, 1 - 1e-4)
+    a, t, k = np.clip(theta, 1e-4, [1 - 1e-4, 1 - 1e-4, np.inf])
     return np.array([np.log(a), np.log(t / (1 - t)), np.log(k)])
 
 
@@ -345,7 +353,7 @@ def _gradient(simulate: Any, theta: np.ndarray) -> np.ndarray:
     for i in range(len(theta)):
         step = max(0.2 * theta[i], 0.01)
         up, down = theta.copy(), theta.copy()
-        up[i] = min(up[i] + step, 1.0) if i == 0 else up[i] + step
+        up[i] = min(up[i] + step, UPPER[i])  # a share stays a share
         down[i] = max(down[i] - step, 1e-6)
         columns.append((simulate(up) - simulate(down)) / (up[i] - down[i]))
     return np.column_stack(columns)

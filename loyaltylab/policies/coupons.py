@@ -376,7 +376,7 @@ class CouponPolicy(ParamPolicy):
         self._dropped = []
         self._index = offers.add_coupon(
             self._holders, self.min_spend, self.amount_off, self.pct_off, source=self,
-            key=self._key, issued=new, dropped=dropped,
+            key=self._key, issued=new, dropped=dropped, validity_weeks=self.validity_weeks,
         )
 
     def settle(self, model: LoyaltyModel, sale: Sale, week: int) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from loyaltylab.policies.coupons import CouponPolicy
 from loyaltylab.sim import LoyaltyModel, rows_where
@@ -45,13 +45,25 @@ class ReplayedCoupons(CouponPolicy):
         the coupon that week (four shares in [0, 1]); other weeks send nothing.
     (other attributes)
         The coupon's terms, as :class:`loyaltylab.policies.coupons.CouponPolicy`
-        (``per_customer_limit`` is off: the schedule decides).
+        (``per_customer_limit`` is off: the schedule decides). The schedule decides who
+        gets it, so the targeting fields (``segments``, ``tiers``, ``trigger``,
+        ``target_by``) are refused rather than ignored.
     """
 
     name: ClassVar[str] = "replay"
 
     schedule: dict[int, Shares]
     per_customer_limit: int | None = None
+
+    @model_validator(mode="after")
+    def _no_targeting(self) -> ReplayedCoupons:
+        given = [n for n in ("segments", "tiers", "target_by") if getattr(self, n) is not None]
+        if self.trigger != "always":
+            given.append("trigger")
+        if given:
+            raise ValueError(f"{given[0]}: a replayed campaign goes to whom its schedule "
+                             "says; targeting does not apply")
+        return self
 
     def eligible(self, model: LoyaltyModel, week: int) -> Any:
         """Customers not holding the coupon, each with the share of their class (a
@@ -62,7 +74,7 @@ class ReplayedCoupons(CouponPolicy):
         if shares is None:
             return xp.zeros(0, dtype=xp.int64)
         pop = model.population
-        key = model.policy_key(self)
+        key = self._key
         rows = xp.nonzero(pop[f"{key}_issued_week"] < 0)[0]
         occasions = pop["purchases"][rows] + 1  # the joining purchase is one
         share = xp.asarray(shares, dtype=xp.float64)[history_class(occasions, xp)]

@@ -104,7 +104,7 @@ class LogRecorder:
         for offer, code in zip(offers.coupons, codes[:-1].tolist(), strict=True):
             # a policy that says nothing of issues holds each coupon for one week
             issued = offer.rows if offer.issued is None else offer.issued
-            validity = 1 if offer.issued is None else getattr(offer.source, "validity_weeks", 1)
+            validity = 1 if offer.issued is None else offer.validity_weeks
             n = int(issued.shape[0])
             if not n:
                 continue
@@ -225,28 +225,30 @@ def transaction_log(model: LoyaltyModel, start_date: Any = START_DATE) -> pd.Dat
     parts_rows = [everyone]
     parts_days = [pop["join_week"].astype(xp.int64) * DAYS_PER_WEEK + DAYS_PER_WEEK - 1]
     parts_amount = [join_amount]
-    if logs.buyers:
-        table = logs.table("buyers", xp)
-        for week in to_numpy(xp.unique(table["week"])).tolist():  # a loop over weeks
-            at = xp.nonzero(table["week"] == week)[0]
-            rows = table["rows"][at].astype(xp.int64)
-            orders = table["orders"][at].astype(xp.int64)
-            first = table["first"][at].astype(xp.float64)
-            gross = table["gross"][at].astype(xp.float64)
-            discount = table["discount"][at].astype(xp.float64)
-            rest = xp.maximum(gross - first, 0.0)
-            off_first = xp.minimum(discount, first)
-            keep_rest = 1.0 - xp.where(rest > 0, (discount - off_first) / xp.where(
-                rest > 0, rest, 1.0), 0.0)
-            others = _split_rest(model, rows, orders, rest, shape_of[pop["segment"][rows]],
-                                 week)
-            days = order_days(model, rows, orders, week).astype(xp.int64) + week * DAYS_PER_WEEK
-            amounts = [first - off_first, *(o * xp.clip(keep_rest, 0.0, 1.0) for o in others)]
-            for j, amount in enumerate(amounts):
-                has = xp.nonzero(orders > j)[0]
-                parts_rows.append(rows[has])
-                parts_days.append(days[j, has])
-                parts_amount.append(amount[has])
+    weekly = (logs.buyers.get(c, []) for c in ("rows", "week", "orders", "first", "gross",
+                                                "discount"))
+    # the record keeps one array per week: a loop over weeks
+    for rows, weeks, orders, first, gross, discount in zip(*weekly, strict=True):
+        if not rows.shape[0]:
+            continue
+        week = int(weeks[0])
+        rows = rows.astype(xp.int64)
+        orders = orders.astype(xp.int64)
+        first, gross, discount = (v.astype(xp.float64) for v in (first, gross, discount))
+        rest = xp.maximum(gross - first, 0.0)
+        off_first = xp.minimum(discount, first)
+        # the discount beyond the first order comes off the others in proportion (they
+        # are worth nothing when rest is 0, whatever the factor)
+        keep_rest = xp.clip(1.0 - (discount - off_first) / xp.where(rest > 0, rest, 1.0),
+                            0.0, 1.0)
+        others = _split_rest(model, rows, orders, rest, shape_all[rows], week)
+        days = order_days(model, rows, orders, week).astype(xp.int64) + week * DAYS_PER_WEEK
+        amounts = [first - off_first, *(o * keep_rest for o in others)]
+        for j, amount in enumerate(amounts):
+            has = xp.nonzero(orders > j)[0]
+            parts_rows.append(rows[has])
+            parts_days.append(days[j, has])
+            parts_amount.append(amount[has])
     rows = to_numpy(xp.concatenate(parts_rows))
     days = to_numpy(xp.concatenate(parts_days))
     frame = pd.DataFrame({

@@ -49,6 +49,9 @@ class CouponOffer:
     dropped : array of int or None
         Last week's holders who no longer hold it (redeemed or expired), ascending;
         ``None``: not recorded (then ``rows`` tells).
+    validity_weeks : int
+        Weeks a coupon issued now can be used, this one included (for the record of
+        :mod:`loyaltylab.sim.logs`).
     """
 
     rows: Any
@@ -59,6 +62,7 @@ class CouponOffer:
     key: str = "coupon"
     issued: Any = None
     dropped: Any = None
+    validity_weeks: int = 1
 
 
 @dataclass
@@ -245,6 +249,7 @@ class Offers:
     def add_coupon(
         self, rows: Any, min_spend: Any, amount_off: Any, pct_off: Any, source: object,
         key: str = "coupon", issued: Any = None, dropped: Any = None,
+        validity_weeks: int = 1,
     ) -> int:
         """Give ``rows`` (ascending, unique) a coupon; see :class:`CouponOffer`.
 
@@ -257,5 +262,6 @@ class Offers:
         if not len(rows):
             return -1
         self.coupons.append(
-            CouponOffer(rows, min_spend, amount_off, pct_off, source, key, issued, dropped))
+            CouponOffer(rows, min_spend, amount_off, pct_off, source, key, issued, dropped,
+                        validity_weeks))
         return len(self.coupons) - 1
