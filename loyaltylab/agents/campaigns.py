@@ -25,11 +25,11 @@ from __future__ import annotations
 
 from os import PathLike
 from pathlib import Path
+from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from loyaltylab.agents.transactions import TransactionError, blank_cells, parse_dates, read_table
+from loyaltylab.agents.transactions import RowChecks, TransactionError, blank_cells, read_table
 from loyaltylab.sim.logs import CAMPAIGN_COLUMNS
 
 #: Columns of a campaign file, in the order :func:`read_campaigns` returns them: those
@@ -75,36 +75,23 @@ def read_campaigns(path: str | PathLike[str]) -> pd.DataFrame:
     if absent:
         raise CampaignError([*absent, f"columns found: {list(table.columns)}"],
                             source=str(path))
-    problems: list[tuple[int, int, str]] = []  # (row, column order, message)
+    checks = RowChecks()
 
-    def report(mask: np.ndarray, column: str, message: str | None = None,
-               raw: pd.Series | None = None) -> None:
-        order = COLUMNS.index(column)
-        for i in np.flatnonzero(mask):
-            text = message if raw is None else f"{message} {raw.iloc[i]!r}"
-            problems.append((int(i) + 1, order, f"{column}: {text}"))
+    def report(mask: Any, column: str, reason: str) -> None:
+        checks.add(mask, COLUMNS.index(column), column, reason)
+
+    def column(name: str) -> pd.Series:
+        return table[name] if name in table else pd.Series("", index=table.index)
 
     out: dict[str, pd.Series] = {}
     for name in ("customer_id", "campaign"):
         report(blank_cells(table[name]), name, "missing")
         out[name] = table[name].astype("string").str.strip().astype(str)
     for name in ("start", "end", "redeemed"):
-        raw = table[name] if name in table else pd.Series("", index=table.index)
-        blank = blank_cells(raw)
-        out[name] = parse_dates(raw).dt.normalize()
-        if name != "redeemed":
-            report(blank, name, "missing")
-        report(out[name].isna().to_numpy() & ~blank, name, "cannot parse", raw)
+        out[name] = checks.dates(column(name), COLUMNS.index(name), name,
+                                 required=name != "redeemed").dt.normalize()
     for name in _MONEY:
-        raw = table[name] if name in table else pd.Series("", index=table.index)
-        blank = blank_cells(raw)
-        values = pd.to_numeric(raw, errors="coerce").astype(float).where(~blank, 0.0)
-        bad = values.isna().to_numpy()
-        report(bad, name, "not a number:", raw)
-        finite = values.to_numpy()
-        report(~bad & ~np.isfinite(finite), name, "not finite:", raw)
-        report(np.nan_to_num(finite) < 0, name, "negative:", raw)
-        out[name] = values
+        out[name] = checks.numbers(column(name), COLUMNS.index(name), name, blank_ok=True)
 
     start, end, redeemed = out["start"], out["end"], out["redeemed"]
     report((end < start).to_numpy(), "end", "before start")
@@ -116,7 +103,5 @@ def read_campaigns(path: str | PathLike[str]) -> pd.DataFrame:
     report((pct >= 1).to_numpy(), "pct_off", "must be below 1 (a share of the order)")
     report(((amount > 0) & (spend > 0) & (spend <= amount)).to_numpy(), "min_spend",
            "must be greater than amount_off")
-    if problems:
-        problems.sort()
-        raise CampaignError([f"row {r}: {m}" for r, _, m in problems], source=str(path))
+    checks.raise_if_any(CampaignError, str(path))
     return pd.DataFrame({name: out[name] for name in COLUMNS}).reset_index(drop=True)

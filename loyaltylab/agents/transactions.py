@@ -140,6 +140,61 @@ def parse_dates(values: pd.Series) -> pd.Series:
     return parsed.where(inside).astype("datetime64[ns]")
 
 
+class RowChecks:
+    """The bad rows of a table, checked column by column and listed in row order.
+
+    Each check adds ``(row, column order, "field: reason")`` for the rows it fails (rows
+    numbered from 1, the first data row); :meth:`raise_if_any` raises them all at once,
+    so a user fixes a file in one go.
+    """
+
+    def __init__(self) -> None:
+        self.problems: list[tuple[int, int, str]] = []
+
+    def add(self, mask: Any, order: int, field: str, reason: Any) -> None:
+        """Report the rows of ``mask``; ``reason(i)`` (or a text) says why."""
+        for i in np.flatnonzero(np.asarray(mask)):
+            text = reason(i) if callable(reason) else reason
+            self.problems.append((int(i) + 1, order, f"{field}: {text}"))
+
+    def dates(self, raw: pd.Series, order: int, field: str, required: bool = True
+              ) -> pd.Series:
+        """Parse a column of dates (:func:`parse_dates`), reporting blank (if
+        ``required``) and unparseable cells."""
+        dates = parse_dates(raw)
+        blank = blank_cells(raw)
+        if required:
+            self.add(blank, order, field, "missing")
+        self.add(dates.isna().to_numpy() & ~blank, order, field,
+                 lambda i: f"cannot parse {raw.iloc[i]!r}")
+        return dates
+
+    def numbers(self, raw: pd.Series, order: int, field: str, *, blank_ok: bool = False,
+                negative_ok: bool = False) -> pd.Series:
+        """Parse a column of numbers, reporting blank (unless ``blank_ok``: then 0),
+        non-numeric, infinite and (unless ``negative_ok``) negative cells."""
+        values = pd.to_numeric(raw, errors="coerce").astype(float)
+        blank = blank_cells(raw)
+        if blank_ok:
+            values = values.where(~blank, 0.0)
+        else:
+            self.add(blank, order, field, "missing")
+        self.add(values.isna().to_numpy() & ~blank, order, field,
+                 lambda i: f"not a number: {raw.iloc[i]!r}")
+        finite = values.to_numpy()
+        self.add(np.isinf(finite), order, field, lambda i: f"not finite: {raw.iloc[i]!r}")
+        if not negative_ok:
+            self.add(np.nan_to_num(finite, nan=0.0) < 0, order, field,
+                     lambda i: f"negative ({finite[i]:g})")
+        return values
+
+    def raise_if_any(self, error: type[TransactionError], source: str) -> None:
+        """Raise ``error`` listing every problem, in row order, if there is one."""
+        if self.problems:
+            self.problems.sort()
+            raise error([f"row {r}: {m}" for r, _, m in self.problems], source=source)
+
+
 def read_transactions(
     path: str | PathLike[str],
     customer_id: str = "customer_id",
@@ -200,49 +255,17 @@ def read_transactions(
         raise TransactionError(
             [*absent, f"columns found: {list(table.columns)}"], source=str(path))
 
-    rows = np.arange(1, len(table) + 1)
-    problems: list[tuple[int, int, str]] = []  # (row, column order, message) for sorting
-
-    def report(mask: np.ndarray, order: int, message: Any) -> None:
-        for i in np.flatnonzero(mask):
-            problems.append((int(rows[i]), order, message(i)))
-
+    checks = RowChecks()
     ids = table[customer_id]
-    report(blank_cells(ids), 0, lambda i: "customer_id: missing")
-
-    raw_dates = table[date]
-    dates = parse_dates(raw_dates)
-    no_date = blank_cells(raw_dates)
-    report(no_date, 1, lambda i: "date: missing")
-    report(dates.isna().to_numpy() & ~no_date, 1,
-           lambda i: f"date: cannot parse {raw_dates.iloc[i]!r}")
-
-    def numbers(name: str, role: str, order: int, blank_ok: bool,
-                negative_ok: bool = False) -> pd.Series:
-        raw = table[name]
-        values = pd.to_numeric(raw, errors="coerce").astype(float)
-        blank = blank_cells(raw)
-        if blank_ok:
-            values = values.where(~blank, 0.0)
-        else:
-            report(blank, order, lambda i: f"{role}: missing")
-        bad = values.isna().to_numpy() & ~blank
-        report(bad, order, lambda i: f"{role}: not a number: {raw.iloc[i]!r}")
-        finite = values.to_numpy()
-        report(np.isinf(finite), order, lambda i: f"{role}: not finite: {raw.iloc[i]!r}")
-        if not negative_ok:
-            negative = np.nan_to_num(finite, nan=0.0) < 0
-            report(negative, order, lambda i: f"{role}: negative ({finite[i]:g})")
-        return values
-
-    amounts = numbers(amount, "amount", 2, blank_ok=False, negative_ok=returns != "error")
+    checks.add(blank_cells(ids), 0, "customer_id", "missing")
+    dates = checks.dates(table[date], 1, "date")
+    amounts = checks.numbers(table[amount], 2, "amount", negative_ok=returns != "error")
     out = {"customer_id": ids.astype("string").str.strip().astype(str),
            "date": dates, "amount": amounts}
     if interactions is not None:
-        out["interactions"] = numbers(interactions, "interactions", 3, blank_ok=True)
-    if problems:
-        problems.sort()
-        raise TransactionError([f"row {r}: {m}" for r, _, m in problems], source=str(path))
+        out["interactions"] = checks.numbers(table[interactions], 3, "interactions",
+                                             blank_ok=True)
+    checks.raise_if_any(TransactionError, str(path))
     # with returns="error" there is no return left to net: the notes are empty
     return net_returns(pd.DataFrame(out).reset_index(drop=True), drop=returns == "drop")
 
