@@ -641,10 +641,11 @@ def fit_gamma_gamma(
     p, q, gamma = (float(v) for v in estimates)
     cov, flags = _uncertainty(negative, theta, np.diag(estimates), names, names,
                               [p, q, gamma], at_bound)
-    if observed_cv is not None and observed_cv > CV_RATIO_LIMIT / np.sqrt(p):
+    implied_cv = 1.0 / np.sqrt(p)  # as GammaGammaFit.implied_cv
+    if observed_cv is not None and observed_cv > CV_RATIO_LIMIT * implied_cv:
         flags.append(FitFlag(
             "spend_cv", f"p = {p:.4g} implies a within-customer coefficient of variation "
-            f"of order values of {1 / np.sqrt(p):.3g}, the data show {observed_cv:.3g}"))
+            f"of order values of {implied_cv:.3g}, the data show {observed_cv:.3g}"))
     return GammaGammaFit(p=p, q=q, gamma=gamma, log_likelihood=-value, n_customers=len(x),
                          converged=converged, message=message, at_bound=at_bound,
                          covariance=cov, flags=tuple(flags), observed_cv=observed_cv)

@@ -96,15 +96,21 @@ def expected_purchases(summary: pd.DataFrame, calibration: Calibration,
         ``expected_purchases``, indexed like ``summary``
         (:func:`loyaltylab.agents.conditional_expected_purchases`, FHL 2005 eq. 10).
     """
+    _check_weeks(weeks)
+    return _per_customer(summary, calibration, "expected_purchases",
+                         lambda part, segment: _purchases_in(weeks, part, segment))
+
+
+def _check_weeks(weeks: float) -> None:
     if not np.isfinite(weeks) or weeks < 0:
         raise InputError(f"weeks: must be a finite number >= 0, got {weeks!r}")
 
-    def evaluate(part: pd.DataFrame, segment: Segment) -> np.ndarray:
-        bg = segment.bgnbd
-        return conditional_expected_purchases(weeks, part["frequency"], part["recency"],
-                                              part["T"], bg.r, bg.alpha, bg.a, bg.b)
 
-    return _per_customer(summary, calibration, "expected_purchases", evaluate)
+def _purchases_in(weeks: float, part: pd.DataFrame, segment: Segment) -> np.ndarray:
+    """Expected purchases of a segment's customers in their next ``weeks`` (eq. 10)."""
+    bg = segment.bgnbd
+    return conditional_expected_purchases(weeks, part["frequency"], part["recency"],
+                                          part["T"], bg.r, bg.alpha, bg.a, bg.b)
 
 
 def predicted_clv(
@@ -148,16 +154,16 @@ def predicted_clv(
     if weeks is None and not annual_discount_rate > 0:
         raise InputError("annual_discount_rate: must be > 0 over an unlimited horizon, got "
                          f"{annual_discount_rate!r}")
-    horizon = (expected_purchases(summary, calibration, weeks) if weeks is not None
-               else None)
+    if weeks is not None:
+        _check_weeks(weeks)
     delta = weekly_discount_rate(annual_discount_rate) if weeks is None else 0.0
 
     def evaluate(part: pd.DataFrame, segment: Segment) -> np.ndarray:
         gg, bg = segment.gamma_gamma, segment.bgnbd
         order = expected_order_value(part["mean_repeat_spend"], part["frequency"],
                                      gg.p, gg.q, gg.gamma)
-        if horizon is not None:
-            count = horizon[part.index].to_numpy()
+        if weeks is not None:
+            count = _purchases_in(weeks, part, segment)
         else:
             count = expected_discounted_residual_transactions(
                 part["frequency"], part["recency"], part["T"], bg.r, bg.alpha, bg.a, bg.b,
