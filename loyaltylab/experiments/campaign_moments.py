@@ -63,8 +63,9 @@ class CampaignData:
         Per (group, unexposed customer who had bought before the start): ``customer``,
         ``cell``, ``window``.
     groups : pandas.DataFrame
-        One row per campaign group: :data:`GROUP_COLUMNS`, ``exposures`` used and
-        ``shares`` (share of each history class's customers sent the coupon).
+        One row per campaign group: :data:`GROUP_COLUMNS`, ``exposures`` used,
+        ``eligible`` (customers of each history class who had bought before the start)
+        and ``shares`` (the share of them sent the coupon).
     left_out : int
         Exposures of customers unknown to the log or without a purchase before the start.
     """
@@ -158,7 +159,7 @@ def campaign_data(transactions: pd.DataFrame, campaigns: pd.DataFrame) -> Campai
                 window=window[peers].astype(float))
         eligible = np.bincount(cls[pre_n > 0], minlength=_CLASSES)
         chosen = np.bincount(cls[sent], minlength=_CLASSES)
-        rows.append({**terms, "exposures": len(sent),
+        rows.append({**terms, "exposures": len(sent), "eligible": eligible.tolist(),
                      "shares": (chosen / np.maximum(eligible, 1)).tolist()})
     return CampaignData(
         customers=n,
