@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import sys
 import traceback
 from collections.abc import Iterator, Sequence
@@ -50,7 +49,8 @@ from loyaltylab.experiments.atomic import atomic_path, check_writable
 from loyaltylab.experiments.checkpoint import checkpoint_folder
 from loyaltylab.experiments.metrics import against_control, format_cell, headline
 from loyaltylab.experiments.report import write_report
-from loyaltylab.experiments.scenario import MAX_DRAWS
+from loyaltylab.experiments.runner import MAX_WORKERS
+from loyaltylab.experiments.scenario import MAX_DRAWS, MAX_REPLICATIONS
 from loyaltylab.experiments.sensitivity import read_sensitivity, sensitivity
 from loyaltylab.experiments.targets import change_text
 from loyaltylab.experiments.uncertainty_report import interval_text, write_sensitivity_report
@@ -98,16 +98,6 @@ def _positive(name: str, upper: int | None = None) -> type:
 
 def _seed(name: str = "--seed") -> type:
     return _integer(name, 0)
-
-
-def available_cores() -> int:
-    """CPU cores this process may run on: its CPU affinity where the system has one
-    (Linux), else every core (macOS, Windows)."""
-    affinity = getattr(os, "sched_getaffinity", None)
-    if affinity is not None:
-        with contextlib.suppress(OSError):
-            return max(1, len(affinity(0)))
-    return os.cpu_count() or 1
 
 
 @contextlib.contextmanager
@@ -258,12 +248,12 @@ def headline_table(result: ExperimentResult) -> pd.DataFrame:
     return pd.DataFrame(columns, index=[label for _, label in rows])
 
 
-def _workers(args: argparse.Namespace) -> int:
-    """Local workers: as given, else the available cores (one process for a GPU, which
-    the processes would otherwise share)."""
+def _workers(args: argparse.Namespace) -> int | None:
+    """Local workers: as given; one process for a GPU, which the processes would
+    otherwise share; else None, as many as the cores and the memory allow."""
     if args.workers is not None:
         return int(args.workers)
-    return 1 if args.backend == "cupy" else available_cores()
+    return 1 if args.backend == "cupy" else None
 
 
 def print_outcome(result: ExperimentResult) -> None:
@@ -683,11 +673,11 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("scenario", help="scenario TOML file")
     exp.add_argument("--out", help="results folder (default results/<scenario>-<timestamp>)")
     exp.add_argument("--seed", type=_seed(), help="override the scenario's seed")
-    exp.add_argument("--replications", type=_positive("--replications"),
+    exp.add_argument("--replications", type=_positive("--replications", MAX_REPLICATIONS),
                      help="override the scenario's replications")
     exp.add_argument("--size", type=_positive("--size", MAX_CUSTOMERS),
                      help="override the population size for a quick look")
-    exp.add_argument("--workers", type=_positive("--workers", 1024),
+    exp.add_argument("--workers", type=_positive("--workers", MAX_WORKERS),
                      help="local worker processes (default: the available cores; 1 on a GPU)")
     exp.add_argument("--executor", choices=("local", "dask"), default="local",
                      help="where replications run (dask needs --scheduler)")
@@ -713,7 +703,7 @@ def build_parser() -> argparse.ArgumentParser:
     sen.add_argument("--seed", type=_seed(), help="override the scenario's seed")
     sen.add_argument("--size", type=_positive("--size", MAX_CUSTOMERS),
                      help="override the population size")
-    sen.add_argument("--workers", type=_positive("--workers", 1024),
+    sen.add_argument("--workers", type=_positive("--workers", MAX_WORKERS),
                      help="local worker processes (default: the available cores; 1 on a GPU)")
     sen.add_argument("--scheduler", help="run on the Dask cluster at this address")
     _long_run_options(sen)
@@ -733,7 +723,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="designs to try (default 40)")
     opt.add_argument("--batch", type=_positive("--batch"), default=8,
                      help="designs run together as one experiment (default 8)")
-    opt.add_argument("--replications", type=_positive("--replications"), default=2,
+    opt.add_argument("--replications", type=_positive("--replications", MAX_REPLICATIONS),
+                     default=2,
                      help="replications of each batch (default 2)")
     opt.add_argument("--final-replications", type=_positive("--final-replications"),
                      help="replications of the best designs' final run (default: the "
@@ -743,7 +734,7 @@ def build_parser() -> argparse.ArgumentParser:
     opt.add_argument("--size", type=_positive("--size", MAX_CUSTOMERS),
                      help="override the population size")
     opt.add_argument("--seed", type=_seed(), help="override the scenario's seed")
-    opt.add_argument("--workers", type=_positive("--workers", 1024),
+    opt.add_argument("--workers", type=_positive("--workers", MAX_WORKERS),
                      help="local worker processes (default: the available cores; 1 on a GPU)")
     opt.add_argument("--out", help="results folder (default results/<scenario>-search-"
                                    "<timestamp>)")

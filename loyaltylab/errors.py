@@ -13,6 +13,8 @@ This module imports nothing from loyaltylab: every layer (``sim``, ``agents``,
 
 from __future__ import annotations
 
+import math
+import numbers
 import stat
 from os import PathLike
 from pathlib import Path
@@ -61,3 +63,44 @@ def input_file(path: str | PathLike[str], max_bytes: int | None = None) -> Path:
         raise InputError(f"{path}: {info.st_size:,} bytes, more than the {max_bytes:,} a "
                          "file of this kind may have")
     return path
+
+
+def integer(name: str, value: object, low: int, high: int | None = None) -> int:
+    """``value`` as an int, checked for a public function's parameter ``name``.
+
+    A bool or a number with a fraction is refused (``size=True`` would silently mean
+    one customer), as is a value outside ``[low, high]``.
+
+    Raises
+    ------
+    InputError
+        Naming ``name``, the rule and the value.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise InputError(f"{name}: must be an integer, got {value!r}")
+    if value < low or (high is not None and value > high):
+        rule = f"in [{low:,}, {high:,}]" if high is not None else f">= {low:,}"
+        raise InputError(f"{name}: must be {rule}, got {value!r}")
+    return int(value)
+
+
+def real(name: str, value: object, low: float | None = None, *,
+         positive: bool = False) -> float:
+    """``value`` as a finite float, checked for a public function's parameter ``name``
+    (``positive``: above 0; ``low``: at least that).
+
+    Raises
+    ------
+    InputError
+        Naming ``name``, the rule and the value.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise InputError(f"{name}: must be a number, got {value!r}")
+    number = float(value)
+    if not math.isfinite(number):
+        raise InputError(f"{name}: must be finite, got {value!r}")
+    if positive and number <= 0:
+        raise InputError(f"{name}: must be > 0, got {value!r}")
+    if low is not None and number < low:
+        raise InputError(f"{name}: must be >= {low}, got {value!r}")
+    return number

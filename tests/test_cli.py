@@ -3,7 +3,6 @@
 import argparse
 import importlib.util
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -374,15 +373,8 @@ def test_the_exit_codes_are_in_the_help():
         assert line in help_text
 
 
-def test_default_workers_without_sched_getaffinity(monkeypatch):
-    args = argparse.Namespace(workers=None, backend="numpy")
-    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
-    monkeypatch.setattr(os, "cpu_count", lambda: 8)
-    assert cli.available_cores() == 2  # the affinity, where the system has one
-    monkeypatch.delattr(os, "sched_getaffinity")  # macOS, Windows
-    assert cli.available_cores() == 8 and cli._workers(args) == 8
-    monkeypatch.setattr(os, "cpu_count", lambda: None)  # undeterminable
-    assert cli.available_cores() == 1
+def test_default_workers_are_left_to_the_resource_guard():
+    assert cli._workers(argparse.Namespace(workers=None, backend="numpy")) is None
     assert cli._workers(argparse.Namespace(workers=None, backend="cupy")) == 1
     assert cli._workers(argparse.Namespace(workers=3, backend="numpy")) == 3
 

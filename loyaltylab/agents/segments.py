@@ -29,7 +29,8 @@ class BGNBD(BaseModel):
     each purchase :math:`p \\sim \\text{Beta}(a, b)` (mean ``a / (a + b)``).
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # Strict: a parameter given as text or a bool is a mistake, not a number to coerce.
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False, strict=True)
 
     r: float = Field(gt=0, description="shape of the purchase-rate distribution")
     alpha: float = Field(gt=0, description="rate of the purchase-rate distribution, weeks")
@@ -45,7 +46,7 @@ class GammaGamma(BaseModel):
     customers is :math:`p\\gamma/(q-1)` currency units.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False, strict=True)
 
     p: float = Field(gt=0, description="shape of the order-value distribution")
     q: float = Field(gt=1, description="shape of the spend-rate distribution (> 1: finite mean)")
@@ -135,7 +136,7 @@ class PopulationSpec(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
-    size: int = Field(ge=1)
+    size: int = Field(ge=1, strict=True)  # size=True would be one customer
     segments: list[Segment] = Field(min_length=1)
     shares: list[float]
     behaviour: Any = None

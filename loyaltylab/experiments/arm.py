@@ -153,11 +153,13 @@ def simulate_arm(
     window = residual_window(horizon_weeks)
     stops = sorted({horizon_weeks - window, horizon_weeks,
                     *(k * p for p in periods for k in range(1, horizon_weeks // p + 1))})
-    snapshots: dict[int, np.ndarray] = {0: start["purchases"]}
+    # Purchase counts at each period boundary, as the model's own int32: a float64 copy
+    # per boundary was the largest part of an arm's memory at the end of a run.
+    snapshots: dict[int, np.ndarray] = {0: _counts(model, n)}
     then: dict[str, np.ndarray] = {}
     for stop in stops:
         model.run(stop - (model.week - burn_in_weeks))
-        snapshots[stop] = _column(model, "purchases", n)
+        snapshots[stop] = _counts(model, n)
         if stop == horizon_weeks - window:
             then = _window_start(model, n)
     return _outcome(model, start, then, window, observed, snapshots, periods)
@@ -169,6 +171,11 @@ def _column(model: LoyaltyModel, name: str, n: int) -> np.ndarray:
     if name not in pop:
         return np.zeros(n)
     return to_numpy(pop[name][:n]).astype(np.float64)
+
+
+def _counts(model: LoyaltyModel, n: int) -> np.ndarray:
+    """Host copy of the purchase counts of the first ``n`` rows, in the model's dtype."""
+    return to_numpy(model.population["purchases"][:n]).copy()
 
 
 def _window_start(model: LoyaltyModel, n: int) -> dict[str, np.ndarray]:

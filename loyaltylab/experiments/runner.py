@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import multiprocessing
 import platform
+import sys
 import time
 from collections.abc import Callable, Collection, Iterator, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
+from functools import partial
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal
@@ -22,13 +25,20 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from loyaltylab.errors import InputError, MissingDependencyError
+from loyaltylab.errors import InputError, MissingDependencyError, integer
+from loyaltylab.experiments import resources
 from loyaltylab.experiments.arm import ArmOutcome, simulate_arm
 from loyaltylab.experiments.checkpoint import Checkpoint
 from loyaltylab.experiments.field import analyse_pilot, assign
 from loyaltylab.experiments.metrics import arm_metrics, effect_metrics, lookup
 from loyaltylab.experiments.results import ExperimentResult, check_destination, write_results
-from loyaltylab.experiments.scenario import MAX_DRAWS, Arm, Scenario, load_scenario
+from loyaltylab.experiments.scenario import (
+    MAX_DRAWS,
+    MAX_REPLICATIONS,
+    Arm,
+    Scenario,
+    load_scenario,
+)
 from loyaltylab.experiments.stats import twin_summary
 from loyaltylab.experiments.sweep import design_columns
 from loyaltylab.experiments.targets import target_table
@@ -46,12 +56,15 @@ from loyaltylab.experiments.units import (
     Task,
     replication_seed,
 )
-from loyaltylab.sim import Streams
+from loyaltylab.sim import MAX_CUSTOMERS, Streams
 from loyaltylab.sim.backend import device_name, get_namespace
 from loyaltylab.validation import check_facts
 
 #: Customers per study of the stylized facts checked with every run (about 1.5 s).
 FACTS_SIZE = 20_000
+
+#: Most local worker processes.
+MAX_WORKERS = 1024
 
 #: Packages whose versions the manifest records.
 _VERSIONED = ("loyaltylab", "numpy", "pandas", "scipy", "statsmodels", "mesa", "pydantic",
@@ -207,7 +220,8 @@ def _outcome(key: str, tables: dict[str, pd.DataFrame]) -> Outcome:
                              tables.get("customers"), tables.get("trials"))
 
 
-def run_units(tasks: Sequence[Unit], *, workers: int = 1, scheduler: str | None = None,
+def run_units(tasks: Sequence[Unit], *, workers: int | None = 1,
+              scheduler: str | None = None,
               progress: bool | Callable[[int, int], None] = False,
               checkpoint: Checkpoint | None = None, unit: str = "unit"
               ) -> dict[str, Outcome]:
@@ -226,8 +240,9 @@ def run_units(tasks: Sequence[Unit], *, workers: int = 1, scheduler: str | None 
             out[key] = _outcome(key, checkpoint.load(key))
     todo = [t for t in tasks if unit_key(t) not in out]
     counted = sum(not isinstance(t, FactsTask) for t in tasks)
-    stream = _dask(todo, scheduler) if scheduler is not None else _local(todo, workers)
     try:
+        stream = (_dask(todo, scheduler) if scheduler is not None
+                  else _local(todo, _planned(todo, workers, progress is True)))
         with Progress(progress, counted, unit) as tick:
             for _ in range(sum(k != "facts" for k in out)):
                 tick()
@@ -249,8 +264,35 @@ def run_units(tasks: Sequence[Unit], *, workers: int = 1, scheduler: str | None 
 # ---------------------------------------------------------------------- executors
 
 
+def _planned(tasks: Sequence[Unit], workers: int | None, say: bool) -> int:
+    """Local workers for ``tasks``, checked by the resource guard (None: as many as the
+    cores and the memory allow); ``say`` prints the estimate of a probed run."""
+    work = [t for t in tasks if isinstance(t, Task | SampleTask)]
+    if not work:
+        return 1
+    first = work[0]
+    scenario = first.scenario
+    points = len(first.points) if isinstance(first, SampleTask) else 1
+    found = resources.estimate(partial(_probe, first), units=len(work), size=first.size,
+                               arms=len(scenario.arms), points=points,
+                               weeks=scenario.horizon_weeks + scenario.burn_in)
+    chosen = resources.plan_workers(found, workers)
+    if say and found.probed:
+        print(f"loyaltylab: {found.text(chosen)}", file=sys.stderr, flush=True)
+    return chosen
+
+
+def _probe(task: Task | SampleTask, size: int) -> Outcome:
+    """One point of ``task`` with ``size`` customers (the resource guard's probe)."""
+    changes: dict[str, Any] = {"size": size}
+    if isinstance(task, SampleTask):
+        changes |= {"points": task.points[:1], "replications": task.replications[:1]}
+    else:  # the first replication's per-customer table is the most a unit keeps
+        changes["keep_customers"] = True
+    return run_unit(replace(task, **changes))[1]
+
+
 def _local(tasks: Sequence[Unit], workers: int) -> Iterator[tuple[str, Outcome]]:
-    workers = min(workers, len(tasks))  # no idle processes to start
     if workers <= 1:
         for task in tasks:
             yield run_unit(task)
@@ -359,16 +401,11 @@ def overridden(scenario: Scenario, *, seed: int | None = None,
     another size stay comparable)."""
     updates: dict[str, Any] = {}
     if seed is not None:
-        if seed < 0:
-            raise InputError(f"seed: must be >= 0, got {seed}")
-        updates["seed"] = seed
+        updates["seed"] = integer("seed", seed, 0)
     if replications is not None:
-        if replications < 1:
-            raise InputError(f"replications: must be >= 1, got {replications}")
-        updates["replications"] = replications
+        updates["replications"] = integer("replications", replications, 1, MAX_REPLICATIONS)
     if size is not None:
-        if size < 1:
-            raise InputError(f"size: must be >= 1, got {size}")
+        size = integer("size", size, 1, MAX_CUSTOMERS)
         updates["population"] = scenario.population.model_copy(update={"size": size})
         fixed = scenario.economics.fixed_cost_per_week * size / scenario.population.customers
         updates["economics"] = scenario.economics.model_copy(
@@ -383,7 +420,7 @@ def run(
     seed: int | None = None,
     replications: int | None = None,
     size: int | None = None,
-    workers: int = 1,
+    workers: int | None = 1,
     executor: Literal["local", "dask"] = "local",
     scheduler: str | None = None,
     progress: bool | Callable[[int, int], None] = False,
@@ -403,8 +440,10 @@ def run(
     seed, replications, size : int, optional
         Override the scenario's seed, number of replications or population size (the
         fixed program cost scales with the size).
-    workers : int
-        Local worker processes (1: run in this process).
+    workers : int or None
+        Local worker processes (1: run in this process; None: as many as the cores and
+        the memory allow). The resource guard (:mod:`loyaltylab.experiments.resources`)
+        refuses workers that would need more memory than is available.
     executor : {"local", "dask"}
         ``"dask"`` runs the replications on the Dask cluster at ``scheduler``.
     scheduler : str, optional
@@ -444,8 +483,8 @@ def run(
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     scenario = overridden(scenario, seed=seed, replications=replications, size=size)
-    if workers < 1:
-        raise InputError(f"workers: must be >= 1, got {workers}")
+    if workers is not None:
+        workers = integer("workers", workers, 1, MAX_WORKERS)
     if executor not in ("local", "dask"):
         raise InputError(f"executor: must be 'local' or 'dask', got {executor!r}")
     if (executor == "dask") != (scheduler is not None):
@@ -454,9 +493,8 @@ def run(
     if out is not None:
         check_destination(Path(out))
 
-    draws = scenario.uncertainty.draws if uncertainty is None else uncertainty
-    if not 0 <= draws <= MAX_DRAWS:
-        raise InputError(f"uncertainty: must be in [0, {MAX_DRAWS}], got {draws}")
+    draws = (scenario.uncertainty.draws if uncertainty is None
+             else integer("uncertainty", uncertainty, 0, MAX_DRAWS))
     if draws and not scenario.uncertain():
         raise InputError("uncertainty: no uncertain input has a range (see "
                          "[uncertainty] inputs and ranges)")

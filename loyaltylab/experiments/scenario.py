@@ -81,6 +81,8 @@ from loyaltylab.sim import MAX_CUSTOMERS, Economics, LoyaltyModel, Policy
 
 #: Most parameter-uncertainty draws a scenario may ask for.
 MAX_DRAWS = 10_000
+#: Most replications of a scenario: the checkpoint names a unit with five digits.
+MAX_REPLICATIONS = 99_999
 
 #: Ready-made designs an arm can name.
 DESIGNS: dict[str, Callable[[], list[Policy]]] = {"full_strategy": full_strategy}
@@ -254,7 +256,7 @@ class Scenario(BaseModel):
     population: PopulationConfig
     economics: Economics = Field(default_factory=Economics)
     horizon_weeks: int = Field(52, ge=1, le=32767)
-    replications: int = Field(10, ge=1)
+    replications: int = Field(10, ge=1, le=MAX_REPLICATIONS)
     seed: int = Field(0, ge=0)
     mode: Literal["twin", "field"] = "twin"
     burn_in_weeks: int | None = Field(None, ge=0, le=520)

@@ -54,7 +54,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from loyaltylab.errors import InputError
+from loyaltylab.errors import InputError, integer
 from loyaltylab.experiments.metrics import METRICS, against_control, lookup
 from loyaltylab.experiments.results import ExperimentResult, check_destination, write_results
 from loyaltylab.experiments.runner import Progress, overridden, run
@@ -233,7 +233,7 @@ class _Search:
     limits: Sequence[Constraint]
     replications: int
     size: int | None
-    workers: int
+    workers: int | None
     backend: str
 
     def __post_init__(self) -> None:
@@ -348,7 +348,7 @@ def optimise(
     top: int = 3,
     size: int | None = None,
     seed: int | None = None,
-    workers: int = 1,
+    workers: int | None = 1,
     backend: str = "numpy",
     out: str | Path | None = None,
     progress: bool | Callable[[int, int], None] = False,
@@ -430,8 +430,8 @@ def optimise(
     counts = {"trials": trials, "batch": batch, "replications": replications, "top": top,
               "final_replications": final_replications}
     for name, value in counts.items():
-        if value is not None and value < 1:
-            raise InputError(f"{name}: must be >= 1, got {value}")
+        if value is not None:
+            integer(name, value, 1)
     if len(goals) == 2 and batch < 2:
         raise InputError("batch: two objectives need batches of at least 2 (NSGA-II breeds "
                          "each batch from the last)")

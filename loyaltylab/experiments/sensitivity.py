@@ -32,7 +32,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from loyaltylab.errors import InputError
+from loyaltylab.errors import InputError, integer
 from loyaltylab.experiments.atomic import atomic_folder
 from loyaltylab.experiments.checkpoint import Checkpoint
 from loyaltylab.experiments.inputs import UncertainInput, draw_values
@@ -222,7 +222,7 @@ def sensitivity(
     size: int | None = None,
     seed: int | None = None,
     out: str | Path | None = None,
-    workers: int = 1,
+    workers: int | None = 1,
     scheduler: str | None = None,
     progress: bool | Callable[[int, int], None] = False,
     resume: bool = False,
@@ -258,9 +258,7 @@ def sensitivity(
         scenario = load_scenario(scenario)
     if method not in DEFAULT_SAMPLES:
         raise InputError(f"method: must be 'morris' or 'sobol', got {method!r}")
-    samples = DEFAULT_SAMPLES[method] if samples is None else samples
-    if samples < 2:
-        raise InputError(f"samples: must be >= 2, got {samples}")
+    samples = DEFAULT_SAMPLES[method] if samples is None else integer("samples", samples, 2)
     if method == "sobol" and samples & (samples - 1):
         raise InputError(f"samples: Sobol's design needs a power of two, got {samples}")
     scenario = overridden(scenario, seed=seed, size=size)

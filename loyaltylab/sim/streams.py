@@ -280,7 +280,8 @@ class Streams:
         if isinstance(seed, np.random.SeedSequence):
             self.seed_sequence = seed
         else:
-            if seed is not None and (not isinstance(seed, int | np.integer) or seed < 0):
+            integral = isinstance(seed, int | np.integer) and not isinstance(seed, bool)
+            if seed is not None and (not integral or seed < 0):
                 raise ValueError(f"seed: must be a non-negative integer or None, got {seed!r}")
             self.seed_sequence = np.random.SeedSequence(seed)
         self.xp = xp
