@@ -41,6 +41,14 @@ class MissingDependencyError(InputError, ImportError):
 MAX_TEXT_BYTES = 64 * 2**20
 
 
+def as_path(name: str, value: object) -> Path:
+    """``value`` as a :class:`~pathlib.Path`, or an :class:`InputError` naming the
+    parameter ``name`` when it is not a path."""
+    if not isinstance(value, str | PathLike) or not str(value).strip():
+        raise InputError(f"{name}: must be a path, got {value!r}")
+    return Path(value)
+
+
 def input_file(path: str | PathLike[str], max_bytes: int | None = None) -> Path:
     """``path`` as a :class:`~pathlib.Path` if it is a regular file (of at most
     ``max_bytes``), else an :class:`InputError` naming it and the reason.
@@ -48,7 +56,7 @@ def input_file(path: str | PathLike[str], max_bytes: int | None = None) -> Path:
     A folder, a device such as ``/dev/zero`` or a named pipe would otherwise be read
     until memory runs out, or wait for ever.
     """
-    path = Path(path)
+    path = as_path("path", path)
     try:
         info = path.stat()
     except FileNotFoundError:

@@ -3,9 +3,11 @@
 import argparse
 import importlib.util
 import json
+import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import tomllib
 from importlib import metadata
@@ -16,6 +18,7 @@ import pandas as pd
 import pytest
 
 from loyaltylab import cli, validation
+from loyaltylab.experiments.atomic import POOL_OWNER
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -201,13 +204,55 @@ def test_a_run_killed_with_sigkill_resumes_to_the_uninterrupted_results(tmp_path
     assert len(kept) >= 2 and not out.exists()
     assert cli.main([*args, "--out", str(out), "--resume"]) == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["killed", "quick.toml", "whole"]
-    files = json.loads((out / "manifest.json").read_text())["files"]
+    _assert_same_results(out, tmp_path / "whole")
+
+
+def _assert_same_results(folder: Path, reference: Path) -> None:
+    files = json.loads((folder / "manifest.json").read_text())["files"]
     for name in files:
         if name.endswith(".csv"):
-            assert (out / name).read_bytes() == (tmp_path / "whole" / name).read_bytes(), name
+            assert (folder / name).read_bytes() == (reference / name).read_bytes(), name
         elif name.endswith(".parquet"):
-            pd.testing.assert_frame_equal(pd.read_parquet(out / name),
-                                          pd.read_parquet(tmp_path / "whole" / name))
+            pd.testing.assert_frame_equal(pd.read_parquet(folder / name),
+                                          pd.read_parquet(reference / name))
+
+
+def test_a_run_killed_again_and_again_at_random_moments_ends_with_the_same_results(
+        tmp_path, monkeypatch):
+    """SIGKILL at seeded random moments (starting, computing, writing the folder), each
+    time resumed on two workers; the last resume's results equal an uninterrupted run's,
+    and nothing the killed processes left behind remains."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    scenario = tmp_path / "quick.toml"
+    scenario.write_text(QUICK)
+    args = ["run", str(scenario), "--replications", "6", "--quiet"]
+    assert cli.main([*args, "--workers", "1", "--out", str(tmp_path / "whole")]) == 0
+    out = tmp_path / "killed"
+    command = [sys.executable, "-m", "loyaltylab", *args, "--workers", "2", "--out", str(out),
+               "--resume"]
+    env = {**os.environ, "TMPDIR": str(tmp_path / "tmp")}
+    kills = 0
+    for delay in np.random.default_rng(16).uniform(0.5, 5.0, size=4):
+        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        try:
+            proc.wait(timeout=delay)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            kills += 1
+        if out.exists():
+            break
+    assert kills >= 2
+    if not out.exists():
+        assert cli.main([*args, "--workers", "2", "--out", str(out), "--resume"]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["killed", "quick.toml", "tmp",
+                                                           "whole"]
+    _assert_same_results(out, tmp_path / "whole")
+    stale = [p for p in (tmp_path / "tmp").glob("pymp-*") if (p / POOL_OWNER).exists()
+             and (p / POOL_OWNER).read_text() != str(os.getpid())]
+    assert stale == []  # the pool folders of the killed runs
 
 
 def test_calibrate_writes_a_population_file_a_scenario_can_run(tmp_path):

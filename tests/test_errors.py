@@ -130,3 +130,36 @@ def test_deep_nesting_and_long_names_are_handled(tmp_path):
         load_population(nested)
     folder = default_destination("n" * 10_000, tmp_path)
     assert len(folder.name) < 120 and folder.name.startswith("n" * 80 + "-")
+
+
+@pytest.mark.parametrize(("arguments", "message"), [
+    ({"seed": "1"}, r"^seed: must be an integer, got '1'$"),
+    ({"size": True}, r"^size: must be an integer, got True$"),
+    ({"size": 2.5}, r"^size: must be an integer, got 2\.5$"),
+    ({"size": 2_000_000_000}, r"^size: must be in \[1, 1,000,000,000\]"),
+    ({"replications": "3"}, r"^replications: must be an integer"),
+    ({"replications": 100_000}, r"^replications: must be in \[1, 99,999\]"),
+    ({"workers": True}, r"^workers: must be an integer, got True$"),
+    ({"uncertainty": 1.0}, r"^uncertainty: must be an integer"),
+    ({"out": 5}, r"^out: must be a path, got 5$"),
+])
+def test_python_arguments_of_the_wrong_type_name_the_parameter(arguments, message):
+    with pytest.raises(InputError, match=message):
+        run("scenarios/winback.toml", **{"size": 300, "replications": 1, "facts": False,
+                                         **arguments})
+
+
+def test_model_parameters_are_finite_numbers_of_the_right_type():
+    from pydantic import ValidationError
+
+    from loyaltylab.agents import btyd_population
+    from loyaltylab.sim import LoyaltyModel
+
+    cdnow = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
+    for bad, field in (({"r": float("inf")}, "r"), ({"alpha": "4.4"}, "alpha"),
+                       ({"size": True}, "size")):
+        with pytest.raises(ValidationError, match=rf"(?m)^{field}$"):
+            btyd_population(**{"size": 10, **cdnow, **bad})
+    with pytest.raises(ValueError, match=r"^seed: must be a non-negative integer or None, "
+                                         r"got True$"):
+        LoyaltyModel(btyd_population(10, **cdnow), seed=True)

@@ -1,9 +1,11 @@
-"""Atomic file writes: a temporary file beside the target, renamed into place."""
+"""Atomic file writes: a temporary file beside the target, renamed into place; and the
+temporary folders of runs killed with SIGKILL, removed by the next run."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import multiprocessing.util
 import os
 import shutil
 import tempfile
@@ -117,6 +119,42 @@ def remove_stale(path: Path) -> list[Path]:
             logging.getLogger("loyaltylab").warning(
                 "loyaltylab: removed %s, left by a run killed while writing %s", folder, path)
     return removed
+
+
+#: File in a worker pool's temporary folder (``pymp-*``, where multiprocessing keeps its
+#: sockets) naming the loyaltylab process that made it.
+POOL_OWNER = "loyaltylab.pid"
+
+
+def remove_stale_pool_folders() -> list[Path]:
+    """Remove the multiprocessing temporary folders (``pymp-*``, where a worker pool keeps
+    its sockets) that loyaltylab runs killed with SIGKILL left: Python removes its own at
+    exit, which a killed process never reaches. Return them, each reported as a warning
+    on the ``loyaltylab`` logger.
+
+    Only folders marked by :func:`claim_pool_folder` are considered, and only those of
+    processes that are gone: other programs' folders and live runs' are left alone.
+    """
+    removed = []
+    for folder in Path(tempfile.gettempdir()).glob("pymp-*"):
+        try:
+            pid = int((folder / POOL_OWNER).read_text())
+        except (OSError, ValueError):  # not loyaltylab's, or being marked
+            continue
+        if pid != os.getpid() and not _alive(pid):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+            logging.getLogger("loyaltylab").warning(
+                "loyaltylab: removed %s, left by a run that was killed", folder)
+    return removed
+
+
+def claim_pool_folder() -> Path:
+    """Mark this process's multiprocessing temporary folder with its process id (for
+    :func:`remove_stale_pool_folders`); return it."""
+    mine = Path(multiprocessing.util.get_temp_dir())
+    (mine / POOL_OWNER).write_text(str(os.getpid()))
+    return mine
 
 
 def check_writable(path: Path, name: str = "out", folder: bool = False) -> None:

@@ -32,13 +32,14 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from os import PathLike
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from pydantic import ValidationError
 
-from loyaltylab.errors import InputError
+from loyaltylab.errors import InputError, as_path
 from loyaltylab.experiments.atomic import atomic_folder, check_writable
 from loyaltylab.experiments.report import write_report
 from loyaltylab.experiments.scenario import Scenario
@@ -116,13 +117,15 @@ def default_destination(name: str, parent: Path = RESULTS_DIR) -> Path:
     return path
 
 
-def check_destination(path: Path) -> None:
-    """Raise :class:`~loyaltylab.errors.InputError` (a ValueError) if ``path`` cannot
-    receive a results folder: it exists and is not an empty folder, or it cannot be
-    created."""
+def check_destination(path: str | PathLike[str]) -> Path:
+    """``path`` as a Path; raise :class:`~loyaltylab.errors.InputError` (a ValueError)
+    if it cannot receive a results folder: it is not a path, it exists and is not an
+    empty folder, or it cannot be created."""
+    path = as_path("out", path)
     if path.exists() and (not path.is_dir() or any(path.iterdir())):
         raise InputError(f"out: {path} already exists; results never overwrite a folder")
     check_writable(path, "out", folder=True)
+    return path
 
 
 def write_results(result: ExperimentResult, path: Path) -> Path:

@@ -28,6 +28,7 @@ import pandas as pd
 from loyaltylab.errors import InputError, MissingDependencyError, integer
 from loyaltylab.experiments import resources
 from loyaltylab.experiments.arm import ArmOutcome, simulate_arm
+from loyaltylab.experiments.atomic import claim_pool_folder, remove_stale_pool_folders
 from loyaltylab.experiments.checkpoint import Checkpoint
 from loyaltylab.experiments.field import analyse_pilot, assign
 from loyaltylab.experiments.metrics import arm_metrics, effect_metrics, lookup
@@ -231,6 +232,7 @@ def run_units(tasks: Sequence[Unit], *, workers: int | None = 1,
     ``progress`` counts the units other than the facts check (``unit`` names them on the
     bar), those taken from the checkpoint included.
     """
+    remove_stale_pool_folders()
     done = checkpoint.done() if checkpoint is not None else set()
     out: dict[str, Outcome] = {}
     for task in tasks:
@@ -298,6 +300,7 @@ def _local(tasks: Sequence[Unit], workers: int) -> Iterator[tuple[str, Outcome]]
             yield run_unit(task)
         return
     method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    claim_pool_folder()
     # A multiprocessing pool rather than concurrent.futures: on Ctrl-C or SIGTERM its
     # workers are terminated at once instead of finishing their replications.
     pool = multiprocessing.get_context(method).Pool(workers)
@@ -491,7 +494,7 @@ def run(
         raise InputError("scheduler: give a scheduler address with the dask executor only")
     device = device_name(get_namespace(backend))  # a clear error now, not in each worker
     if out is not None:
-        check_destination(Path(out))
+        out = check_destination(out)
 
     draws = (scenario.uncertainty.draws if uncertainty is None
              else integer("uncertainty", uncertainty, 0, MAX_DRAWS))

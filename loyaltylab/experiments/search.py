@@ -437,7 +437,7 @@ def optimise(
                          "each batch from the last)")
     scenario = overridden(scenario, seed=seed)
     if out is not None:
-        check_destination(Path(out))
+        out = check_destination(out)
 
     template = next(a for a in scenario.arms if a.name == search.arm)
     state = _Search(scenario, template, list(search.space), goals, limits, replications, size,

@@ -271,7 +271,7 @@ def sensitivity(
     names = [i.name for i in chosen] + [LUCK]
     checkpoint = None
     if out is not None:
-        check_destination(Path(out))
+        out = check_destination(out)
         plan = {"command": "sensitivity", "scenario": scenario.model_dump(mode="json"),
                 "method": method, "samples": samples, "inputs": names, "backend": backend}
         checkpoint = Checkpoint(Path(out), plan, resume)

@@ -1,15 +1,23 @@
 """Atomic writes: whole or nothing, with the modes a plain write would give."""
 
+import multiprocessing
 import os
 import stat
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from loyaltylab.errors import InputError
-from loyaltylab.experiments.atomic import atomic_folder, atomic_path
+from loyaltylab.experiments.atomic import (
+    POOL_OWNER,
+    atomic_folder,
+    atomic_path,
+    claim_pool_folder,
+    remove_stale_pool_folders,
+)
 
 
 def _mode(path):
@@ -68,3 +76,23 @@ def test_folders_left_by_killed_writers_are_removed_and_live_ones_kept(tmp_path,
         (folder / "x.txt").write_text("x")
     assert not stale.exists() and live.exists() and checkpoint.exists()
     assert f"removed {stale}, left by a run killed while writing" in caplog.text
+
+
+def test_pool_folders_of_killed_runs_are_removed_and_others_kept(tmp_path, monkeypatch,
+                                                                 caplog):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    # a fresh pool folder for this process, under tmp_path
+    monkeypatch.setattr(multiprocessing.current_process(), "_config",
+                        {**multiprocessing.current_process()._config, "tempdir": None})
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    stale, live, foreign = (tmp_path / f"pymp-{name}" for name in ("stale", "live", "other"))
+    for folder in (stale, live, foreign):
+        folder.mkdir()
+    (stale / POOL_OWNER).write_text(dead)
+    (live / POOL_OWNER).write_text(str(os.getppid()))  # a live process, not this one
+    assert remove_stale_pool_folders() == [stale]
+    mine = claim_pool_folder()
+    assert mine.parent == tmp_path and (mine / POOL_OWNER).read_text() == str(os.getpid())
+    assert not stale.exists() and live.exists() and foreign.exists()
+    assert f"removed {stale}, left by a run that was killed" in caplog.text
