@@ -165,7 +165,9 @@ def write_manifest(folder: Path, manifest: dict[str, Any], files: list[str]) -> 
 
 def read_results(path: str | Path) -> ExperimentResult:
     """Read a results folder back."""
-    path = Path(path)
+    path = as_path("results", path)
+    if path.exists() and not path.is_dir():
+        raise InputError(f"results: {path}: not a folder; give the folder a run wrote")
     try:
         manifest: dict[str, Any] = json.loads((path / "manifest.json").read_text("utf-8"))
     except FileNotFoundError:
