@@ -227,7 +227,7 @@ def plan_workers(found: Estimate, workers: int | None) -> int:
     raise InputError(
         f"workers: {workers} workers need about {_size(found.needed(workers))} of memory "
         f"({_size(WORKER_BYTES + found.unit_bytes)} each) and {_size(available)} is "
-        f"available; use {fit} workers or fewer")
+        f"available; use {fit} {'worker' if fit == 1 else 'workers or fewer'}")
 
 
 def _size(n: float) -> str:
