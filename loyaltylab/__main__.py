@@ -22,6 +22,7 @@ def main() -> int:
         return command_line()
     except KeyboardInterrupt:
         print("loyaltylab: interrupted; nothing written", file=sys.stderr)
+        interrupts.handled()
         return EXIT_INTERRUPTED
 
 

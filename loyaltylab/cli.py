@@ -326,6 +326,7 @@ def _interrupted(out: Path) -> int:
     where = (f"; finished units kept in {kept}: rerun with --out {out} --resume to continue"
              if kept.exists() else "")
     print(f"loyaltylab: interrupted; no results written{where}", file=sys.stderr)
+    interrupts.handled()
     return EXIT_INTERRUPTED
 
 
