@@ -50,7 +50,7 @@ from loyaltylab.experiments.atomic import atomic_path, check_writable
 from loyaltylab.experiments.checkpoint import checkpoint_folder
 from loyaltylab.experiments.metrics import against_control, format_cell, headline
 from loyaltylab.experiments.report import write_report
-from loyaltylab.experiments.scenario import MAX_DRAWS
+from loyaltylab.experiments.scenario import MAX_DRAWS, MAX_REPLICATIONS
 from loyaltylab.experiments.sensitivity import read_sensitivity, sensitivity
 from loyaltylab.experiments.targets import change_text
 from loyaltylab.experiments.uncertainty_report import interval_text, write_sensitivity_report
@@ -683,7 +683,7 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("scenario", help="scenario TOML file")
     exp.add_argument("--out", help="results folder (default results/<scenario>-<timestamp>)")
     exp.add_argument("--seed", type=_seed(), help="override the scenario's seed")
-    exp.add_argument("--replications", type=_positive("--replications"),
+    exp.add_argument("--replications", type=_positive("--replications", MAX_REPLICATIONS),
                      help="override the scenario's replications")
     exp.add_argument("--size", type=_positive("--size", MAX_CUSTOMERS),
                      help="override the population size for a quick look")
@@ -733,9 +733,11 @@ def build_parser() -> argparse.ArgumentParser:
                      help="designs to try (default 40)")
     opt.add_argument("--batch", type=_positive("--batch"), default=8,
                      help="designs run together as one experiment (default 8)")
-    opt.add_argument("--replications", type=_positive("--replications"), default=2,
+    opt.add_argument("--replications", type=_positive("--replications", MAX_REPLICATIONS),
+                     default=2,
                      help="replications of each batch (default 2)")
-    opt.add_argument("--final-replications", type=_positive("--final-replications"),
+    opt.add_argument("--final-replications",
+                     type=_positive("--final-replications", MAX_REPLICATIONS),
                      help="replications of the best designs' final run (default: the "
                           "scenario's)")
     opt.add_argument("--top", type=_positive("--top"), default=3,
@@ -753,7 +755,8 @@ def build_parser() -> argparse.ArgumentParser:
     cal = sub.add_parser("calibrate", help="fit segments from a transaction log")
     cal.add_argument("transactions", help="CSV or Parquet: customer id, date, amount")
     cal.add_argument("--out", required=True, help="population file to write (TOML)")
-    cal.add_argument("--calibration-weeks", type=_positive("--calibration-weeks"),
+    # a century: dates end in 2262 (nanosecond timestamps), and no log is older
+    cal.add_argument("--calibration-weeks", type=_positive("--calibration-weeks", 5200),
                      help="fit on the first W weeks of the log (default: all of it)")
     cal.add_argument("--holdout-weeks", type=_positive("--holdout-weeks", 520),
                      help="compare simulated and actual repeat purchases over H more weeks")

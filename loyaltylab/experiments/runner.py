@@ -28,7 +28,13 @@ from loyaltylab.experiments.checkpoint import Checkpoint
 from loyaltylab.experiments.field import analyse_pilot, assign
 from loyaltylab.experiments.metrics import arm_metrics, effect_metrics, lookup
 from loyaltylab.experiments.results import ExperimentResult, check_destination, write_results
-from loyaltylab.experiments.scenario import MAX_DRAWS, Arm, Scenario, load_scenario
+from loyaltylab.experiments.scenario import (
+    MAX_DRAWS,
+    MAX_REPLICATIONS,
+    Arm,
+    Scenario,
+    load_scenario,
+)
 from loyaltylab.experiments.stats import twin_summary
 from loyaltylab.experiments.sweep import design_columns
 from loyaltylab.experiments.targets import target_table
@@ -363,8 +369,9 @@ def overridden(scenario: Scenario, *, seed: int | None = None,
             raise InputError(f"seed: must be >= 0, got {seed}")
         updates["seed"] = seed
     if replications is not None:
-        if replications < 1:
-            raise InputError(f"replications: must be >= 1, got {replications}")
+        if not 1 <= replications <= MAX_REPLICATIONS:
+            raise InputError(f"replications: must be in [1, {MAX_REPLICATIONS}], got "
+                             f"{replications}")
         updates["replications"] = replications
     if size is not None:
         if size < 1:
