@@ -651,6 +651,22 @@ def test_run_exits_0_or_2_and_a_failure_writes_nothing(
         invoke(argv, folder)
 
 
+@fuzz(8, st.fixed_dictionaries(
+    {"--size": odd_or("200", NUMBERS), "--weeks": odd_or("4", NUMBERS)},
+    optional={"--seed": odd_or("3", NUMBERS), "--out": odd_or("new", PLACES),
+              "--program": odd_or("full-strategy", st.sampled_from(["none", "x", ""])),
+              "--backend": odd_or("numpy", st.sampled_from(["cupy", "jax"]))}))
+def test_simulate_exits_0_or_2_and_a_failure_writes_nothing(options: dict[str, str]) -> None:
+    """``loyaltylab simulate`` with odd options: code 0, or code 2 with one line per
+    problem and nothing written."""
+    with tempfile.TemporaryDirectory() as name:
+        folder = Path(name)
+        argv = ["simulate"]
+        for option, value in options.items():
+            argv += [option, place(value, folder) if option == "--out" else value]
+        invoke(argv, folder)
+
+
 @fuzz(20, log_bytes(), st.fixed_dictionaries({}, optional={
     "--calibration-weeks": odd_or("20", NUMBERS), "--holdout-weeks": odd_or("4", NUMBERS),
     "--segments": odd_or("none", st.sampled_from(["rules", "kmeans:2", "kmeans:-1",
