@@ -8,7 +8,8 @@ command line and nothing written. Any other exception is a bug. A scenario that
 validates also runs.
 
 Every test runs twice: a quick default profile (a few examples each, derandomized, so a
-run is reproducible) and a long one, ``LONG`` times as many examples, marked slow::
+run is reproducible) and a long one, ``LONG`` times as many examples (fewer for the
+command that runs experiments), marked slow::
 
     pytest tests/test_fuzz.py                # the default profile
     pytest tests/test_fuzz.py -m slow        # the long profile
@@ -85,18 +86,20 @@ TOP_LEVEL = set(Scenario.model_fields)
 #: Problems of a scenario file as a whole (not of a field).
 FILE_PROBLEMS = ("not valid TOML", "not UTF-8 text", "no such file", "cannot read")
 
-PROFILES = [pytest.param(1, id="default"),
-            pytest.param(LONG, id="long", marks=pytest.mark.slow)]
+PROFILES = [pytest.param(False, id="default"),
+            pytest.param(True, id="long", marks=pytest.mark.slow)]
 
 
-def fuzz(examples: int, *strategies: st.SearchStrategy[Any]
-         ) -> Callable[[Callable[..., None]], Callable[[int], None]]:
-    """Make ``check`` a test of ``examples`` generated cases (``LONG`` times as many in
-    the long profile), derandomized so that a run is reproducible."""
-    def decorate(check: Callable[..., None]) -> Callable[[int], None]:
-        @pytest.mark.parametrize("profile", PROFILES)
-        def test(profile: int) -> None:
-            settings(max_examples=examples * profile, derandomize=True, deadline=None,
+def fuzz(examples: int, *strategies: st.SearchStrategy[Any], long: int | None = None
+         ) -> Callable[[Callable[..., None]], Callable[[bool], None]]:
+    """Make ``check`` a test of ``examples`` generated cases, and of ``long`` (default
+    ``LONG`` times as many) in the long profile; derandomized so that a run is
+    reproducible."""
+    def decorate(check: Callable[..., None]) -> Callable[[bool], None]:
+        @pytest.mark.parametrize("is_long", PROFILES)
+        def test(is_long: bool) -> None:
+            count = (long or LONG * examples) if is_long else examples
+            settings(max_examples=count, derandomize=True, deadline=None,
                      database=None, suppress_health_check=list(HealthCheck),
                      )(given(*strategies)(check))()
 
@@ -635,7 +638,7 @@ def run_arguments(draw: st.DrawFn) -> tuple[str, dict[str, str | None]]:
     return scenario, options
 
 
-@fuzz(8, run_arguments())
+@fuzz(6, run_arguments(), long=60)  # a run takes seconds: the report and the facts
 def test_run_exits_0_or_2_and_a_failure_writes_nothing(
         case: tuple[str, dict[str, str | None]]) -> None:
     """``loyaltylab run`` with odd options and paths: code 0, or code 2 with one line
@@ -718,7 +721,7 @@ def damaged_manifests(draw: st.DrawFn) -> dict[str, Any]:
     return manifest
 
 
-@fuzz(25, damaged_manifests(), st.sampled_from(["", "summary.csv", "weekly.parquet",
+@fuzz(15, damaged_manifests(), st.sampled_from(["", "summary.csv", "weekly.parquet",
                                                  "targets.csv", "customers.parquet"]))
 def test_a_damaged_results_folder_is_reported_in_one_line(
         manifest: dict[str, Any], damaged: str) -> None:
