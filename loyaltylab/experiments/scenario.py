@@ -499,9 +499,9 @@ def field_errors(exc: ValidationError, prefix: str = "") -> list[str]:
         else:
             message = group[0]["msg"]
         where = _path(loc)
-        path = f"{prefix}{'' if where.startswith('[') else '.'}{where}" if prefix and where \
-            else (prefix or where)
-        errors.append(_join(path, message))
+        if prefix and where:
+            where = f"{prefix}{'' if where.startswith('[') else '.'}{where}"
+        errors.append(_join(where or prefix, message))
     return errors
 
 

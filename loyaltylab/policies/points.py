@@ -124,7 +124,9 @@ class PointsPolicy(ParamPolicy):
     _checkin_cache: Any = PrivateAttr(default=None)
 
     def setup(self, model: LoyaltyModel) -> None:
-        """Check there is one points program; resolve segments; schedule sign-up bonuses."""
+        """Check there is one points program and that its rebate, with the largest tier
+        and campaign multipliers, is at most :data:`MAX_REBATE_SHARE`; resolve segments;
+        schedule sign-up bonuses."""
         if len(model.find_policies(PointsPolicy)) > 1:
             raise ValueError("policies: a model can run one points program (one points ledger)")
         multipliers = [t.earn_multiplier for p in model.find_policies(TiersPolicy)
