@@ -98,6 +98,8 @@ def test_scenario_contents_are_what_the_files_say():
      "arms[1].policies[0].value_per_point: Input should be a finite number"),
     ({**BASE, "economics": {"fixed_cost_per_week": float("inf")}},
      "economics.fixed_cost_per_week: Input should be a finite number"),
+    ({**BASE, "economics": {"fixed_cost_per_week": 1e308}},
+     "economics.fixed_cost_per_week: Input should be less than or equal to 1000000000000"),
 ])
 def test_bad_scenarios_name_the_field_and_the_reason(data, expected):
     assert any(e.startswith(expected) for e in errors_of(data)), errors_of(data)
