@@ -727,7 +727,8 @@ def build_parser() -> argparse.ArgumentParser:
     opt.add_argument("--replications", type=_positive("--replications", MAX_REPLICATIONS),
                      default=2,
                      help="replications of each batch (default 2)")
-    opt.add_argument("--final-replications", type=_positive("--final-replications"),
+    opt.add_argument("--final-replications",
+                     type=_positive("--final-replications", MAX_REPLICATIONS),
                      help="replications of the best designs' final run (default: the "
                           "scenario's)")
     opt.add_argument("--top", type=_positive("--top"), default=3,
@@ -745,7 +746,8 @@ def build_parser() -> argparse.ArgumentParser:
     cal = sub.add_parser("calibrate", help="fit segments from a transaction log")
     cal.add_argument("transactions", help="CSV or Parquet: customer id, date, amount")
     cal.add_argument("--out", required=True, help="population file to write (TOML)")
-    cal.add_argument("--calibration-weeks", type=_positive("--calibration-weeks"),
+    # a century: dates end in 2262 (nanosecond timestamps), and no log is older
+    cal.add_argument("--calibration-weeks", type=_positive("--calibration-weeks", 5200),
                      help="fit on the first W weeks of the log (default: all of it)")
     cal.add_argument("--holdout-weeks", type=_positive("--holdout-weeks", 520),
                      help="compare simulated and actual repeat purchases over H more weeks")

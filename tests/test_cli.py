@@ -438,7 +438,10 @@ def test_sensitivity_and_uncertainty_options_are_checked_before_anything_runs(tm
         assert cli.main([str(ROOT / a) if a.endswith(".toml") else a for a in args]) == 2
         assert message in capsys.readouterr().err, args
     for args, message in ((["sensitivity", "s.toml", "--samples", "1"], "--samples: must be"),
-                          (["run", "s.toml", "--uncertainty", "-1"], "--uncertainty: must")):
+                          (["run", "s.toml", "--uncertainty", "-1"], "--uncertainty: must"),
+                          # (once: planned 10**20 replications, for ever)
+                          (["run", "s.toml", "--replications", str(10**20)],
+                           "--replications: must be >= 1 and <= 99999")):
         with pytest.raises(SystemExit) as exit_:
             cli.main(args)
         assert exit_.value.code == 2 and message in capsys.readouterr().err

@@ -69,6 +69,11 @@ from loyaltylab.sim.variates import (
 _GRID = 50
 #: Slack of a term's log-lift over its declared bound (float32 rounding).
 _SLACK = 1e-4
+#: Largest log-lift of a purchase rate applied: e^10, 22,000 times the customer's own
+#: rate, is far past any response (the plausible ranges add up to about 4). Extreme
+#: coefficients, sensitivities and rebates can add up to more, and a float32 rate
+#: overflows from e^89.
+MAX_LOG_LIFT = 10.0
 
 
 class CustomerBehaviour:
@@ -350,6 +355,8 @@ class CustomerBehaviour:
         most += xp.float32(key[1] / _GRID + 1e-3)
         for bound in plan.row_other:
             most += bound.values[rows]
+        # capped as the rates are (_lifted), plus the slack: the thresholds stay bounds
+        xp.minimum(most, xp.float32(MAX_LOG_LIFT + 1e-3), out=most)
         xp.exp(most, out=most)
         most *= pop["lam"][rows]
         return _byte_threshold(most, xp)
@@ -571,11 +578,12 @@ class _Plan:
 
 
 def _lifted(model: LoyaltyModel, rows: Any, lift: Any) -> Any:
-    """:math:`\\lambda_i e^{L_i}` of ``rows`` for log-lifts ``lift`` (None: no lift);
-    ``lift`` is overwritten."""
+    """:math:`\\lambda_i e^{L_i}` of ``rows`` for log-lifts ``lift`` (None: no lift), the
+    log-lifts capped at :data:`MAX_LOG_LIFT`; ``lift`` is overwritten."""
     lam = model.population["lam"][rows]
     if lift is None:
         return lam
+    model.xp.minimum(lift, lift.dtype.type(MAX_LOG_LIFT), out=lift)
     rate = model.xp.exp(lift, out=lift)
     rate *= lam
     return rate

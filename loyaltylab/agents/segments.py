@@ -19,6 +19,9 @@ from loyaltylab.agents.segment_rules import WEEKS_PER_YEAR, SegmentRules
 from loyaltylab.sim.behaviour import Behaviour
 
 WEEKS_PER_MONTH = WEEKS_PER_YEAR / 12
+#: Largest incentive sensitivity of a segment: five times the most sensitive default
+#: segment's; the response grows exponentially with it and overflows not far beyond.
+MAX_SENSITIVITY = 10.0
 
 
 class BGNBD(BaseModel):
@@ -95,7 +98,7 @@ class Segment(BaseModel):
     name: str = Field(min_length=1)
     bgnbd: BGNBD
     gamma_gamma: GammaGamma
-    incentive_sensitivity: float = Field(1.0, ge=0)
+    incentive_sensitivity: float = Field(1.0, ge=0, le=MAX_SENSITIVITY)
     deal_prone_share: float = Field(0.5, ge=0, le=1)
     deal_averse_sensitivity: float = Field(0.25, ge=0, le=1)
     redeem_propensity: float = Field(0.85, ge=0, le=1)

@@ -233,7 +233,8 @@ def read_transactions(
     TransactionError
         If a column is missing, or listing every bad row by its number (1 = first data
         row) and reason: missing id, unparseable date, missing or non-numeric amount,
-        negative amount (with ``returns="error"``), bad interactions count.
+        negative amount (with ``returns="error"``), bad interactions count; or if no
+        purchase is left.
 
     Examples
     --------
@@ -267,7 +268,13 @@ def read_transactions(
                                              blank_ok=True)
     checks.raise_if_any(TransactionError, str(path))
     # with returns="error" there is no return left to net: the notes are empty
-    return net_returns(pd.DataFrame(out).reset_index(drop=True), drop=returns == "drop")
+    log = net_returns(pd.DataFrame(out).reset_index(drop=True), drop=returns == "drop")
+    if log.empty:  # nothing to start the weeks from, nobody to fit
+        why = "the file has a header and no rows" if table.empty else (
+            "none is left once the returns are netted (returns='net')" if returns == "net"
+            else "every row is a return (returns='drop')")
+        raise TransactionError([f"no purchases: {why}"], source=str(path))
+    return log
 
 
 def net_returns(transactions: pd.DataFrame, *, drop: bool = False) -> pd.DataFrame:

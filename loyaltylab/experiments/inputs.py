@@ -25,8 +25,10 @@ input's range or gives it a distribution (uniform by default; ``triangular`` wit
 ``mode``; ``normal`` with a ``mean`` and ``sd``, truncated at the input's hard
 bounds), and ``[parameters]`` sets
 the assumed value of any response, satisfaction or segment input (the economics are set
-in ``[economics]``). Hard bounds (a coefficient is >= 0, a share at most 1) hold for
-every value drawn.
+in ``[economics]``). Hard bounds hold for every value set or drawn: a coefficient is
+>= 0 and at most ten times its plausible range's top (a time scale at least a tenth of
+its bottom, a share at most 1; :func:`loyaltylab.agents.coefficients.hard_bounds`), an
+incentive sensitivity at most 10, a purchase rate factor in [0.1, 10].
 """
 
 from __future__ import annotations
@@ -42,9 +44,11 @@ from pydantic import BaseModel, ConfigDict, model_validator
 from scipy import stats
 
 from loyaltylab.agents import CustomerBehaviour, PopulationSpec
+from loyaltylab.agents.coefficients import hard_bounds
 from loyaltylab.agents.coupon_use import CouponUse
 from loyaltylab.agents.redemption import Redemption
 from loyaltylab.agents.satisfaction import Satisfaction
+from loyaltylab.agents.segments import MAX_SENSITIVITY
 from loyaltylab.sim import Economics
 
 if TYPE_CHECKING:
@@ -183,13 +187,11 @@ def _coefficient_inputs(prefix: str, group: str, coefficients: Coefficients
     out = []
     for f in fields(coefficients):
         low, high = f.metadata["range"]
-        most = f.metadata.get("at_most")
+        lower, upper = hard_bounds(f)
         out.append(UncertainInput(
             name=f"{prefix}.{f.name}", group=group, value=float(getattr(coefficients, f.name)),
             low=float(low), high=float(high), unit=f.metadata["unit"],
-            source=f.metadata["source"],
-            lower=math.ulp(0.0) if f.metadata.get("positive") else 0.0,
-            upper=math.inf if most is None else float(most)))
+            source=f.metadata["source"], lower=float(lower), upper=float(upper)))
     return out
 
 
@@ -238,7 +240,8 @@ def all_inputs(spec: PopulationSpec, economics: Economics) -> dict[str, Uncertai
         base = f"segments.{s.name}"
         v = s.incentive_sensitivity
         out.append(_relative(f"{base}.incentive_sensitivity", v, 0.5 * v, 1.5 * v,
-                             "scale of the incentive response of deal-prone customers"))
+                             "scale of the incentive response of deal-prone customers",
+                             upper=MAX_SENSITIVITY))
         v = s.deal_prone_share
         out.append(_relative(f"{base}.deal_prone_share", v, v - 0.1, v + 0.1,
                              "share of deal-prone customers", upper=1.0))
@@ -248,9 +251,10 @@ def all_inputs(spec: PopulationSpec, economics: Economics) -> dict[str, Uncertai
         v = s.satisfaction_mean
         out.append(_relative(f"{base}.satisfaction_mean", v, v - 0.5, v + 0.5,
                              "mean satisfaction with no program, 0-10", upper=10.0))
+        # a tenth to ten times the rate: the purchase rates stay within float32
         out.append(_relative(f"{base}.purchase_rate_factor", 1.0, 0.8, 1.2,
-                             "factor on the segment's mean purchase rate",
-                             floor=math.ulp(0.0)))
+                             "factor on the segment's mean purchase rate", floor=0.1,
+                             upper=10.0))
     e = economics
     out.append(_relative("economics.gross_margin", e.gross_margin, 0.8 * e.gross_margin,
                          1.2 * e.gross_margin, "share of list price after cost of goods",

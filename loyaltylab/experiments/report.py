@@ -428,9 +428,11 @@ def power_section(result: ExperimentResult) -> str:
 
 
 def _by_week(weekly: pd.DataFrame, column: str) -> pd.DataFrame:
-    """Mean over replications of a weekly column: index week, one column per arm."""
+    """Mean over replications of a weekly column: index week, one column per arm (all
+    NaN where the arm's column is, as the accrual costs of points when too few weeks
+    allow a redemption forecast)."""
     return weekly.pivot_table(index="week", columns="arm", values=column, aggfunc="mean",
-                              sort=False)
+                              sort=False, dropna=False)
 
 
 def _panels(count: int, width: float, height: float) -> tuple[plt.Figure, list[plt.Axes]]:
@@ -582,8 +584,7 @@ def points_chart(result: ExperimentResult) -> str:
         axes[0].plot(outstanding.index, outstanding[arm] / size, label=arm)
         if "points_liability" in weekly:
             liability = _by_week(weekly, "points_liability")
-            if arm in liability:
-                axes[1].plot(liability.index, liability[arm] / size, label=arm)
+            axes[1].plot(liability.index, liability[arm] / size, label=arm)
         share = np.where(earned[arm] > 0, expired[arm] / earned[arm].where(
             earned[arm] > 0, 1.0), np.nan)
         axes[2].plot(earned.index, 100 * share, label=arm)

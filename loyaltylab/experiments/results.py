@@ -42,10 +42,20 @@ from pydantic import ValidationError
 from loyaltylab.errors import InputError, as_path
 from loyaltylab.experiments.atomic import atomic_folder, check_writable
 from loyaltylab.experiments.report import write_report
-from loyaltylab.experiments.scenario import Scenario
+from loyaltylab.experiments.scenario import Scenario, field_errors
+from loyaltylab.experiments.targets import TARGET_COLUMNS
 
 #: Default parent folder of results.
 RESULTS_DIR = Path("results")
+#: Columns of the tables that every run writes and the report reads: a file without one
+#: of them is damaged (edited, or another file saved under its name).
+REQUIRED_COLUMNS = {
+    "summary.csv": ("arm", "metric", "estimate", "ci_low", "ci_high", "effect_vs_control",
+                    "effect_ci_low", "effect_ci_high"),
+    "targets.csv": TARGET_COLUMNS,
+    "weekly.parquet": ("replication", "arm", "week", "retention", "margin", "program_cost",
+                       "points_earned", "points_outstanding", "points_expired"),
+}
 
 
 @dataclass
@@ -179,10 +189,8 @@ def read_results(path: str | Path) -> ExperimentResult:
     try:
         scenario = Scenario.model_validate(manifest["scenario"])
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise InputError(f"results: {path / 'manifest.json'}: scenario"
-                         f"{'.' + where if where else ''}: {first['msg']}") from None
+        raise InputError("\n".join(f"results: {path / 'manifest.json'}: {error}"
+                                   for error in field_errors(exc, "scenario"))) from None
     absent = [name for name in ("summary.csv", "targets.csv", "weekly.parquet",
                                 "customers.parquet") if not (path / name).is_file()]
     if absent:
@@ -193,7 +201,7 @@ def read_results(path: str | Path) -> ExperimentResult:
     draw_inputs = path / "draw_inputs.csv"
     search = path / "search_trials.csv"
     try:
-        return ExperimentResult(
+        result = ExperimentResult(
             scenario=scenario,
             summary=pd.read_csv(path / "summary.csv"),
             targets=pd.read_csv(path / "targets.csv"),
@@ -209,3 +217,11 @@ def read_results(path: str | Path) -> ExperimentResult:
         )
     except (OSError, ValueError) as exc:  # unreadable or damaged files
         raise InputError(f"results: {path}: cannot read: {exc}") from None
+    tables = {"summary.csv": result.summary, "targets.csv": result.targets,
+              "weekly.parquet": result.weekly}
+    for name, columns in REQUIRED_COLUMNS.items():
+        absent = [c for c in columns if c not in tables[name].columns]
+        if absent:
+            raise InputError(f"results: {path / name}: no column(s) {absent}; the file is "
+                             "damaged")
+    return result

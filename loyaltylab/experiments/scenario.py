@@ -185,6 +185,14 @@ class PopulationConfig(BaseModel):
             if unknown:
                 raise ValueError(f"segments: unknown segment(s) {unknown}; the default "
                                  f"segments are {list(SEGMENT_NAMES)}")
+            # checked here, by name: the population's own check sees a list of shares
+            for name, share in self.segments.items():
+                if not 0.0 <= share <= 1.0:
+                    raise ValueError(f"segments.{name}: a share must be in [0, 1], got "
+                                     f"{share}")
+            total = sum(self.segments.get(name, 0.0) for name in SEGMENT_NAMES)
+            if abs(total - 1.0) > 1e-9:  # the population's tolerance, summed in its order
+                raise ValueError(f"segments: the shares must sum to 1, got {total:.6g}")
         return self
 
     @property
@@ -399,36 +407,100 @@ class Scenario(BaseModel):
         try:
             policies = self.policies(arm)
         except ValidationError as exc:
-            return "; ".join(_pydantic_errors(exc))
+            return "; ".join(field_errors(exc))
         except (ValueError, TypeError) as exc:
             return str(exc)
         return _setup_error(self, policies)
 
 
+#: A key written as is in a field's path: a name, or a dotted input or parameter key.
+_PLAIN_KEY = re.compile(r"[A-Za-z_][\w.\-\[\]]*")
+#: A key quoted in a path (``['a b']``, as :func:`repr` writes it).
+_QUOTED_KEY = r"\[(?:'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\")\]"
+#: A message that starts with the field it is about: ``name: reason``.
+_NAMED = re.compile(rf"^((?:[A-Za-z_][\w\[\]\.]*|{_QUOTED_KEY})+): (.*)$", flags=re.S)
+#: How pydantic locates the error of a value against one member of a union type, and
+#: the start of the type of such an error.
+_UNION_MEMBERS = {"int": "int_", "float": "float_", "str": "string_", "bool": "bool_",
+                  "list": "list_", "dict": "dict_"}
+#: Where pydantic locates the errors inside a container member of a union type.
+_CONTAINER_MEMBER = re.compile(r"(?:list|dict|tuple|set)\[.*\]")
+
+
 def _path(loc: tuple[Any, ...]) -> str:
+    """A field's dotted path; a key that is not a plain name (an unknown key holding a
+    space, a colon or a newline) is quoted, so that the error stays one readable line."""
     out = ""
     for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        if isinstance(part, str) and _CONTAINER_MEMBER.fullmatch(part):
+            continue  # the member of a union that a nested value failed: no field
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif _PLAIN_KEY.fullmatch(str(part)):
+            out += f".{part}" if out else str(part)
+        else:
+            out += f"[{str(part)!r}]"
     return out
 
 
 def _join(path: str, message: str) -> str:
     """``path: message``, folding a message that starts with a field name into the path."""
     message = re.sub(r"^(Value|Assertion) error, ", "", message)
-    match = re.match(r"^([A-Za-z_][\w\[\]\.]*): (.*)$", message, flags=re.S)
+    match = _NAMED.match(message)
     if match:
         field, rest = match.groups()
-        path = f"{path}.{field}" if path else field
+        path = f"{path}{'' if field.startswith('[') else '.'}{field}" if path else field
         message = rest
     return f"{path}: {message}" if path else message
 
 
-def _pydantic_errors(exc: ValidationError, prefix: str = "") -> list[str]:
+def _member(error: dict[str, Any]) -> bool:
+    """Whether ``error`` is the error of a value against one member of a union type:
+    pydantic locates it by the member's type."""
+    last = error["loc"][-1] if error["loc"] else None
+    base = last.split("[")[0] if isinstance(last, str) else ""
+    return base in _UNION_MEMBERS and error["type"].startswith(_UNION_MEMBERS[base])
+
+
+def _same_value(first: dict[str, Any], other: dict[str, Any]) -> bool:
+    """Whether ``first`` and ``other`` are the errors of one value against two members
+    of a union type (pydantic reports one error per member)."""
+    a, b = tuple(first["loc"]), tuple(other["loc"])
+    return (len(a) == len(b) and a[:-1] == b[:-1] and other["input"] is first["input"]
+            and _member(first) and _member(other))
+
+
+def _either(messages: list[str]) -> str:
+    """One message for a value that fits no member of a union type."""
+    prefix = "Input should be "
+    if not all(m.startswith(prefix) for m in messages):
+        return "; or ".join(messages)
+    kinds = list(dict.fromkeys(m.removeprefix(prefix).split(",")[0] for m in messages))
+    return prefix + (f"{', '.join(kinds[:-1])} or {kinds[-1]}" if len(kinds) > 1
+                     else kinds[0])
+
+
+def field_errors(exc: ValidationError, prefix: str = "") -> list[str]:
+    """One ``"path: reason"`` per problem of a pydantic error, the path (after
+    ``prefix``) dotted as in a scenario file; a value that fits no member of a union type
+    is one problem, not one per member."""
+    raw = exc.errors()
     errors = []
-    for err in exc.errors():
-        loc = _path(tuple(err["loc"]))
-        path = f"{prefix}.{loc}" if prefix and loc else (prefix or loc)
-        errors.append(_join(path, err["msg"]))
+    k = 0
+    while k < len(raw):
+        group = [raw[k]]
+        while k + len(group) < len(raw) and _same_value(raw[k], raw[k + len(group)]):
+            group.append(raw[k + len(group)])
+        k += len(group)
+        loc = tuple(group[0]["loc"])
+        if len(group) > 1:
+            loc, message = loc[:-1], _either([e["msg"] for e in group])
+        else:
+            message = group[0]["msg"]
+        where = _path(loc)
+        if prefix and where:
+            where = f"{prefix}{'' if where.startswith('[') else '.'}{where}"
+        errors.append(_join(where or prefix, message))
     return errors
 
 
@@ -455,6 +527,32 @@ def _culprit(scenario: Scenario, arm: Arm, i: int, message: str) -> str:
     return f"arms[{i}]"
 
 
+def _build(where: str, kind: str, params: dict[str, Any]) -> tuple[Policy | None, list[str]]:
+    """The policy of type ``kind`` with ``params``, or None and its errors, each with the
+    path of the policy (``where``) in front."""
+    try:
+        return policy_class(kind)(**params), []
+    except ValidationError as exc:
+        return None, field_errors(exc, where)
+    except (ValueError, TypeError) as exc:
+        return None, [_join(f"{where}.type" if "policy" in str(exc) else where, str(exc))]
+
+
+def _raw_policy_errors(data: Any) -> list[str]:
+    """The errors of the policies of a scenario whose schema failed elsewhere, read from
+    the raw data: a user fixing a file then sees every problem at once."""
+    arms = data.get("arms") if isinstance(data, dict) else None
+    errors = []
+    for i, arm in enumerate(arms if isinstance(arms, list) else []):
+        policies = arm.get("policies") if isinstance(arm, dict) else None
+        for j, p in enumerate(policies if isinstance(policies, list) else []):
+            # a policy without a type, or not a table, is among the schema's errors
+            if isinstance(p, dict) and isinstance(p.get("type"), str):
+                params = {k: v for k, v in p.items() if k != "type"}
+                errors += _build(f"arms[{i}].policies[{j}]", p["type"], params)[1]
+    return errors
+
+
 def validate_scenario(data: dict[str, Any], source: str = "scenario") -> Scenario:
     """Validate a scenario given as a dict (parsed TOML); raise :class:`ScenarioError`.
 
@@ -462,29 +560,28 @@ def validate_scenario(data: dict[str, Any], source: str = "scenario") -> Scenari
     on a small copy of the population, so errors that need the population (an unknown
     segment or tier in a target) are caught before anything runs. Sweeps are expanded
     (every value and combination checked the same way) and the search's ranges checked.
+    A schema error elsewhere does not hide the policies' parameter errors.
     """
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError(_pydantic_errors(exc), source) from None
+        raise ScenarioError(field_errors(exc) + _raw_policy_errors(data),
+                            source) from None
     errors: list[str] = []
     for i, arm in enumerate(scenario.arms):
         policies: list[Policy] = []
+        arm_errors: list[str] = []
         for j, p in enumerate(arm.policies):
-            where = f"arms[{i}].policies[{j}]"
-            try:
-                policies.append(policy_class(p.type)(**p.params))
-            except ValidationError as exc:
-                errors.extend(_pydantic_errors(exc, where))
-            except (ValueError, TypeError) as exc:
-                errors.append(_join(f"{where}.type" if "policy" in str(exc) else where,
-                                    str(exc)))
-        if errors:
+            policy, problems = _build(f"arms[{i}].policies[{j}]", p.type, p.params)
+            policies += [policy] if policy is not None else []
+            arm_errors += problems
+        errors += arm_errors
+        if arm_errors:  # the arm cannot be set up without all its policies
             continue
         message = _setup_error(scenario, scenario.policies(arm))
         if message is not None:
             errors.append(_join(_culprit(scenario, arm, i, message), message))
-        errors.extend(f"arms[{i}].design_point.{e}" for e in point_errors(
+        errors.extend(f"arms[{i}].design_point{e}" for e in point_errors(
             arm, [policy.get_params() for policy in policies]))
     if errors:
         raise ScenarioError(errors, source)

@@ -65,6 +65,13 @@ MAX_ARMS = 200
 _KEY = re.compile(r"^(?:(?P<type>[A-Za-z_]\w*)(?:\[(?P<index>\d+)\])?\.)?(?P<name>[A-Za-z_]\w*)$")
 
 
+def member(key: str) -> str:
+    """``key`` as the last part of a path: ``.key``, or quoted if it is not a parameter
+    key (empty, or holding a space, a colon or a newline) so that an error stays one
+    readable line."""
+    return f".{key}" if _KEY.match(key) else f"[{key!r}]"
+
+
 class Sweep(BaseModel):
     """One ``[[sweep]]`` table: the template arm and the values of each parameter."""
 
@@ -79,10 +86,10 @@ class Sweep(BaseModel):
             raise ValueError("grid: give at least one parameter and its values")
         for key, values in self.grid.items():
             if not values:
-                raise ValueError(f"grid.{key}: empty list; give at least one value")
+                raise ValueError(f"grid{member(key)}: empty list; give at least one value")
             repeated = [v for k, v in enumerate(values) if v in values[:k]]
             if repeated:
-                raise ValueError(f"grid.{key}: {repeated[0]!r} appears twice")
+                raise ValueError(f"grid{member(key)}: {repeated[0]!r} appears twice")
         sizes = [len(values) for values in self.grid.values()]
         if math.prod(sizes) > MAX_ARMS:
             raise ValueError(f"grid: {' x '.join(map(str, sizes))} = {math.prod(sizes)} "
@@ -267,7 +274,7 @@ def _reason(message: str, parameter: str) -> str:
 
 # ---------------------------------------------------------------------- validation
 def point_errors(arm: Arm, params: Sequence[Mapping[str, object]]) -> list[str]:
-    """Problems of the design point an arm declares: ``"key: reason"`` for each value
+    """Problems of the design point an arm declares: ``".key: reason"`` for each value
     that does not address one of its policies' parameters or differs from it.
     ``params[j]``: the parameters of the arm's policy ``j`` as built."""
     errors = []
@@ -275,12 +282,12 @@ def point_errors(arm: Arm, params: Sequence[Mapping[str, object]]) -> list[str]:
         try:
             j, parameter = locate(arm.policies, key)
         except ValueError as exc:
-            errors.append(f"{key}: {exc}")
+            errors.append(f"{member(key)}: {exc}")
             continue
         actual = params[j].get(parameter)
         if actual != value:
-            errors.append(f"{key}: the arm's {arm.policies[j].type} policy has {actual!r}, "
-                          f"not {value!r}")
+            errors.append(f"{member(key)}: the arm's {arm.policies[j].type} policy has "
+                          f"{actual!r}, not {value!r}")
     return errors
 
 
@@ -316,7 +323,7 @@ def _locate_errors(template: Arm, keys: Sequence[str], where: str) -> list[str]:
         try:
             locate(template.policies, key)
         except ValueError as exc:
-            errors.append(f"{where}.{key}: {exc}")
+            errors.append(f"{where}{member(key)}: {exc}")
     return errors
 
 

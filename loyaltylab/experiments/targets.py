@@ -126,6 +126,11 @@ DEFAULT_TARGETS = (
 )
 
 
+#: Columns of :func:`target_table` (and of a results folder's ``targets.csv``).
+TARGET_COLUMNS = ("arm", "target", "metric", "change", "direction", "threshold", "estimate",
+                  "ci_low", "ci_high", "status", "note")
+
+
 def target_table(values: pd.DataFrame, control: str, targets: tuple[Target, ...] | list[Target]
                  ) -> pd.DataFrame:
     """Each target for each treatment arm: estimate, 95% interval, status and a note.
@@ -164,9 +169,7 @@ def target_table(values: pd.DataFrame, control: str, targets: tuple[Target, ...]
                          "direction": t.direction, "threshold": t.threshold,
                          "estimate": est, "ci_low": low, "ci_high": high,
                          "status": _status(t, est, low, high), "note": note})
-    return pd.DataFrame(rows, columns=["arm", "target", "metric", "change", "direction",
-                                       "threshold", "estimate", "ci_low", "ci_high",
-                                       "status", "note"])
+    return pd.DataFrame(rows, columns=list(TARGET_COLUMNS))
 
 
 def _status(t: Target, est: float, low: float, high: float) -> str:

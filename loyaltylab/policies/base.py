@@ -14,6 +14,21 @@ MAX_POINTS_RATE = 1e6
 #: Largest earn multiplier of a tier or a points campaign (their product stays within
 #: the same range).
 MAX_MULTIPLIER = 1e3
+#: Most points in one count of points (a redemption block, a sign-up bonus, check-in
+#: points, a weekly cap, a referral reward): far beyond any program, and within the
+#: 32-bit integers the engine keeps some of them in.
+MAX_POINTS = 10**9
+#: Largest amount of money in a parameter (a coupon's value or minimum spend, a budget,
+#: a tier's spend threshold, a cost, a credit): far beyond any program, and within the
+#: 32-bit floats the engine keeps amounts in.
+MAX_AMOUNT = 1e12
+#: Smallest currency value of a point: a worthless point (a smaller one makes the size of
+#: a reward in points overflow).
+MIN_POINT_VALUE = 1e-12
+#: Largest value a points program may return per currency unit spent, tier and campaign
+#: multipliers included: ten times the spend, far beyond any program (the response to
+#: a rebate grows exponentially and overflows not far beyond).
+MAX_REBATE_SHARE = 10.0
 
 
 class ParamPolicy(BaseModel, Policy):

@@ -43,11 +43,13 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, PrivateAttr, model_validator
 
-from loyaltylab.policies.base import ParamPolicy
+from loyaltylab.policies.base import MAX_AMOUNT, ParamPolicy
 from loyaltylab.policies.registry import register
 from loyaltylab.policies.targeting import SegmentModels, TargetBy, score
 from loyaltylab.policies.tiers import find_tiers
 from loyaltylab.sim import (
+    MAX_CUSTOMERS,
+    MAX_WEEKS,
     LoyaltyModel,
     Offers,
     Sale,
@@ -140,17 +142,17 @@ class CouponPolicy(ParamPolicy):
     name: ClassVar[str] = "coupons"
     order: ClassVar[int] = 20
 
-    amount_off: float = Field(500.0, ge=0, allow_inf_nan=False)
+    amount_off: float = Field(500.0, ge=0, le=MAX_AMOUNT, allow_inf_nan=False)
     pct_off: float = Field(0.0, ge=0, lt=1)
-    min_spend: float = Field(3000.0, ge=0, allow_inf_nan=False)
+    min_spend: float = Field(3000.0, ge=0, le=MAX_AMOUNT, allow_inf_nan=False)
     segments: Names | None = None
     tiers: Names | None = None
     trigger: Trigger = "always"
-    inactive_weeks: int = Field(26, ge=1)
+    inactive_weeks: int = Field(26, ge=1, le=MAX_WEEKS)
     near_tier_share: float = Field(0.8, gt=0, le=1)
-    validity_weeks: int = Field(4, ge=1)
+    validity_weeks: int = Field(4, ge=1, le=MAX_WEEKS)
     per_customer_limit: int | None = Field(1, ge=1)
-    budget: float | None = Field(None, gt=0, allow_inf_nan=False)
+    budget: float | None = Field(None, gt=0, le=MAX_AMOUNT, allow_inf_nan=False)
     target_by: TargetBy | None = None
     target_min: float | None = Field(None, allow_inf_nan=False)
     target_max: float | None = Field(None, allow_inf_nan=False)
@@ -347,7 +349,9 @@ class CouponPolicy(ParamPolicy):
         room = self.budget - self._spent - self.committed
         if self.face_value <= 0:
             return None if room >= 0 else 0
-        return max(math.floor(room / self.face_value + 1e-9), 0)
+        count = room / self.face_value + 1e-9
+        # more coupons than any population holds (a tiny face value: inf) is no cap
+        return max(math.floor(count), 0) if count < MAX_CUSTOMERS else None
 
     def make_offers(self, model: LoyaltyModel, offers: Offers, week: int) -> None:
         """Issue this week's coupons and put every valid coupon in front of its holder."""

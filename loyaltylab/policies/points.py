@@ -27,8 +27,16 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
-from loyaltylab.policies.base import MAX_MULTIPLIER, MAX_POINTS_RATE, ParamPolicy
+from loyaltylab.policies.base import (
+    MAX_MULTIPLIER,
+    MAX_POINTS,
+    MAX_POINTS_RATE,
+    MAX_REBATE_SHARE,
+    MIN_POINT_VALUE,
+    ParamPolicy,
+)
 from loyaltylab.policies.registry import register
+from loyaltylab.policies.tiers import TiersPolicy
 from loyaltylab.sim import LoyaltyModel, Offers, PointsOffer, Sale, rows_where, take_rows
 
 
@@ -97,14 +105,14 @@ class PointsPolicy(ParamPolicy):
 
     earn_per_currency: float = Field(1.0, ge=0, le=MAX_POINTS_RATE)
     earn_per_order: int = Field(0, ge=0, le=int(MAX_POINTS_RATE))
-    value_per_point: float = Field(0.1, gt=0, le=MAX_POINTS_RATE)
-    redemption_block: int = Field(100, ge=1)
+    value_per_point: float = Field(0.1, ge=MIN_POINT_VALUE, le=MAX_POINTS_RATE)
+    redemption_block: int = Field(100, ge=1, le=MAX_POINTS)
     expiry_weeks: int | None = Field(52, ge=1, le=32767)
     campaigns: list[Campaign] = Field(default_factory=lambda: [Campaign(weeks=[6, 46])])
-    signup_bonus: int = Field(100, ge=0)
-    checkin_points: int = Field(0, ge=0)
+    signup_bonus: int = Field(100, ge=0, le=MAX_POINTS)
+    checkin_points: int = Field(0, ge=0, le=MAX_POINTS)
     checkin_segments: list[str] | None = None
-    earn_cap_per_week: int | None = Field(35_000, ge=1)
+    earn_cap_per_week: int | None = Field(35_000, ge=1, le=MAX_POINTS)
     segments: list[str] | None = None
 
     _members: Any = PrivateAttr(default=None)
@@ -116,9 +124,20 @@ class PointsPolicy(ParamPolicy):
     _checkin_cache: Any = PrivateAttr(default=None)
 
     def setup(self, model: LoyaltyModel) -> None:
-        """Check there is one points program; resolve segments; schedule sign-up bonuses."""
+        """Check there is one points program and that its rebate, with the largest tier
+        and campaign multipliers, is at most :data:`MAX_REBATE_SHARE`; resolve segments;
+        schedule sign-up bonuses."""
         if len(model.find_policies(PointsPolicy)) > 1:
             raise ValueError("policies: a model can run one points program (one points ledger)")
+        multipliers = [t.earn_multiplier for p in model.find_policies(TiersPolicy)
+                       for t in p.tiers]
+        most = (self.earn_per_currency * self.value_per_point * max(multipliers, default=1.0)
+                * max((c.multiplier for c in self.campaigns if c.multiplier > 1), default=1.0))
+        if most > MAX_REBATE_SHARE:
+            raise ValueError(
+                f"earn_per_currency: with value_per_point {self.value_per_point:g} and the "
+                f"largest tier and campaign multipliers a member gets {most:.6g} back per "
+                f"currency unit spent; at most {MAX_REBATE_SHARE:g}")
         self._members = self.segment_ids(model, self.segments, "segments")
         self._checkin = self.segment_ids(model, self.checkin_segments, "checkin_segments")
         self._campaign_segments = [

@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 
 from pydantic import Field, PrivateAttr, model_validator
 
-from loyaltylab.policies.base import ParamPolicy
+from loyaltylab.policies.base import MAX_AMOUNT, MAX_POINTS, ParamPolicy
 from loyaltylab.policies.points import PointsPolicy
 from loyaltylab.policies.registry import register
 from loyaltylab.sim import LoyaltyModel, Offers, Sale
@@ -54,8 +54,8 @@ class ReferralPolicy(ParamPolicy):
     referral_probability: float = Field(0.02, ge=0, le=1)
     max_referrals: int = Field(5, ge=0, le=255)
     friend_segment: str | None = None
-    reward_points: int = Field(0, ge=0)
-    reward_amount: float = Field(50.0, ge=0)
+    reward_points: int = Field(0, ge=0, le=MAX_POINTS)
+    reward_amount: float = Field(50.0, ge=0, le=MAX_AMOUNT)
 
     _segment_ids: Any = PrivateAttr(default=None)
     _friend_segment: int | None = PrivateAttr(default=None)

@@ -15,9 +15,9 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import Field, PrivateAttr
 
-from loyaltylab.policies.base import ParamPolicy
+from loyaltylab.policies.base import MAX_AMOUNT, ParamPolicy
 from loyaltylab.policies.registry import register
-from loyaltylab.sim import LoyaltyModel, Offers, rows_where
+from loyaltylab.sim import MAX_WEEKS, LoyaltyModel, Offers, rows_where
 
 #: Program cost component of the reminders.
 COST_COMPONENT = "reminders"
@@ -48,9 +48,9 @@ class ReminderPolicy(ParamPolicy):
     order: ClassVar[int] = 25
 
     segments: Annotated[list[str], Field(min_length=1)] | None = None
-    after_weeks: int = Field(8, ge=1)
-    every_weeks: int = Field(4, ge=1)
-    cost_per_reminder: float = Field(0.05, ge=0, allow_inf_nan=False)
+    after_weeks: int = Field(8, ge=1, le=MAX_WEEKS)
+    every_weeks: int = Field(4, ge=1, le=MAX_WEEKS)
+    cost_per_reminder: float = Field(0.05, ge=0, le=MAX_AMOUNT, allow_inf_nan=False)
 
     _key: str = PrivateAttr(default="")
     _segment_ids: Any = PrivateAttr(default=None)

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 from pydantic import Field, PrivateAttr
 
-from loyaltylab.policies.base import ParamPolicy
+from loyaltylab.policies.base import MAX_AMOUNT, MAX_MULTIPLIER, ParamPolicy
 from loyaltylab.policies.registry import register
 from loyaltylab.policies.tiers import find_tiers
 from loyaltylab.sim import ACTIVE_WINDOW_WEEKS, LoyaltyModel, Offers
@@ -44,8 +44,9 @@ class ServicePolicy(ParamPolicy):
     benefit: str = "dedicated account manager"
     segments: list[str] | None = Field(default_factory=lambda: ["core_loyal"])
     tiers: list[str] | None = None
-    cost_per_member_week: float = Field(8.0, ge=0)
-    dropout_multiplier: float = Field(0.85, gt=0)
+    cost_per_member_week: float = Field(8.0, ge=0, le=MAX_AMOUNT)
+    # bounded below: the satisfaction of the service is the log of the multiplier
+    dropout_multiplier: float = Field(0.85, ge=1e-6, le=MAX_MULTIPLIER)
 
     _segment_ids: Any = PrivateAttr(default=None)
     _tier_ids: Any = PrivateAttr(default=None)

@@ -71,7 +71,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
-from loyaltylab.policies.base import MAX_MULTIPLIER, ParamPolicy
+from loyaltylab.policies.base import MAX_AMOUNT, MAX_MULTIPLIER, ParamPolicy
 from loyaltylab.policies.registry import register
 from loyaltylab.sim import (
     ACTIVE_WINDOW_WEEKS,
@@ -117,12 +117,12 @@ class Tier(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str = Field(min_length=1)
-    min_spend: float = Field(0.0, ge=0, allow_inf_nan=False)
+    min_spend: float = Field(0.0, ge=0, le=MAX_AMOUNT, allow_inf_nan=False)
     min_purchases: int = Field(0, ge=0)
     top_share: float | None = Field(None, gt=0, le=1)
     earn_multiplier: float = Field(1.0, ge=0, le=MAX_MULTIPLIER, allow_inf_nan=False)
     discount_pct: float = Field(0.0, ge=0, lt=1)
-    service_cost_per_week: float = Field(0.0, ge=0, allow_inf_nan=False)
+    service_cost_per_week: float = Field(0.0, ge=0, le=MAX_AMOUNT, allow_inf_nan=False)
 
 
 class Extension(BaseModel):

@@ -5,7 +5,13 @@ from loyaltylab.sim.behaviour import Behaviour
 from loyaltylab.sim.economics import Economics
 from loyaltylab.sim.ledger import COST_COMPONENTS, Ledger
 from loyaltylab.sim.logs import LogRecorder, campaign_log, simulate_logs, transaction_log
-from loyaltylab.sim.model import ACTIVE_WINDOW_WEEKS, MAX_CUSTOMERS, CustomerSource, LoyaltyModel
+from loyaltylab.sim.model import (
+    ACTIVE_WINDOW_WEEKS,
+    MAX_CUSTOMERS,
+    MAX_WEEKS,
+    CustomerSource,
+    LoyaltyModel,
+)
 from loyaltylab.sim.offers import CouponOffer, Offers, PointsOffer
 from loyaltylab.sim.points_ledger import PointsLedger
 from loyaltylab.sim.policy import ORDER, Policy
@@ -31,6 +37,7 @@ __all__ = [
     "ACTIVE_WINDOW_WEEKS",
     "COST_COMPONENTS",
     "MAX_CUSTOMERS",
+    "MAX_WEEKS",
     "ORDER",
     "Behaviour",
     "CouponOffer",

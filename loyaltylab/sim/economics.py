@@ -26,5 +26,6 @@ class Economics(BaseModel):
 
     gross_margin: float = Field(0.30, ge=0.0, le=1.0)
     annual_discount_rate: float = Field(0.10, ge=0.0, le=10.0)
-    fixed_cost_per_week: float = Field(0.0, ge=0.0)
+    # at most a trillion a week, more than any firm: far larger sums overflow the totals
+    fixed_cost_per_week: float = Field(0.0, ge=0.0, le=1e12)
     currency: str = "yuan"

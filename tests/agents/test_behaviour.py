@@ -20,7 +20,7 @@ from loyaltylab.agents import (
     probability_no_repeat,
 )
 from loyaltylab.agents.behaviour import _byte_threshold, _insert, _slots
-from loyaltylab.agents.terms import ResponseTerm
+from loyaltylab.agents.terms import Launch, ResponseTerm
 from loyaltylab.policies import full_strategy, make
 from loyaltylab.sim import LoyaltyModel, Offers, PointsOffer, Policy
 from loyaltylab.sim.variates import poisson_count_given_positive
@@ -431,3 +431,19 @@ def test_each_model_works_on_its_own_copy_of_the_behaviour():
     a = one.behaviours[0].term("goal_gradient")._bounds._key
     b = two.behaviours[0].term("goal_gradient")._bounds._key
     assert a == (100, 0.1) and b == (100, 0.01)
+
+
+def test_the_most_extreme_response_within_the_bounds_stays_finite():
+    # (once: a float32 rate overflowed, then inf * 0 in the order counts; the lifts of
+    # a sensitive segment, a rebate of ten and an elasticity at its bound add up to
+    # e^260, now capped at e^10)
+    spec = default_population(300)
+    spec = spec.replace(segments=[s.model_copy(update={"incentive_sensitivity": 10.0})
+                                  for s in spec.segments])
+    behaviour = CustomerBehaviour(terms=[Launch(rebate_elasticity=26.0, novelty_lift=1.5)])
+    points = make("points", value_per_point=5.0, campaigns=[])
+    model = LoyaltyModel(spec.replace(behaviour=behaviour), policies=[points], seed=2)
+    model.run(3)
+    weekly = model.weekly
+    assert np.isfinite(weekly[["purchases", "net_revenue", "program_cost"]].to_numpy()).all()
+    assert (weekly["purchases"] > 0).all()

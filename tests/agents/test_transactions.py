@@ -157,6 +157,17 @@ def test_missing_columns_and_unknown_formats(tmp_path):
         read_transactions(tmp_path / "log.xlsx")
 
 
+def test_a_log_without_purchases_is_refused(tmp_path):
+    # (once: `loyaltylab calibrate --calibration-weeks` failed on its start date, NaT)
+    path = tmp_path / "log.csv"
+    path.write_text("customer_id,date,amount\n")
+    with pytest.raises(TransactionError, match="no purchases: the file has a header and no"):
+        read_transactions(path)
+    path.write_text("customer_id,date,amount\na,2024-01-01,-5\n")
+    with pytest.raises(TransactionError, match=r"every row is a return \(returns='drop'\)"):
+        read_transactions(path, returns="drop")
+
+
 def test_vendored_cdnow_sample():
     log = read_transactions(DATA)
     assert len(log) == 6919 and log["customer_id"].nunique() == 2357

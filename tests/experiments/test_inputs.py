@@ -1,5 +1,3 @@
-import math
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -102,7 +100,7 @@ def test_apply_inputs_sets_the_values_on_a_copy():
     # the original is untouched
     assert SPEC.behaviours()[0].term("goal_gradient").coefficients.strength == 0.7
     assert apply_inputs(SPEC, {}) is SPEC
-    with pytest.raises(ValueError, match=r"response.goal_gradient.carry: must be <= 1"):
+    with pytest.raises(ValueError, match=r"response.goal_gradient.carry: must be in \[0, 1\]"):
         apply_inputs(SPEC, {"response.goal_gradient.carry": 1.5})
     economics = apply_economics(Economics(), {"economics.gross_margin": 0.4})
     assert economics.gross_margin == 0.4
@@ -142,9 +140,19 @@ def test_scenario_parameters_and_uncertainty_are_validated_with_their_paths():
          "uncertainty.ranges.satisfaction.value.low: must be in"),
         ({"uncertainty": {"inputs": ["nothing"]}}, "uncertainty.inputs[0]: unknown input"),
         ({"uncertainty": {"draws": -1}}, "uncertainty.draws"),
+        # (once unbounded: validated, then overflowed mid-run)
+        ({"parameters": {"satisfaction.value": 1e300}},
+         "parameters.satisfaction.value: must be in [0, 60]"),
+        ({"parameters": {"satisfaction.memory_weeks": 5e-324}},
+         "parameters.satisfaction.memory_weeks: must be in [1.3, 520]"),
+        ({"parameters": {"segments.basic.incentive_sensitivity": 11}},
+         "parameters.segments.basic.incentive_sensitivity: must be in [0, 10]"),
+        ({"parameters": {"segments.basic.purchase_rate_factor": 1e300}},
+         "parameters.segments.basic.purchase_rate_factor: must be in [0.1, 10]"),
     ]
     for extra, message in cases:
         with pytest.raises(ScenarioError) as err:
             scenario(**extra)
         assert message in str(err.value), (extra, str(err.value))
-    assert math.isinf(INPUTS["satisfaction.value"].upper)
+    # ten times the plausible range's top (once unbounded, and 1e300 overflowed mid-run)
+    assert INPUTS["satisfaction.value"].upper == 60.0

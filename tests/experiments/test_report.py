@@ -92,6 +92,17 @@ def test_payback_needs_a_treatment_arm(plain):
     assert figures(charts_section(alone)) == 3
 
 
+def test_an_arm_without_a_redemption_forecast_is_charted(plain):
+    # (once: a KeyError from the payback chart; with too few weeks for a redemption
+    # forecast, an arm's accrual margin and program cost are NaN in every week)
+    weekly = plain.weekly.copy()
+    treated = weekly["arm"] != plain.scenario.control.name
+    weekly.loc[treated, ["margin", "program_cost"]] = math.nan
+    blank = dataclasses.replace(plain, weekly=weekly)
+    assert figures(payback_chart(blank)) == 1
+    assert figures(charts_section(blank)) == 4
+
+
 def test_clv_and_migration_charts_need_their_data(plain):
     summary = plain.summary
     no_clv = dataclasses.replace(plain, summary=summary[~summary["metric"].str.startswith("clv_")])

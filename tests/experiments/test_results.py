@@ -5,6 +5,7 @@ import json
 import pandas as pd
 import pytest
 
+from loyaltylab.errors import InputError
 from loyaltylab.experiments import read_results, run, validate_scenario, write_results
 from loyaltylab.experiments.results import default_destination
 
@@ -79,3 +80,24 @@ def test_default_destination_is_unique(tmp_path):
     first.mkdir()
     second = default_destination("my scenario", tmp_path)
     assert first != second and first.name.startswith("my_scenario-")
+
+
+def test_a_damaged_manifest_or_table_is_one_line_per_problem(tmp_path, result):
+    # (once: the first pydantic error only, located without the scenario's path style;
+    # and a table without its columns was a KeyError in the report)
+    out = write_results(result, tmp_path / "run")
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["scenario"]["horizon_weeks"] = "many"
+    manifest["scenario"]["arms"][1]["policies"] = {}
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(InputError) as info:
+        read_results(out)
+    assert info.value.lines() == [
+        f"results: {out / 'manifest.json'}: scenario.horizon_weeks: Input should be a valid "
+        "integer, unable to parse string as an integer",
+        f"results: {out / 'manifest.json'}: scenario.arms[1].policies: Input should be a "
+        "valid list"]
+    out = write_results(result, tmp_path / "again")
+    (out / "summary.csv").write_text("garbage\n1\n")
+    with pytest.raises(InputError, match=r"summary\.csv: no column\(s\) \['arm', 'metric'"):
+        read_results(out)

@@ -58,7 +58,8 @@ def test_scenario_contents_are_what_the_files_say():
     (with_policy(type="pionts"), "arms[1].policies[0].type: unknown policy 'pionts'; "
                                  "did you mean 'points'?"),
     (with_policy(type="points", value_per_point=-1),
-     "arms[1].policies[0].value_per_point: Input should be greater than 0"),
+     "arms[1].policies[0].value_per_point: Input should be greater than or equal to "
+     "0.000000000001"),
     (with_policy(type="points", earn_rate=2), "arms[1].policies[0].earn_rate: Extra inputs"),
     (with_policy(type="coupons", segments=["vip"]),
      "arms[1].policies[0].segments: unknown segment(s) ['vip']"),
@@ -67,6 +68,18 @@ def test_scenario_contents_are_what_the_files_say():
     ({**BASE, "population": {"size": 0}}, "population.size: Input should be greater"),
     ({**BASE, "population": {"size": 10, "segments": {"vips": 1.0}}},
      "population.segments: unknown segment(s) ['vips']"),
+    # (once reported as "shares[0]" or "shares", fields no scenario has)
+    ({**BASE, "population": {"size": 10, "segments": {"basic": 2.0, "dormant": -1.0}}},
+     "population.segments.basic: a share must be in [0, 1], got 2.0"),
+    ({**BASE, "population": {"size": 10, "segments": {"basic": 0.5}}},
+     "population.segments: the shares must sum to 1, got 0.5"),
+    # (once a line per member of the union type, located by the type's name)
+    ({**BASE, "search": {"arm": "treated", "space": {"x": {"low": "a", "high": 1}}}},
+     "search.space.x.low: Input should be a valid integer or a valid number"),
+    # (once the key as written, its newline splitting the problem over two lines)
+    ({**BASE, "population": {"size": 10, "a:\nb": 1}},
+     "population['a:\\nb']: Extra inputs are not permitted"),
+    ({**BASE, "replications": 10**20}, "replications: Input should be less than or equal"),
     ({**BASE, "arms": BASE["arms"][:1]}, "arms: List should have at least 2 items"),
     ({**BASE, "arms": [{"name": "a", "control": True}, {"name": "b", "control": True}]},
      "arms: one control arm"),
@@ -85,9 +98,20 @@ def test_scenario_contents_are_what_the_files_say():
      "arms[1].policies[0].value_per_point: Input should be a finite number"),
     ({**BASE, "economics": {"fixed_cost_per_week": float("inf")}},
      "economics.fixed_cost_per_week: Input should be a finite number"),
+    ({**BASE, "economics": {"fixed_cost_per_week": 1e308}},
+     "economics.fixed_cost_per_week: Input should be less than or equal to 1000000000000"),
 ])
 def test_bad_scenarios_name_the_field_and_the_reason(data, expected):
     assert any(e.startswith(expected) for e in errors_of(data)), errors_of(data)
+
+
+def test_a_schema_error_does_not_hide_the_policies_errors():
+    data = with_policy(type="points", value_per_point=-1)
+    data["horizon_weeks"] = "long"
+    assert errors_of(data) == [
+        "horizon_weeks: Input should be a valid integer, unable to parse string as an integer",
+        "arms[1].policies[0].value_per_point: Input should be greater than or equal to "
+        "0.000000000001"]
 
 
 def test_validate_command(tmp_path):

@@ -66,6 +66,11 @@ def test_registry_builds_coupons():
 
 
 def test_bad_input_is_named():
+    # amounts and weeks past what the engine's arrays hold (once overflows mid-run)
+    for field, value in (("min_spend", 1e300), ("amount_off", 1e13),
+                         ("validity_weeks", 2**63), ("inactive_weeks", 32768)):
+        with pytest.raises(ValueError, match=f"{field}\n.*less than or equal"):
+            CouponPolicy(**{field: value})
     with pytest.raises(ValueError, match=r"min_spend: must be greater than amount_off \(500\), "
                                          r"got 300"):
         CouponPolicy(min_spend=300)
@@ -245,6 +250,14 @@ def test_budget_stops_issuance_exactly_and_expiry_releases_it():
     model.run(9)
     assert model.weekly["coupons_issued"].tolist() == [4, 0, 0, 0, 4, 0, 0, 0, 4]
     assert model.weekly["coupons_holders"].tolist() == [4] * 9
+
+
+def test_a_budget_worth_more_coupons_than_there_are_customers_caps_nothing():
+    # (once: an OverflowError, the budget over a face value of 5e-324 coupons being inf)
+    policy = CouponPolicy(amount_off=5e-324, min_spend=0, budget=1e12, per_customer_limit=None)
+    model = scripted_model({}, [policy], size=10)
+    model.run(2)
+    assert model.weekly["coupons_issued"].tolist() == [10, 0]
 
 
 def test_budget_redemption_replaces_commitment_by_the_discount():

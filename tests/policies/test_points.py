@@ -7,6 +7,7 @@ from scripted import scripted_model
 from loyaltylab.agents import default_population
 from loyaltylab.policies.checker import check_policy
 from loyaltylab.policies.points import Campaign, PointsPolicy
+from loyaltylab.policies.tiers import TiersPolicy
 from loyaltylab.sim import LoyaltyModel, Policy
 
 PLAIN = dict(earn_per_currency=1.0, value_per_point=0.1, redemption_block=100, signup_bonus=0,
@@ -74,6 +75,24 @@ def test_bad_parameters_are_named():
                      policies=[PointsPolicy(campaigns=[Campaign(weeks=[3], segments=["vip"])])])
     with pytest.raises(ValueError, match="one points program"):
         LoyaltyModel(default_population(10), policies=[PointsPolicy(), PointsPolicy()])
+    # counts of points past the engine's integers, a point worth nothing representable
+    # (once overflows mid-run)
+    for field, value in (("signup_bonus", 2**63), ("redemption_block", 2**31),
+                         ("earn_cap_per_week", 2**63), ("checkin_points", 10**10),
+                         ("value_per_point", 5e-324)):
+        with pytest.raises(ValueError, match=field):
+            PointsPolicy(**{field: value})
+
+
+def test_a_rebate_past_ten_times_the_spend_is_refused_with_the_multipliers():
+    # (once: the response to the rebate overflowed, then an internal error mid-run)
+    rich = PointsPolicy(value_per_point=6.0, campaigns=[])
+    LoyaltyModel(default_population(10), policies=[rich])  # 6 back per unit: accepted
+    with pytest.raises(ValueError, match=r"earn_per_currency: .* gets 12 back .* at most 10"):
+        LoyaltyModel(default_population(10), policies=[rich, TiersPolicy()])  # Diamond: 2x
+    with pytest.raises(ValueError, match="gets 12 back"):
+        LoyaltyModel(default_population(10), policies=[PointsPolicy(
+            value_per_point=4.0, campaigns=[Campaign(weeks=[1], multiplier=3.0)])])
 
 
 @settings(max_examples=8, deadline=None)

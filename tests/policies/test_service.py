@@ -38,3 +38,6 @@ def test_bad_targets_are_named():
         LoyaltyModel(SPEC, policies=[ServicePolicy(tiers=["Gold"])])
     with pytest.raises(ValueError, match="dropout_multiplier"):
         ServicePolicy(dropout_multiplier=0)
+    # (once: log(0) in the satisfaction of the service, a float32 of 5e-324 being 0)
+    with pytest.raises(ValueError, match="dropout_multiplier"):
+        ServicePolicy(dropout_multiplier=5e-324)

@@ -95,12 +95,17 @@ class GoalGradient(ResponseTerm):
         super().setup(model, behaviour)
         self._bounds = RowCache(self._bounds_of)
 
-    def _bounds_of(self, model: LoyaltyModel, rows: slice, key: Hashable) -> Any:
-        """``log(1 + g w(x))`` of ``rows`` for ``key = (block, value per point)``."""
+    def _worth(self, model: LoyaltyModel, rows: Any, key: Hashable) -> Any:
+        """:math:`w(x)` of ``rows`` for ``key = (block, value per point)``: the weight of
+        the next reward, whatever the strength of its pull."""
         c = self.coefficients
         block, value = key
         x = (block * value) / self.behaviour.usual_order(model, rows)
-        pull = c.strength * (1.0 + c.half_value) * x / (x + c.half_value)
+        return (1.0 + c.half_value) * x / (x + c.half_value)
+
+    def _bounds_of(self, model: LoyaltyModel, rows: slice, key: Hashable) -> Any:
+        """``log(1 + g w(x))`` of ``rows`` for ``key = (block, value per point)``."""
+        pull = self.coefficients.strength * self._worth(model, rows, key)
         return model.xp.log1p(pull).astype(model.xp.float32)
 
     def _bound(self, model: LoyaltyModel, offers: Offers) -> RowBound:
@@ -159,8 +164,10 @@ class GoalGradient(ResponseTerm):
         first = xp.nonzero(pop["last_purchase"][buyers] == pop[COLUMN][buyers])[0]
         out = xp.zeros(buyers.shape, dtype=xp.float64)
         if first.shape[0]:
-            pull = self.pull(model, buyers[first], offers)
-            out[first] = xp.log1p(c.post_reward_dropout * pull / c.strength)
+            # w(x) itself, not the pull over g: no goal gradient (g = 0) still has w(x)
+            key = (offers.points.redemption_block, offers.points.value_per_point)
+            worth = self._worth(model, buyers[first], key)
+            out[first] = xp.log1p(c.post_reward_dropout * worth)
         return out
 
     def update(self, model: LoyaltyModel, rows: Any, sale: Sale, offers: Offers,

@@ -5,6 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from loyaltylab.agents import CustomerBehaviour, RedemptionCoefficients
 from loyaltylab.agents.terms import GoalGradient, GoalGradientCoefficients
 from loyaltylab.sim import PointsOffer
 
@@ -62,6 +63,21 @@ def test_dropout_rises_at_the_first_order_after_a_reward_only(tiny):
     d = term_of(model).log_dropout(model, ROWS, offers, 9)
     np.testing.assert_allclose(d, [0, np.log1p(G.post_reward_dropout), 0,
                                    np.log1p(G.post_reward_dropout)])
+
+
+def test_the_dropout_after_a_reward_needs_no_goal_gradient(tiny):
+    # (once 0 / 0: the weight of the reward was recovered from the pull over g)
+    flat = CustomerBehaviour(terms=[GoalGradient(strength=0.0)],
+                             redemption=RedemptionCoefficients(stockpiler_share=0.0))
+    model, offers = tiny(behaviour=flat)
+    offers.points = offer([0, 0, 0, 0])
+    pop = model.population
+    pop.ensure_column("last_reward_week", np.int16, -1)
+    pop["last_reward_week"] = np.array([-1, 5, 5, 3], dtype=np.int16)
+    pop["last_purchase"] = np.array([0, 5, 7, 3], dtype=np.int16)
+    d = model.behaviours[0].term("goal_gradient").log_dropout(model, ROWS, offers, 9)
+    np.testing.assert_allclose(d, [0, np.log1p(G.post_reward_dropout), 0,
+                                   np.log1p(G.post_reward_dropout)], rtol=1e-6)
 
 
 def test_no_points_program_no_lift(tiny):
