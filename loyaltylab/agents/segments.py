@@ -22,6 +22,15 @@ WEEKS_PER_MONTH = WEEKS_PER_YEAR / 12
 #: Largest incentive sensitivity of a segment: five times the most sensitive default
 #: segment's; the response grows exponentially with it and overflows not far beyond.
 MAX_SENSITIVITY = 10.0
+#: Largest BG/NBD or Gamma-Gamma shape (a fit stops at exp(15), about 3.3e6).
+MAX_SHAPE = 1e7
+#: Largest mean purchase rate of a segment, purchases a week: a purchase every ten
+#: minutes, and far from overflowing a year's counts.
+MAX_PURCHASES_PER_WEEK = 1_000
+#: Largest Gamma-Gamma rate, currency units.
+MAX_MONEY = 1e12
+#: Largest mean order, currency units: money totals stay exact to the cent far beyond.
+MAX_MEAN_ORDER = 1e9
 
 
 class BGNBD(BaseModel):
@@ -35,10 +44,18 @@ class BGNBD(BaseModel):
     # Strict: a parameter given as text or a bool is a mistake, not a number to coerce.
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False, strict=True)
 
-    r: float = Field(gt=0, description="shape of the purchase-rate distribution")
-    alpha: float = Field(gt=0, description="rate of the purchase-rate distribution, weeks")
-    a: float = Field(gt=0, description="Beta shape a of the dropout probability")
-    b: float = Field(gt=0, description="Beta shape b of the dropout probability")
+    r: float = Field(gt=0, le=MAX_SHAPE, description="shape of the purchase-rate distribution")
+    alpha: float = Field(gt=0, le=MAX_SHAPE,
+                         description="rate of the purchase-rate distribution, weeks")
+    a: float = Field(gt=0, le=MAX_SHAPE, description="Beta shape a of the dropout probability")
+    b: float = Field(gt=0, le=MAX_SHAPE, description="Beta shape b of the dropout probability")
+
+    @model_validator(mode="after")
+    def _bounded_rate(self) -> BGNBD:
+        if self.r / self.alpha > MAX_PURCHASES_PER_WEEK:
+            raise ValueError(f"r / alpha: the mean purchase rate must be at most "
+                             f"{MAX_PURCHASES_PER_WEEK:,} a week, got {self.r / self.alpha:.3g}")
+        return self
 
 
 class GammaGamma(BaseModel):
@@ -51,9 +68,18 @@ class GammaGamma(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False, strict=True)
 
-    p: float = Field(gt=0, description="shape of the order-value distribution")
-    q: float = Field(gt=1, description="shape of the spend-rate distribution (> 1: finite mean)")
-    gamma: float = Field(gt=0, description="rate of the spend-rate distribution, currency units")
+    p: float = Field(gt=0, le=MAX_SHAPE, description="shape of the order-value distribution")
+    q: float = Field(gt=1, le=MAX_SHAPE,
+                     description="shape of the spend-rate distribution (> 1: finite mean)")
+    gamma: float = Field(gt=0, le=MAX_MONEY,
+                         description="rate of the spend-rate distribution, currency units")
+
+    @model_validator(mode="after")
+    def _bounded_order(self) -> GammaGamma:
+        if self.mean_order > MAX_MEAN_ORDER:
+            raise ValueError(f"p * gamma / (q - 1): the mean order must be at most "
+                             f"{MAX_MEAN_ORDER:,.0f} currency units, got {self.mean_order:.3g}")
+        return self
 
     @property
     def mean_order(self) -> float:

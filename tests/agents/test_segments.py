@@ -1,7 +1,11 @@
+import warnings
+
+import numpy as np
 import pytest
 from pydantic import ValidationError
 
 from loyaltylab.agents import BGNBD, GammaGamma, PopulationSpec, Segment, default_segments
+from loyaltylab.sim import LoyaltyModel
 
 GOOD = dict(name="s", bgnbd=dict(r=1.0, alpha=2.0, a=1.0, b=2.0),
             gamma_gamma=dict(p=2.0, q=3.0, gamma=10.0))
@@ -40,3 +44,21 @@ def test_mean_order_and_size_change():
     assert gg.mean_order == pytest.approx(6.25 * 15.44 / 2.74)
     spec = PopulationSpec(size=10, segments=default_segments(), shares=[0.25] * 4)
     assert spec.with_size(99).size == 99 and spec.with_size(99).shares == spec.shares
+
+
+def test_parameters_are_bounded_so_that_a_run_cannot_overflow():
+    with pytest.raises(ValidationError, match="mean purchase rate must be at most 1,000"):
+        BGNBD(r=2000.0, alpha=1.0, a=1.0, b=1.0)
+    with pytest.raises(ValidationError, match="less than or equal to 10000000"):
+        BGNBD(r=1.0, alpha=1.0, a=1.0, b=1e8)
+    with pytest.raises(ValidationError, match=r"mean order must be at most 1,000,000,000"):
+        GammaGamma(p=1e4, q=2.0, gamma=1e6)
+    # at the bounds, a year stays finite, without an overflow warning anywhere
+    spec = PopulationSpec(size=300, segments=[Segment(
+        name="x", bgnbd=BGNBD(r=1e7, alpha=1e4, a=1e-7, b=1e7),
+        gamma_gamma=GammaGamma(p=1e7, q=1e7, gamma=9.99e8))], shares=[1.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = LoyaltyModel(spec, seed=1)
+        model.run(52)
+    assert np.isfinite(model.weekly.select_dtypes("number").to_numpy()).all()
