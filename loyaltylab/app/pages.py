@@ -59,6 +59,7 @@ SCENARIO_FIELDS = ("name", "description", "horizon_weeks", "replications", "seed
 
 CSS = """
 .lab-page { max-width: 1280px; margin: 0 auto; padding: 8px 16px; }
+.lab-progress-bar { width: 100%; height: 10px; }
 .lab-help { color: #666; font-size: 0.8em; margin: -6px 0 8px 0; }
 .lab-section { font-weight: 600; margin-top: 12px; }
 .lab-table table { border-collapse: collapse; font-size: 0.9em; margin: 8px 0; }
@@ -330,8 +331,7 @@ def follow(running: Job) -> Outcome:
         job.set(None)
         previous.set(shown.value.folder if shown.value is not None else None)
         shown.set(ready)
-        status.set(f"done: results written to {outcome.out} (report: "
-                   f"{outcome.out / 'report.html'})")
+        status.set(f"done: results written to {outcome.out}")
         failure.set([])
         return outcome
     job.set(None)
@@ -398,7 +398,10 @@ def RunPanel(checked: Check) -> None:
                     f"{len(s.arms)} arms", classes=["lab-plan"])
     done, total = progress.value
     if running is not None:
-        solara.ProgressLinear(100 * done / total if total else True)
+        # A plain <progress>: Vuetify's progress bar syncs its value back, which fails
+        # as the bar is removed at the end of the run.
+        solara.HTML(tag="progress", attributes={"value": str(done), "max": str(total or 1)},
+                    classes=["lab-progress-bar"])
         writing = "; writing the results folder and its report" if done == total else ""
         solara.Text(f"{done} of {total} replications{writing}", classes=["lab-progress"])
     if status.value:
@@ -423,9 +426,10 @@ def table_html(frame: Any) -> str:
 def ResultsPanel(run: Shown) -> None:
     """The results of a run: headline, targets, charts, weekly series."""
     folder, result = run.folder, run.result
-    solara.Text(f"{folder}: {result.scenario.name}, {result.scenario.population.customers:,} "
-                f"customers, {result.scenario.replications} replications; the report: "
-                f"{folder / 'report.html'}", classes=["lab-shown"])
+    solara.Text(f"{result.scenario.name}: {result.scenario.population.customers:,} customers, "
+                f"{result.scenario.replications} replications of "
+                f"{result.scenario.horizon_weeks} weeks; the report: {folder / 'report.html'}",
+                classes=["lab-shown"])
     solara.HTML(unsafe_innerHTML=headline_section(result), classes=["lab-table",
                                                                     "lab-headline"])
     solara.HTML(unsafe_innerHTML=targets_section(result), classes=["lab-table"])

@@ -122,8 +122,12 @@ def field_class(keys):
     return css_class(path_of(keys))
 
 
-def start_run(page, size, replications):
+def start_run(page, size=None, replications=None):
+    """Run at ``size`` customers and ``replications`` (default: as the page has it)."""
     page.get_by_role("tab", name="Run and results").click()
+    if size is None:
+        page.locator(".lab-run").click()
+        return
 
     def fill():
         for name, value in (("size", size), ("replications", replications)):
@@ -142,6 +146,7 @@ def children(server):
 def test_a_run_shows_the_numbers_of_the_folder_it_wrote(app, page):
     _, server, results = app
     type_into(page, (*COUPON, "amount_off"), "80")
+    type_into(page, ("horizon_weeks",), "26")
     start_run(page, 500, 2)
     page.wait_for_selector(".lab-status:has-text('done')", timeout=RUN_TIMEOUT_MS)
     page.wait_for_selector(".lab-headline td[data-metric]", timeout=30_000)
@@ -149,6 +154,7 @@ def test_a_run_shows_the_numbers_of_the_folder_it_wrote(app, page):
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["size"] == 500 and manifest["replications"] == 2
     assert manifest["scenario"]["arms"][1]["policies"][0]["amount_off"] == 80
+    assert manifest["horizon_weeks"] == 26
     summary = pd.read_csv(folder / "summary.csv").set_index(["arm", "metric"])
     cells = page.evaluate(
         "[...document.querySelectorAll('.lab-headline td[data-metric]')].map(td => "
@@ -183,11 +189,12 @@ def test_a_bad_value_shows_the_command_line_message_and_nothing_runs(app, page):
                         "(100), got 50")
     shown = page.locator(f".{field_class((*COUPON, 'min_spend'))}")
     shown.get_by_text(expected).wait_for(timeout=10_000)
-    start_run(page, 1000, 2)
+    start_run(page)
     page.wait_for_selector(".lab-blocked", timeout=10_000)
     time.sleep(1)
     assert children(server) == []
     assert sorted(results.iterdir()) == before
+    page.get_by_role("tab", name="Scenario").click()
     type_into(page, (*COUPON, "min_spend"), "200")  # fixed: the message goes
     page.wait_for_selector(f"text={expected}", state="detached", timeout=10_000)
     assert page.errors == []
