@@ -217,8 +217,6 @@ def FieldInput(keys: tuple[str | int, ...], field: FormField, problems: str) -> 
             solara.Checkbox(label=field.label, value=bool(field.default if value is DEFAULT
                                                             else value),
                             on_value=lambda v: set_value(keys, v))
-            if error:
-                solara.Error(str(error), dense=True)
         elif field.kind == "choice":
             blank = f"(default: {to_text(field, field.default) or 'none'})"
             current = blank if value is DEFAULT else str(value)
@@ -227,14 +225,14 @@ def FieldInput(keys: tuple[str | int, ...], field: FormField, problems: str) -> 
                 values.append(current)
             solara.Select(label=field.label, values=values, value=current,
                           on_value=lambda v: set_value(keys, DEFAULT if v == blank else v))
-            if error:
-                solara.Error(str(error), dense=True)
         else:
             solara.InputText(label=field.label,
                              value=typed if typed is not None else to_text(field, value),
                              on_value=lambda text: type_in(keys, field, text),
                              error=error, placeholder=to_text(field, field.default) or None)
         solara.HTML(tag="div", unsafe_innerHTML=html.escape(hint), classes=["lab-help"])
+        if error and field.kind in ("flag", "choice"):  # a text input shows its own
+            solara.Error(str(error), dense=True)
 
 
 def _arm_buttons(i: int, arm: dict[str, Any]) -> None:
@@ -256,14 +254,15 @@ def ScenarioForm(checked: Check) -> None:
     assert table is not None
     sections = layout(table)
     placed = {path_of(keys) for _, entries in sections for keys, _ in entries}
-    for line in [*checked.elsewhere(placed), *(v[1] for k, v in pending.value.items()
-                                                if k not in placed)]:
-        solara.Error(line, dense=True, classes=["lab-elsewhere"])
+    with solara.Column():  # one place, whether or not there are problems (see Page)
+        for line in [*checked.elsewhere(placed), *(v[1] for k, v in pending.value.items()
+                                                    if k not in placed)]:
+            solara.Error(line, dense=True, classes=["lab-elsewhere"])
     for title, entries in sections:
         solara.HTML(tag="div", unsafe_innerHTML=html.escape(title), classes=["lab-section"])
         with solara.ColumnsResponsive(default=12, medium=6, large=4):
             for keys, field in entries:
-                FieldInput(keys, field, checked.at(path_of(keys)))
+                FieldInput(keys, field, checked.at(path_of(keys))).key(path_of(keys))
         match = re.match(r"Arm (\d+)$", title)
         if match:
             _arm_buttons(int(match.group(1)), table["arms"][int(match.group(1))])
@@ -391,6 +390,12 @@ def RunPanel(checked: Check) -> None:
         if running is not None:
             solara.Button("Cancel", color="error", on_click=running.cancel,
                           classes=["lab-cancel"])
+    with solara.Column():  # below the inputs, so that they stay as they are (see Page)
+        _run_messages(checked, running)
+
+
+def _run_messages(checked: Check, running: Job | None) -> None:
+    """What the run will do, its progress, its outcome."""
     if checked.scenario is not None and running is None:
         s = checked.scenario
         solara.Text(f"Run will simulate {s.population.customers:,} customers, "
@@ -398,8 +403,8 @@ def RunPanel(checked: Check) -> None:
                     f"{len(s.arms)} arms", classes=["lab-plan"])
     done, total = progress.value
     if running is not None:
-        # A plain <progress>: Vuetify's progress bar syncs its value back, which fails
-        # as the bar is removed at the end of the run.
+        # A plain <progress>: it sends nothing back (Vuetify's bar is an input, bound to
+        # its value).
         solara.HTML(tag="progress", attributes={"value": str(done), "max": str(total or 1)},
                     classes=["lab-progress-bar"])
         writing = "; writing the results folder and its report" if done == total else ""
@@ -495,8 +500,9 @@ def Page() -> None:
                                             replications_text.value, quick.value])
     with solara.Column(classes=["lab-page"]):
         solara.HTML(tag="h2", unsafe_innerHTML="loyaltylab workbench")
-        if notice.value:
-            solara.Text(notice.value, classes=["lab-notice"])
+        # Always there, even empty: an element that comes and goes would shift the tabs
+        # below it, and their inputs would be made anew under the user's typing.
+        solara.Text(notice.value, classes=["lab-notice"])
         with solara.lab.Tabs():
             with solara.lab.Tab("Scenario"):
                 OpenPanel()
