@@ -94,14 +94,10 @@ class Job:
 
     def start(self) -> Job:
         """Start the child process in a new process group; return the job."""
-        # The child must import this loyaltylab, wherever the server was started from.
-        root = str(Path(__file__).resolve().parents[2])
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-            p for p in (root, os.environ.get("PYTHONPATH", "")) if p)}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "loyaltylab.app.jobs"], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=self._stderr, text=True, encoding="utf-8",
-            start_new_session=True, env=env)
+            start_new_session=True)
         assert self.process.stdin is not None
         self.process.stdin.write(json.dumps(self.request))
         self.process.stdin.close()

@@ -121,6 +121,16 @@ def css_class(path: str) -> str:
 Entry = tuple[tuple[str | int, ...], FormField]
 
 
+@dataclass(frozen=True)
+class Section:
+    """A titled part of the form: its fields, and the arm or policy it edits, if any."""
+
+    title: str
+    entries: list[Entry]
+    arm: int | None = None
+    policy: int | None = None
+
+
 def _fields(model: type, keys: tuple[str | int, ...], currency: str,
             names: tuple[str, ...] | None = None) -> list[Entry]:
     """The fields of ``model`` at ``keys`` (only ``names``, if given)."""
@@ -133,16 +143,16 @@ def _type_field() -> FormField:
                      "The registered policy: its parameters follow.")
 
 
-def layout(table: dict[str, Any]) -> list[tuple[str, list[Entry]]]:
-    """The form of the scenario ``table``: titled sections of (keys, field), in the order
-    shown; the problems of fields not in it are shown above the form."""
+def layout(table: dict[str, Any]) -> list[Section]:
+    """The form of the scenario ``table``, in the order shown; the problems of fields
+    not in it are shown above the form."""
     economics = table.get("economics") if isinstance(table.get("economics"), dict) else {}
     currency = str(economics.get("currency", "yuan"))
     sections = [
-        ("Scenario", _fields(Scenario, (), currency, SCENARIO_FIELDS)),
-        ("Population", _fields(PopulationConfig, ("population",), currency,
-                               ("size", "segments"))),
-        ("Economics", _fields(Economics, ("economics",), currency)),
+        Section("Scenario", _fields(Scenario, (), currency, SCENARIO_FIELDS)),
+        Section("Population", _fields(PopulationConfig, ("population",), currency,
+                                      ("size", "segments"))),
+        Section("Economics", _fields(Economics, ("economics",), currency)),
     ]
     arms = table.get("arms") if isinstance(table.get("arms"), list) else []
     for i, arm in enumerate(arms):
@@ -151,7 +161,7 @@ def layout(table: dict[str, Any]) -> list[tuple[str, list[Entry]]]:
             design = FormField("design", "choice", None, False, False, tuple(DESIGNS), "",
                                "", "A ready-made design (its parameters are its own).")
             entries.append((("arms", i, "design"), design))
-        sections.append((f"Arm {i}", entries))
+        sections.append(Section(f"Arm {i}", entries, arm=i))
         policies = arm.get("policies", []) if isinstance(arm, dict) else []
         for j, policy in enumerate(policies if isinstance(policies, list) else []):
             keys: tuple[str | int, ...] = ("arms", i, "policies", j)
@@ -159,7 +169,8 @@ def layout(table: dict[str, Any]) -> list[tuple[str, list[Entry]]]:
             kind = policy.get("type") if isinstance(policy, dict) else None
             if kind in registered():
                 entries += _fields(policy_class(kind), keys, currency)
-            sections.append((f"Arm {i}, policy {j}: {kind}", entries))
+            sections.append(Section(f"Arm {i}, policy {j}: {kind}", entries, arm=i,
+                                    policy=j))
     return sections
 
 
@@ -182,6 +193,7 @@ def open_file(path: str) -> None:
 
 
 def set_value(keys: tuple[str | int, ...], value: Any) -> None:
+    """Set the scenario's value at ``keys`` (:data:`DEFAULT`: leave it out)."""
     assert data.value is not None
     data.set(edited(data.value, keys, value))
 
@@ -236,6 +248,7 @@ def FieldInput(keys: tuple[str | int, ...], field: FormField, problems: str) -> 
 
 
 def _arm_buttons(i: int, arm: dict[str, Any]) -> None:
+    """Buttons adding a policy of each registered type to arm ``i``, and removing it."""
     with solara.Row():
         if "design" not in arm:
             for kind in registered():
@@ -253,24 +266,23 @@ def ScenarioForm(checked: Check) -> None:
     table = data.value
     assert table is not None
     sections = layout(table)
-    placed = {path_of(keys) for _, entries in sections for keys, _ in entries}
+    placed = {path_of(keys) for section in sections for keys, _ in section.entries}
     with solara.Column():  # one place, whether or not there are problems (see Page)
         for line in [*checked.elsewhere(placed), *(v[1] for k, v in pending.value.items()
                                                     if k not in placed)]:
             solara.Error(line, dense=True, classes=["lab-elsewhere"])
-    for title, entries in sections:
-        solara.HTML(tag="div", unsafe_innerHTML=html.escape(title), classes=["lab-section"])
+    for section in sections:
+        solara.HTML(tag="div", unsafe_innerHTML=html.escape(section.title),
+                    classes=["lab-section"])
         with solara.ColumnsResponsive(default=12, medium=6, large=4):
-            for keys, field in entries:
+            for keys, field in section.entries:
                 FieldInput(keys, field, checked.at(path_of(keys))).key(path_of(keys))
-        match = re.match(r"Arm (\d+)$", title)
-        if match:
-            _arm_buttons(int(match.group(1)), table["arms"][int(match.group(1))])
-        elif title.startswith("Arm "):
-            arm, policy = (int(n) for n in re.findall(r"\d+", title)[:2])
+        if section.policy is not None:
             solara.Button("remove policy", small=True, text=True, color="error",
-                          on_click=lambda a=arm, p=policy: set_value(
-                              ("arms", a, "policies", p), DEFAULT))
+                          on_click=lambda keys=("arms", section.arm, "policies",
+                                                section.policy): set_value(keys, DEFAULT))
+        elif section.arm is not None:
+            _arm_buttons(section.arm, table["arms"][section.arm])
     arms = table.get("arms") if isinstance(table.get("arms"), list) else []
     solara.Button("+ arm", small=True, text=True, on_click=lambda: set_value(
         ("arms",), [*arms, {"name": f"arm {len(arms)}"}]))
