@@ -792,10 +792,38 @@ def build_parser() -> argparse.ArgumentParser:
     fac.add_argument("--only", help="comma-separated studies: " + ", ".join(studies()))
     fac.add_argument("--out", help="write the table to this CSV file")
     fac.set_defaults(func=facts_command)
+    app = sub.add_parser("app", help="the planner's workbench: edit, run and compare "
+                                     "scenarios in a local web app (pip install "
+                                     "'loyaltylab[app]')")
+    app.add_argument("--host", default="127.0.0.1",
+                     help="address to listen on (default 127.0.0.1: this computer only)")
+    app.add_argument("--port", type=_integer("--port", 0, 65535), default=8765,
+                     help="port to listen on (default 8765; 0: any free port)")
+    app.add_argument("--results", default="results",
+                     help="folder the runs are written to and compared from (default "
+                          "results)")
+    app.set_defaults(func=app_command)
     val = sub.add_parser("validate", help="check a scenario file without running it")
     val.add_argument("scenario", help="scenario TOML file")
     val.set_defaults(func=validate)
     return parser
+
+
+def app_command(args: argparse.Namespace) -> int:
+    """Serve the planner's workbench (a local web app) until interrupted."""
+    from loyaltylab.app.server import bind, serve, url
+
+    results = Path(args.results)
+    if results.exists() and not results.is_dir():
+        raise InputError(f"--results: {results} is not a folder")
+    check_writable(results, "--results", folder=True)
+    sock = bind(args.host, args.port)
+    where = ("only this computer can reach it" if sock.getsockname()[0] in ("127.0.0.1", "::1")
+             else "other computers on the network can reach it too")
+    print(f"loyaltylab: the workbench is at {url(sock)} (listening on {args.host}: {where}); "
+          f"runs are written to {results}/. Ctrl-C stops it.", flush=True)
+    serve(sock, results)
+    return 0
 
 
 def _version() -> str:

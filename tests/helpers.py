@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+
 import numpy as np
 import pandas as pd
+import pytest
 from scipy import special, stats
 
 from loyaltylab.agents import btyd
 from loyaltylab.sim import LoyaltyModel
+
+#: Debian's Chromium, which Playwright drives (no browser download works in CI).
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def need_chromium() -> None:
+    """Skip the test when Chromium is absent, unless LOYALTYLAB_REQUIRE_BROWSER is set (CI
+    installs Chromium and sets it): then fail."""
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("LOYALTYLAB_REQUIRE_BROWSER"):
+            pytest.fail(f"no Chromium at {CHROMIUM}")
+        pytest.skip("Chromium is not installed (CI installs it)")
 
 
 def run_weekly(model: LoyaltyModel, weeks: int) -> pd.DataFrame:

@@ -453,6 +453,43 @@ def _arm_names(result: ExperimentResult) -> list[str]:
     return [a.name for a in result.scenario.arms]
 
 
+def several_replications(result: ExperimentResult) -> bool:
+    """Whether the run has more than one replication (charts then show their spread)."""
+    return bool(result.weekly["replication"].nunique() > 1)
+
+
+def weekly_curves(result: ExperimentResult, column: str) -> dict[str, pd.DataFrame]:
+    """A weekly column of each arm over replications.
+
+    Parameters
+    ----------
+    result : ExperimentResult
+        Its ``weekly`` series, per replication and arm.
+    column : str
+        A column of ``weekly`` (``retention``, ``net_revenue``, ...).
+
+    Returns
+    -------
+    dict
+        Per arm, in the scenario's order: the mean over replications and the lowest and
+        highest replication (columns ``mean``, ``low``, ``high``), indexed by week.
+    """
+    weekly = result.weekly
+    out = {}
+    for arm in _arm_names(result):
+        per = weekly[weekly["arm"] == arm].pivot(index="week", columns="replication",
+                                                 values=column)
+        out[arm] = pd.DataFrame({"mean": per.mean(axis=1), "low": per.min(axis=1),
+                                 "high": per.max(axis=1)})
+    return out
+
+
+def retention_curves(result: ExperimentResult) -> dict[str, pd.DataFrame]:
+    """Retention (share of the cohort with a purchase in the last 26 weeks) of each arm:
+    :func:`weekly_curves` of ``retention``."""
+    return weekly_curves(result, "retention")
+
+
 def retention_chart(result: ExperimentResult) -> str:
     """Retention curve of each arm.
 
@@ -468,21 +505,36 @@ def retention_chart(result: ExperimentResult) -> str:
         The figure: the mean over replications per arm, with a band from the lowest to
         the highest replication when there are several. Every run has one.
     """
-    weekly = result.weekly
     fig, (ax,) = _panels(1, 8, 4)
-    for arm in _arm_names(result):
-        per = weekly[weekly["arm"] == arm].pivot(index="week", columns="replication",
-                                                 values="retention")
-        mean = per.mean(axis=1)
-        ax.plot(mean.index, 100 * mean, label=arm)
-        if per.shape[1] > 1:
-            ax.fill_between(mean.index, 100 * per.min(axis=1), 100 * per.max(axis=1),
-                            alpha=0.2)
+    for arm, curve in retention_curves(result).items():
+        ax.plot(curve.index, 100 * curve["mean"], label=arm)
+        if several_replications(result):
+            ax.fill_between(curve.index, 100 * curve["low"], 100 * curve["high"], alpha=0.2)
     _weekly_axes(ax, "Retention: share of the cohort with a purchase in the last 26 weeks",
                  "customers active (%)")
     ax.legend()
     return _figure(fig, "Retention curves by arm (mean over replications; band: lowest to "
                         "highest replication).")
+
+
+def payback_curves(result: ExperimentResult) -> dict[str, pd.DataFrame]:
+    """Cumulative incremental margin (after program cost) and program cost per customer
+    of each treatment arm against the control, means over replications.
+
+    Returns
+    -------
+    dict
+        Per treatment arm: columns ``margin`` and ``cost``, indexed by week; empty when
+        the scenario has no arm besides the control.
+    """
+    weekly = result.weekly
+    control = result.scenario.control.name
+    size = result.scenario.population.customers
+    margin = _by_week(weekly, "margin")
+    cost = _by_week(weekly, "program_cost")
+    return {arm: pd.DataFrame({"margin": (margin[arm] - margin[control]).cumsum() / size,
+                               "cost": (cost[arm] - cost[control]).cumsum() / size})
+            for arm in _arm_names(result) if arm != control}
 
 
 def payback_chart(result: ExperimentResult) -> str:
@@ -499,26 +551,38 @@ def payback_chart(result: ExperimentResult) -> str:
     str
         The figure, or "" when the scenario has no arm besides the control.
     """
-    weekly = result.weekly
-    control = result.scenario.control.name
-    treated = [a for a in _arm_names(result) if a != control]
-    if not treated:
+    curves = payback_curves(result)
+    if not curves:
         return ""
-    size = result.scenario.population.customers
     fig, (ax,) = _panels(1, 8, 4)
-    margin = _by_week(weekly, "margin")
-    cost = _by_week(weekly, "program_cost")
-    for arm in treated:
-        ax.plot(margin.index, (margin[arm] - margin[control]).cumsum() / size,
-                label=f"{arm}: cumulative incremental margin")
-        ax.plot(cost.index, (cost[arm] - cost[control]).cumsum() / size,
-                linestyle="--", label=f"{arm}: cumulative incremental program cost")
+    for arm, curve in curves.items():
+        ax.plot(curve.index, curve["margin"], label=f"{arm}: cumulative incremental margin")
+        ax.plot(curve.index, curve["cost"], linestyle="--",
+                label=f"{arm}: cumulative incremental program cost")
     ax.axhline(0, color="black", linewidth=0.8)
     _weekly_axes(ax, "Payback: incremental margin (after program cost) against cost",
                  f"{result.scenario.economics.currency} per customer")
     ax.legend(fontsize=8)
     return _figure(fig, "The payback picture: the program pays back from the week the "
                         "cumulative incremental margin stays above 0.")
+
+
+def cost_by_component(result: ExperimentResult) -> pd.DataFrame:
+    """Program cost per customer of each arm by component (the summary's ``cost_*``
+    estimates, rewards on the accrual basis), for the components some arm spends on.
+
+    Returns
+    -------
+    DataFrame
+        One row per arm, one column per component (``rewards``, ``coupons``, ...);
+        empty when no arm spends on any.
+    """
+    summary = result.summary
+    costs = summary[summary["metric"].str.startswith("cost_")
+                    & ~summary["metric"].isin(["cost_to_revenue", "cost_rewards_cash"])]
+    table = costs.pivot_table(index="arm", columns="metric", values="estimate", sort=False)
+    table = table.loc[:, (table > 0).any()]
+    return table.rename(columns=lambda c: c[5:])
 
 
 def cost_chart(result: ExperimentResult) -> str:
@@ -537,22 +601,50 @@ def cost_chart(result: ExperimentResult) -> str:
         The figure with the components some arm spends on, or "" when no arm spends
         on any.
     """
-    summary = result.summary
-    costs = summary[summary["metric"].str.startswith("cost_")
-                    & ~summary["metric"].isin(["cost_to_revenue", "cost_rewards_cash"])]
-    table = costs.pivot_table(index="arm", columns="metric", values="estimate", sort=False)
-    table = table.loc[:, (table > 0).any()]
+    table = cost_by_component(result)
     if table.empty:
         return ""
     fig, (ax,) = _panels(1, 8, 1.2 + 0.6 * len(table))
     left = np.zeros(len(table))
     for column in table.columns:
-        ax.barh(table.index, table[column], left=left, label=column[5:])
+        ax.barh(table.index, table[column], left=left, label=column)
         left += table[column].to_numpy()
     ax.set_xlabel(f"{result.scenario.economics.currency} per customer over the horizon")
     ax.set_title("Program cost by component")
     ax.legend(fontsize=8, ncol=3)
     return _figure(fig, "Program cost by component, per customer (mean over replications).")
+
+
+def points_curves(result: ExperimentResult) -> dict[str, pd.DataFrame]:
+    """Points outstanding and liability per customer, and the % of the points earned so
+    far that expired, of each arm that awards points (means over replications).
+
+    Returns
+    -------
+    dict
+        Per arm with points: columns ``outstanding``, ``liability`` (when recorded) and
+        ``expired_share`` (%), indexed by week; empty when no arm awards points.
+    """
+    weekly = result.weekly
+    if not (weekly["points_earned"] > 0).any():
+        return {}
+    size = result.scenario.population.customers
+    outstanding = _by_week(weekly, "points_outstanding")
+    liability = (_by_week(weekly, "points_liability") if "points_liability" in weekly
+                 else pd.DataFrame())
+    earned = _by_week(weekly, "points_earned").cumsum()
+    expired = _by_week(weekly, "points_expired").cumsum()
+    out = {}
+    for arm in _arm_names(result):
+        if not (earned[arm] > 0).any():
+            continue
+        curve = pd.DataFrame({"outstanding": outstanding[arm] / size})
+        if arm in liability:
+            curve["liability"] = liability[arm] / size
+        curve["expired_share"] = 100 * np.where(
+            earned[arm] > 0, expired[arm] / earned[arm].where(earned[arm] > 0, 1.0), np.nan)
+        out[arm] = curve
+    return out
 
 
 def points_chart(result: ExperimentResult) -> str:
@@ -570,24 +662,15 @@ def points_chart(result: ExperimentResult) -> str:
     str
         The figure, or "" when no arm awards points.
     """
-    weekly = result.weekly
-    if not (weekly["points_earned"] > 0).any():
+    curves = points_curves(result)
+    if not curves:
         return ""
-    size = result.scenario.population.customers
     fig, axes = _panels(3, 4, 3.6)
-    outstanding = _by_week(weekly, "points_outstanding")
-    earned = _by_week(weekly, "points_earned").cumsum()
-    expired = _by_week(weekly, "points_expired").cumsum()
-    for arm in _arm_names(result):
-        if not (earned[arm] > 0).any():
-            continue
-        axes[0].plot(outstanding.index, outstanding[arm] / size, label=arm)
-        if "points_liability" in weekly:
-            liability = _by_week(weekly, "points_liability")
-            axes[1].plot(liability.index, liability[arm] / size, label=arm)
-        share = np.where(earned[arm] > 0, expired[arm] / earned[arm].where(
-            earned[arm] > 0, 1.0), np.nan)
-        axes[2].plot(earned.index, 100 * share, label=arm)
+    for arm, curve in curves.items():
+        axes[0].plot(curve.index, curve["outstanding"], label=arm)
+        if "liability" in curve:
+            axes[1].plot(curve.index, curve["liability"], label=arm)
+        axes[2].plot(curve.index, curve["expired_share"], label=arm)
     _weekly_axes(axes[0], "Points outstanding", "points per customer")
     _weekly_axes(axes[1], "Points liability",
                  f"{result.scenario.economics.currency} per customer")
@@ -598,6 +681,27 @@ def points_chart(result: ExperimentResult) -> str:
     return _figure(fig, "Points outstanding, liability (outstanding x value per point x "
                         "expected redemption share) and expiry so far (breakage counts "
                         "only awards past their expiry).")
+
+
+def tier_shares(result: ExperimentResult) -> dict[str, pd.DataFrame]:
+    """% of the alive members in each tier, by week, of each tiered arm (means over
+    replications; an arm is tiered when every ``tier_*`` column is recorded for it).
+
+    Returns
+    -------
+    dict
+        Per tiered arm: one column per tier (base first), indexed by week.
+    """
+    weekly = result.weekly
+    tier_columns = [c for c in weekly.columns if c.startswith("tier_")]
+    out = {}
+    for arm in _arm_names(result):
+        rows = weekly[weekly["arm"] == arm]
+        if tier_columns and rows[tier_columns].notna().all().all():
+            mix = rows.groupby("week")[tier_columns].mean()
+            out[arm] = (100 * mix.div(mix.sum(axis=1), axis=0)).rename(
+                columns=lambda c: c[5:])
+    return out
 
 
 def tier_mix_chart(result: ExperimentResult) -> str:
@@ -614,20 +718,34 @@ def tier_mix_chart(result: ExperimentResult) -> str:
     str
         The figure, or "" when no arm has tiers.
     """
-    weekly = result.weekly
-    tier_columns = [c for c in weekly.columns if c.startswith("tier_")]
-    tiered = [a for a in _arm_names(result) if tier_columns
-              and weekly.loc[weekly["arm"] == a, tier_columns].notna().all().all()]
-    if not tiered:
+    mixes = tier_shares(result)
+    if not mixes:
         return ""
-    fig, axes = _panels(len(tiered), 6, 3.6)
-    for ax, arm in zip(axes, tiered, strict=True):
-        mix = weekly[weekly["arm"] == arm].groupby("week")[tier_columns].mean()
-        shares = 100 * mix.div(mix.sum(axis=1), axis=0)
-        ax.stackplot(shares.index, shares.T.to_numpy(), labels=[c[5:] for c in tier_columns])
+    fig, axes = _panels(len(mixes), 6, 3.6)
+    for ax, (arm, shares) in zip(axes, mixes.items(), strict=True):
+        ax.stackplot(shares.index, shares.T.to_numpy(), labels=list(shares.columns))
         _weekly_axes(ax, f"Tier mix: {arm}", "% of alive members")
         ax.legend(fontsize=8, loc="lower left")
     return _figure(fig, "Tier mix over time (alive members, mean over replications).")
+
+
+def clv_by_segment(result: ExperimentResult) -> dict[str, pd.DataFrame]:
+    """CLV per customer of each population segment: the summary's ``clv_<segment>``
+    rows, estimate and interval over replications.
+
+    Returns
+    -------
+    dict
+        Per arm: columns ``estimate``, ``ci_low``, ``ci_high``, indexed by segment; empty
+        when the summary has no CLV by segment.
+    """
+    segments = result.scenario.population.spec(10).segment_names
+    metrics = [f"clv_{s}" for s in segments]
+    clv = result.summary[result.summary["metric"].isin(metrics)]
+    if clv.empty:
+        return {}
+    return {arm: clv[clv["arm"] == arm].set_index("metric").reindex(metrics)[
+        ["estimate", "ci_low", "ci_high"]].set_axis(segments) for arm in _arm_names(result)}
 
 
 def clv_by_segment_chart(result: ExperimentResult) -> str:
@@ -645,17 +763,15 @@ def clv_by_segment_chart(result: ExperimentResult) -> str:
         The figure (bars with their intervals where there are several replications),
         or "" when the summary has no CLV by segment.
     """
-    segments = result.scenario.population.spec(10).segment_names
-    metrics = [f"clv_{s}" for s in segments]
-    clv = result.summary[result.summary["metric"].isin(metrics)]
-    if clv.empty:
+    table = clv_by_segment(result)
+    if not table:
         return ""
-    arms = _arm_names(result)
+    arms = list(table)
+    segments = list(next(iter(table.values())).index)
     fig, (ax,) = _panels(1, 8, 4)
     width = 0.8 / len(arms)
     x = np.arange(len(segments))
-    for k, arm in enumerate(arms):
-        rows = clv[clv["arm"] == arm].set_index("metric").reindex(metrics)
+    for k, (arm, rows) in enumerate(table.items()):
         err = np.vstack([rows["estimate"] - rows["ci_low"], rows["ci_high"] - rows["estimate"]])
         ax.bar(x + k * width, rows["estimate"], width, label=arm,
                yerr=None if np.isnan(err).all() else err, capsize=3)

@@ -122,6 +122,21 @@ class Arm(BaseModel):
     parameters a sweep or a search set (parameter key -> value, keys as in
     :mod:`loyaltylab.experiments.sweep`); results get a column per parameter. An arm
     written by hand may declare one too: it is checked against its policies.
+
+    Attributes
+    ----------
+    name : str
+        The arm's name in tables and charts; unique within the scenario.
+    control : bool
+        The arm the others are compared with (default: the first arm).
+    share : float or None
+        Field-trial mode: the arm's share of the customers, in (0, 1].
+    design : str or None
+        A ready-made design instead of policies (``full_strategy``).
+    policies : list of PolicyConfig
+        The arm's program: each a registered policy ``type`` and its parameters.
+    design_point : dict
+        Values of the parameters a sweep or a search set, by parameter key.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -153,6 +168,19 @@ class PopulationConfig(BaseModel):
     ``[population] file = "path"``. ``segment_rules`` are the firm's segment rules
     (thresholds in a currency, :class:`loyaltylab.agents.SegmentRules`), replacing the
     file's or the strategy's.
+
+    Attributes
+    ----------
+    size : int or None
+        Customers at the start of the run, 1 to 1,000,000,000 (default: the population
+        file's).
+    segments : dict or None
+        Shares of the default segments (core_loyal, potential_loyal, basic, dormant);
+        None: the default mix.
+    file : path or None
+        A population file, relative to the scenario file.
+    segment_rules : SegmentRules or None
+        The firm's segment thresholds, in a currency.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -255,6 +283,43 @@ class Scenario(BaseModel):
     ``sweep`` is consumed by :func:`validate_scenario`, which replaces each template arm
     by its combinations: the scenario keeps it for the results' manifest and report, but
     its dump holds only the arms it made, so a dump validates again as is.
+
+    Attributes
+    ----------
+    name : str
+        The scenario's name: the results folder and the report's title.
+    description : str
+        The question the scenario asks, for the report.
+    population : PopulationConfig
+        Who the customers are.
+    economics : Economics
+        Gross margin, discount rate and fixed program cost.
+    horizon_weeks : int
+        Weeks the program runs, 1 to 32,767 (52: a year).
+    replications : int
+        Independent repeats of the experiment, each with its own luck (95% intervals
+        over them).
+    seed : int
+        Seed of every random draw: the same scenario and seed give the same numbers.
+    mode : {"twin", "field"}
+        Twin worlds (the same customers under every arm) or a field trial (customers
+        randomised to arms and analysed as a real A/B test).
+    burn_in_weeks : int or None
+        Weeks without a program before the start, 0 to 520 (default: 0 twin, 13 field).
+    repurchase_period_weeks : int
+        Repurchase is measured within periods of this many weeks (13: a quarter).
+    arms : list of Arm
+        Two or more programs compared; one is the control.
+    targets : list of Target
+        The verdicts asked for (default: the strategy's four).
+    parameters : dict
+        Assumed values of response, satisfaction and segment inputs, by name.
+    uncertainty : Uncertainty
+        How uncertain the assumptions are.
+    sweep : list of Sweep
+        Grids that turn an arm into one arm per combination of its parameters.
+    search : Search or None
+        The design space of ``loyaltylab optimise``.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -594,6 +659,13 @@ def validate_scenario(data: dict[str, Any], source: str = "scenario") -> Scenari
 
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario file; raise :class:`ScenarioError` if it is invalid."""
+    return validate_scenario(read_scenario_data(path), str(Path(path)))
+
+
+def read_scenario_data(path: str | Path) -> dict[str, Any]:
+    """The table of a scenario file as parsed, not yet validated (a population file's
+    path made relative to the working folder); raise :class:`ScenarioError` if the file
+    cannot be read or is not TOML."""
     path = Path(path)
     try:
         input_file(path, MAX_TEXT_BYTES)
@@ -619,4 +691,4 @@ def load_scenario(path: str | Path) -> Scenario:
     if isinstance(population, dict) and isinstance(population.get("file"), str):
         # A population file is found relative to the scenario file.
         population["file"] = str(path.parent / population["file"])
-    return validate_scenario(data, str(path))
+    return data

@@ -2,12 +2,11 @@
 
 import dataclasses
 import math
-import os
 import re
-import shutil
 
 import pandas as pd
 import pytest
+from helpers import ARGS, CHROMIUM, need_chromium
 
 from loyaltylab.experiments import read_results, run, validate_scenario
 from loyaltylab.experiments.metrics import format_value
@@ -24,10 +23,6 @@ from loyaltylab.experiments.report import (
     segment_migration,
     tier_mix_chart,
 )
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 @pytest.fixture(scope="module")
@@ -134,10 +129,7 @@ def test_headline_cells_carry_the_summary_values(folder):
 
 
 def test_report_renders_in_headless_chromium(folder):
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("LOYALTYLAB_REQUIRE_BROWSER"):
-            pytest.fail(f"no Chromium at {CHROMIUM}")
-        pytest.skip("Chromium is not installed (CI installs it)")
+    need_chromium()
     sync_api = pytest.importorskip("playwright.sync_api")
     summary = pd.read_csv(folder / "summary.csv").set_index(["arm", "metric"])
     with sync_api.sync_playwright() as p:
