@@ -22,8 +22,9 @@ WEEKS_PER_MONTH = WEEKS_PER_YEAR / 12
 #: Largest incentive sensitivity of a segment: five times the most sensitive default
 #: segment's; the response grows exponentially with it and overflows not far beyond.
 MAX_SENSITIVITY = 10.0
-#: Largest BG/NBD or Gamma-Gamma shape (a fit stops at exp(15), about 3.3e6).
-MAX_SHAPE = 1e7
+#: Largest BG/NBD or Gamma-Gamma parameter: far above any fit (which stops at exp(15),
+#: about 3.3e6), so that a segment that hardly ever buys (alpha of 5e7) can be written.
+MAX_SHAPE = 1e12
 #: Largest mean purchase rate of a segment, purchases a week: a purchase every ten
 #: minutes, and far from overflowing a year's counts.
 MAX_PURCHASES_PER_WEEK = 1_000

@@ -49,8 +49,8 @@ def test_mean_order_and_size_change():
 def test_parameters_are_bounded_so_that_a_run_cannot_overflow():
     with pytest.raises(ValidationError, match="mean purchase rate must be at most 1,000"):
         BGNBD(r=2000.0, alpha=1.0, a=1.0, b=1.0)
-    with pytest.raises(ValidationError, match="less than or equal to 10000000"):
-        BGNBD(r=1.0, alpha=1.0, a=1.0, b=1e8)
+    with pytest.raises(ValidationError, match="less than or equal to 1000000000000"):
+        BGNBD(r=1.0, alpha=1.0, a=1.0, b=1e13)
     with pytest.raises(ValidationError, match=r"mean order must be at most 1,000,000,000"):
         GammaGamma(p=1e4, q=2.0, gamma=1e6)
     # at the bounds, a year stays finite, without an overflow warning anywhere
