@@ -30,7 +30,7 @@ def test_bad_input_is_the_command_lines_message_and_nothing_is_written(tmp_path)
     outcome = Job(data, tmp_path / "bad").start().wait()
     assert outcome.code == EXIT_BAD_INPUT
     assert outcome.errors == ["scenario: arms[1].policies[0].value_per_point: Input should "
-                              "be greater than 0"]
+                              "be greater than or equal to 0.000000000001"]
     assert not (tmp_path / "bad").exists()
 
 
