@@ -201,7 +201,7 @@ def test_the_search_space_is_checked_with_the_scenario():
                            "search": {"arm": "points", "space": {
                                "value_per_point": {"low": 0, "high": 0.1}}}})
     assert info.value.errors == ["search.space.value_per_point.low: Input should be greater "
-                                 "than 0"]
+                                 "than or equal to 0.000000000001"]
 
 
 def test_constraints_read_their_bound():
