@@ -8,7 +8,8 @@ unit's tables (metrics, weekly series, pilots), whose size does not depend on th
 population, except replication 0's per-customer table, which the results folder keeps
 (``customers.parquet``). Outcomes are keyed by unit, and a unit's luck depends on its
 indices alone, so results are bit-identical to a local run's whichever worker runs a
-unit, including a unit run again because its first worker died.
+unit, including a unit run again because its first worker died. A worker drops a
+unit's tables as soon as the client has them.
 
 Every worker runs the units with the loyaltylab it imports, so all must import the
 client's version: the workers connected when the run starts are checked before any unit
@@ -79,8 +80,7 @@ def check_workers(client: Client, scheduler: str) -> None:
              for worker, version in sorted(found.items()) if version != mine]
     if wrong:
         raise InputError(f"scheduler: {'; '.join(wrong)}; this client runs loyaltylab "
-                         f"{mine}: install it on every worker (pip install "
-                         f"'loyaltylab[dask]=={mine}')")
+                         f"{mine}: install that version on every worker")
 
 
 def stream(function: Callable[[U], R], units: Mapping[str, U], scheduler: str
@@ -104,7 +104,11 @@ def stream(function: Callable[[U], R], units: Mapping[str, U], scheduler: str
                              key=[f"{name}-{run}" for name in units])
         try:
             for future in dask_completed(futures, loop=client.loop):
-                yield client.gather(future)
+                outcome = client.gather(future)
+                # The worker would keep the tables until the run ends (replication 0's
+                # per-customer table: gigabytes at 10 million customers).
+                future.release()
+                yield outcome
         except KilledWorker as exc:
             client.cancel(futures)
             unit = str(exc.task).removesuffix(f"-{run}")
