@@ -25,7 +25,13 @@ import time  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from loyaltylab.experiments import load_scenario, run, write_results  # noqa: E402
+from loyaltylab.experiments import Scenario, load_scenario, run, write_results  # noqa: E402
+
+
+def customer_weeks(scenario: Scenario, size: int, replications: int) -> int:
+    """Customer-weeks an experiment simulates: every arm, burn-in included."""
+    return size * len(scenario.arms) * replications * (scenario.horizon_weeks
+                                                        + scenario.burn_in)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -51,8 +57,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             t2 = time.perf_counter()
         finally:
             shutil.rmtree(folder)
-        weeks = args.size * len(scenario.arms) * args.replications * (
-            scenario.horizon_weeks + scenario.burn_in)
+        weeks = customer_weeks(scenario, args.size, args.replications)
         print(f"run {t1 - t0:.1f} s + write {t2 - t1:.1f} s = {t2 - t0:.1f} s end to end "
               f"({weeks / (t1 - t0) / 1e6:.0f} million customer-weeks/s over both cores)",
               flush=True)

@@ -3,9 +3,9 @@
 Each replication is one task: every arm simulated on the same customers with the same
 luck (a seed derived from the scenario's seed and the replication's index alone), its
 metrics, and in field-trial mode the analysis of that replication's simulated pilot.
-Tasks run in this process, in local worker processes, or on a Dask cluster; results are
-gathered by replication index, so they are bit-identical whatever the executor and the
-number of workers.
+Tasks run in this process, in local worker processes, or on a Dask cluster
+(:mod:`loyaltylab.experiments.cluster`); results are gathered by replication index, so
+they are bit-identical whatever the executor and the number of workers.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from loyaltylab.errors import InputError, MissingDependencyError, integer
-from loyaltylab.experiments import resources
+from loyaltylab.errors import InputError, integer
+from loyaltylab.experiments import cluster, resources
 from loyaltylab.experiments.arm import ArmOutcome, simulate_arm
 from loyaltylab.experiments.atomic import claim_pool_folder, remove_stale_pool_folders
 from loyaltylab.experiments.checkpoint import Checkpoint
@@ -243,7 +243,8 @@ def run_units(tasks: Sequence[Unit], *, workers: int | None = 1,
     todo = [t for t in tasks if unit_key(t) not in out]
     counted = sum(not isinstance(t, FactsTask) for t in tasks)
     try:
-        stream = (_dask(todo, scheduler) if scheduler is not None
+        stream = (cluster.stream(run_unit, {unit_key(t): t for t in todo}, scheduler)
+                  if scheduler is not None
                   else _local(todo, _planned(todo, workers, progress is True)))
         with Progress(progress, counted, unit) as tick:
             for _ in range(sum(k != "facts" for k in out)):
@@ -313,38 +314,6 @@ def _local(tasks: Sequence[Unit], workers: int) -> Iterator[tuple[str, Outcome]]
         pool.close()
     finally:
         pool.join()
-
-
-#: Seconds to wait for a Dask scheduler to answer: a live one answers in well under a
-#: second, and nobody should wait Dask's default 30 s to learn that none is listening.
-SCHEDULER_TIMEOUT_S = 10
-
-
-def _dask(tasks: Sequence[Unit], scheduler: str) -> Iterator[tuple[str, Outcome]]:
-    try:
-        from dask.distributed import Client
-        from dask.distributed import as_completed as dask_completed
-        from distributed.comm import parse_address, parse_host_port
-    except ImportError:  # pragma: no cover - depends on the installation
-        raise MissingDependencyError("executor: dask needs the optional extra: "
-                                     "pip install 'loyaltylab[dask]'") from None
-    try:
-        # A malformed address is caught before a Client exists: a Client that fails on
-        # it hangs at exit while closing.
-        protocol, location = parse_address(scheduler)
-        if protocol in ("tcp", "tls"):
-            parse_host_port(location)
-        client = Client(scheduler, set_as_default=False, timeout=SCHEDULER_TIMEOUT_S)
-    except (OSError, ValueError) as exc:  # a malformed address, or no scheduler there
-        raise InputError(f"scheduler: cannot connect to {scheduler}: {exc}") from None
-    with client:
-        futures = client.map(run_unit, list(tasks), pure=False)
-        try:
-            for future in dask_completed(futures, loop=client.loop):
-                yield client.gather(future)
-        except BaseException:
-            client.cancel(futures)
-            raise
 
 
 # ---------------------------------------------------------------------- summary
