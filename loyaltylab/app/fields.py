@@ -17,7 +17,7 @@ Examples
 >>> from loyaltylab.policies import PointsPolicy
 >>> value = next(f for f in form_fields(PointsPolicy) if f.name == "value_per_point")
 >>> value.kind, value.default, value.bounds, value.unit
-('number', 0.1, 'in (0, 1e+06]', 'yuan')
+('number', 0.1, 'in [1e-12, 1e+06]', 'yuan')
 >>> from_text(value, "0.05")
 0.05
 """
