@@ -51,6 +51,7 @@ from loyaltylab.agents import (
     read_transactions,
     summarise,
 )
+from loyaltylab.app.scenario_file import inline
 from loyaltylab.cli import main
 from loyaltylab.errors import InputError
 from loyaltylab.experiments import (
@@ -235,30 +236,9 @@ def field_values(info: FieldInfo) -> st.SearchStrategy[Any]:
 
 
 # ---------------------------------------------------------------------- TOML
-def toml_value(value: Any) -> str:
-    """``value`` as a TOML value (tables inline)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        return repr(value) if math.isfinite(value) else ("inf" if value > 0 else "-inf")
-    if isinstance(value, str):
-        # JSON's escapes are TOML's; DEL is the one control character JSON leaves raw
-        return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
-    if isinstance(value, list):
-        return "[" + ", ".join(toml_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{toml_value(str(k))} = {toml_value(v)}"
-                               for k, v in value.items()) + "}"
-    raise TypeError(f"no TOML for {type(value).__name__}")
-
-
 def toml_text(data: dict[str, Any]) -> str:
     """A TOML document of ``data``."""
-    return "".join(f"{toml_value(str(k))} = {toml_value(v)}\n" for k, v in data.items())
+    return "".join(f"{inline(str(k))} = {inline(v)}\n" for k, v in data.items())
 
 
 # ---------------------------------------------------------------------- scenarios
