@@ -13,7 +13,6 @@ This module imports nothing from loyaltylab: every layer (``sim``, ``agents``,
 
 from __future__ import annotations
 
-import math
 import numbers
 import stat
 from os import PathLike
@@ -91,24 +90,3 @@ def integer(name: str, value: object, low: int, high: int | None = None) -> int:
         raise InputError(f"{name}: must be {rule}, got {value!r}")
     return int(value)
 
-
-def real(name: str, value: object, low: float | None = None, *,
-         positive: bool = False) -> float:
-    """``value`` as a finite float, checked for a public function's parameter ``name``
-    (``positive``: above 0; ``low``: at least that).
-
-    Raises
-    ------
-    InputError
-        Naming ``name``, the rule and the value.
-    """
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise InputError(f"{name}: must be a number, got {value!r}")
-    number = float(value)
-    if not math.isfinite(number):
-        raise InputError(f"{name}: must be finite, got {value!r}")
-    if positive and number <= 0:
-        raise InputError(f"{name}: must be > 0, got {value!r}")
-    if low is not None and number < low:
-        raise InputError(f"{name}: must be >= {low}, got {value!r}")
-    return number

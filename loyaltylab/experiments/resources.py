@@ -60,24 +60,26 @@ class Estimate:
     result_bytes : int
         Memory of all the units' results gathered in this process (bytes).
     unit_seconds : float
-        Duration of one unit on one core (seconds).
-    probed : bool
-        Whether the figures come from the probes (else from the safe upper bound, and
-        ``unit_seconds`` is unknown: ``nan``).
+        Duration of one unit on one core (seconds); ``nan`` when the figures are the
+        safe upper bound rather than the probes'.
     """
 
     units: int
     unit_bytes: int
     result_bytes: int
     unit_seconds: float
-    probed: bool
+
+    @property
+    def probed(self) -> bool:
+        """Whether the figures come from the probes."""
+        return not math.isnan(self.unit_seconds)
 
     def needed(self, workers: int) -> int:
         """Bytes the run needs with ``workers`` local worker processes (1: in this
         process)."""
-        processes = workers if workers > 1 else 0
-        return processes * (WORKER_BYTES + self.unit_bytes) + (
-            self.result_bytes + (self.unit_bytes if workers <= 1 else 0))
+        if workers <= 1:
+            return self.unit_bytes + self.result_bytes
+        return workers * (WORKER_BYTES + self.unit_bytes) + self.result_bytes
 
     def fitting(self, available: int) -> int:
         """The most workers that fit in ``available`` bytes (0: not even this process)."""
@@ -92,7 +94,7 @@ class Estimate:
         per = _size(self.unit_bytes + (WORKER_BYTES if workers > 1 else 0))
         where = f"{workers} workers" if workers > 1 else "1 process"
         line = f"about {per} per worker"
-        if not math.isnan(self.unit_seconds):
+        if self.probed:
             waves = math.ceil(self.units / workers)
             line += f", about {_duration(waves * self.unit_seconds)} on {where}"
         return line
@@ -163,7 +165,7 @@ def estimate(probe: Callable[[int], object], *, units: int, size: int, arms: int
         available * USABLE_SHARE)
     long = units * points * size * arms * weeks > LONG_RUN_CUSTOMER_WEEKS
     if size <= PROBE_SIZES[-1] or not (risky or long):
-        return Estimate(units, bound, 0, math.nan, probed=False)
+        return Estimate(units, bound, 0, math.nan)
     peaks: list[float] = []
     outcome: object = None
     for n in PROBE_SIZES:
@@ -181,7 +183,7 @@ def estimate(probe: Callable[[int], object], *, units: int, size: int, arms: int
         seconds.append(time.perf_counter() - clock)
     return Estimate(units, int(MARGIN * _extrapolate(peaks, size) * points),
                     _result_bytes(outcome) * units,
-                    _extrapolate(seconds, size) * points, probed=True)
+                    _extrapolate(seconds, size) * points)
 
 
 def _extrapolate(values: list[float], size: int) -> float:

@@ -37,8 +37,7 @@ def test_cores_are_the_affinity_where_the_system_has_one(monkeypatch):
 
 
 def test_the_memory_needed_by_hand():
-    found = Estimate(units=10, unit_bytes=GB, result_bytes=GB // 2, unit_seconds=30.0,
-                     probed=True)
+    found = Estimate(units=10, unit_bytes=GB, result_bytes=GB // 2, unit_seconds=30.0)
     # one process: a unit and the results in this process; 3 workers: 3 processes with
     # their own imports and a unit each, the results here
     assert found.needed(1) == GB + GB // 2
@@ -52,7 +51,7 @@ def test_the_memory_needed_by_hand():
 
 
 def test_workers_are_checked_against_the_memory(monkeypatch):
-    found = Estimate(units=10, unit_bytes=GB, result_bytes=0, unit_seconds=1.0, probed=True)
+    found = Estimate(units=10, unit_bytes=GB, result_bytes=0, unit_seconds=1.0)
     monkeypatch.setattr(resources, "available_memory", lambda: 8 * GB)
     monkeypatch.setattr(resources, "available_cores", lambda: 16)
     fit = found.fitting(8 * GB)
@@ -63,7 +62,7 @@ def test_workers_are_checked_against_the_memory(monkeypatch):
                                          rf"available; use {fit} workers or fewer$"):
         plan_workers(found, fit + 1)
     # never more processes than units of work
-    assert plan_workers(Estimate(2, 1, 0, 1.0, True), 64) == 2
+    assert plan_workers(Estimate(2, 1, 0, 1.0), 64) == 2
     monkeypatch.setattr(resources, "available_memory", lambda: GB // 2)
     with pytest.raises(InputError, match=r"^size: a unit of work needs about 1\.0 GB of "
                                          r"memory and 512\.0 MB is available"):
